@@ -1,0 +1,45 @@
+// Starts Prism in-process on the published spec: the one mock used by tests, `npm start` and `npm run mock`.
+import { fileURLToPath } from "node:url";
+import { createLogger } from "@stoplight/prism-core";
+import { getHttpOperationsFromSpec } from "@stoplight/prism-http";
+import { createServer } from "@stoplight/prism-http-server";
+
+export interface PrismOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** The spec to serve. @default the package's openapi/openapi.yaml */
+  specPath?: string;
+  /** Answer 500 when a response would break its own schema (catches wrong examples). @default true */
+  errors?: boolean;
+  /** Log Prism's own lines to stderr. @default false */
+  verbose?: boolean;
+}
+
+export interface RunningPrism {
+  /** `http://host:port`, without a trailing slash. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export const SPEC_PATH = fileURLToPath(new URL("../openapi/openapi.yaml", import.meta.url).href.replace(/\/dist\/openapi\//, "/openapi/"));
+
+export async function startPrism(options: PrismOptions = {}): Promise<RunningPrism> {
+  const operations = await getHttpOperationsFromSpec(options.specPath ?? SPEC_PATH);
+  const server = createServer(operations, {
+    components: { logger: createLogger("prism", { enabled: options.verbose ?? false }) },
+    cors: true,
+    config: {
+      checkSecurity: true,
+      validateRequest: true,
+      validateResponse: true,
+      errors: options.errors ?? true,
+      mock: { dynamic: false },
+      isProxy: false,
+      upstreamProxy: undefined,
+    },
+  });
+  const url = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  return { url: url.replace(/\/$/, ""), close: () => server.close() };
+}
