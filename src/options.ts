@@ -1,0 +1,80 @@
+// Client options, their defaults in one place, and where the environment supplies them.
+import type { Logger, LogLevel } from "./logger.js";
+import type { Task } from "./types.js";
+
+/** The servers the API is known at. Paths such as `/v1/audio/video-to-audio` are appended. */
+export const BASE_URLS = {
+  deerapi: "https://api.deerapi.com/kling",
+  klingSingapore: "https://api-singapore.klingai.com",
+  klingBeijing: "https://api-beijing.klingai.com",
+  mock: "http://127.0.0.1:4010",
+} as const;
+
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer <apiKey>`. @default env `KLING_V2A_API_KEY`, then `DEERAPI_KEY` */
+  apiKey?: string | undefined;
+  /** Kling access key, for a JWT signed on the fly (with `secretKey`). @default undefined */
+  accessKey?: string | undefined;
+  /** Kling secret key, signs the JWT (with `accessKey`). @default undefined */
+  secretKey?: string | undefined;
+  /** The server. @default env `KLING_V2A_BASE_URL`, then `BASE_URLS.deerapi` */
+  baseUrl?: string | undefined;
+  /** Limit for one HTTP attempt, in ms. @default 30000 */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. @default 2 */
+  maxRetries?: number | undefined;
+  /** The transport. @default `globalThis.fetch`, called unbound */
+  fetch?: ((request: Request) => Promise<Response>) | undefined;
+  /** Where log lines go. @default console */
+  logger?: Logger | undefined;
+  /** The least severe level written; `debug` logs every attempt, retry and poll. @default env `KLING_V2A_LOG`, then "warn" */
+  logLevel?: LogLevel | undefined;
+  /** Allow a key in a browser, where any visitor can read it. Prefer a server proxy (`kling-video-to-audio/proxy`). @default false */
+  dangerouslyAllowBrowser?: boolean | undefined;
+}
+
+export interface RequestOptions {
+  /** Cancels the call, including its retry sleeps, at once. @default undefined */
+  signal?: AbortSignal | undefined;
+  /** Limit for one HTTP attempt, in ms. @default the client's `timeoutMs` (30000) */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. @default the client's `maxRetries` (2) */
+  maxRetries?: number | undefined;
+}
+
+export interface WaitOptions {
+  /** Cancels the whole wait (attempts, retry sleeps and poll sleeps) at once. @default undefined */
+  signal?: AbortSignal | undefined;
+  /** The whole wait, in ms; then `KlingTimeoutError` (the task keeps running). @default 600000 */
+  timeoutMs?: number | undefined;
+  /** Retries of each HTTP call. @default the client's `maxRetries` (2) */
+  maxRetries?: number | undefined;
+  /** Called with the task on every observed status change. @default undefined */
+  onProgress?: ((task: Task) => void) | undefined;
+  /** The steady interval between polls, in ms (the first polls come sooner). @default 5000 */
+  pollIntervalMs?: number | undefined;
+}
+
+export const DEFAULTS = {
+  baseUrl: BASE_URLS.deerapi,
+  timeoutMs: 30_000,
+  maxRetries: 2,
+  waitTimeoutMs: 600_000,
+  logLevel: "warn",
+} as const;
+
+/** Reads an environment variable where the runtime has one; never throws (Deno without --allow-env, browsers). */
+export function readEnv(name: string): string | undefined {
+  try {
+    const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True in a web page (not in Node, Deno, Bun, workers or workerd). */
+export function isBrowserPage(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown };
+  return typeof g.window === "object" && g.window !== null && typeof g.document === "object" && g.document !== null;
+}

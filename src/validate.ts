@@ -1,0 +1,119 @@
+// Input checks before anything is sent: the spec's create-body rules, each failure naming its field.
+import { KlingValidationError } from "./errors/KlingValidationError.js";
+import type { CreateTaskInput } from "./types.js";
+
+/** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */
+export const MAX_PROMPT_LENGTH = 200;
+/** `listTasks` bounds, as in the spec. */
+export const PAGE_NUM_MAX = 1000;
+export const PAGE_SIZE_MAX = 500;
+
+const FIELDS = ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "external_task_id", "callback_url"] as const;
+
+/**
+ * Checks a create body and returns the copy to send: an empty `video_id`/`video_url` counts as not given and is
+ * dropped (gateway samples send `"video_url": ""` beside a `video_id`). Throws `KlingValidationError` otherwise.
+ */
+export function checkCreateInput(input: unknown): CreateTaskInput {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new KlingValidationError("input", "The create input must be an object such as { video_url: \"https://…/clip.mp4\" }.");
+  }
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if (!(FIELDS as readonly string[]).includes(key)) {
+      const hint = closestField(key);
+      throw new KlingValidationError(key, `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`);
+    }
+    if ((key === "video_id" || key === "video_url") && (value === "" || value === null)) continue;
+    body[key] = value;
+  }
+
+  const hasId = "video_id" in body;
+  const hasUrl = "video_url" in body;
+  if (hasId && hasUrl) throw new KlingValidationError("video_id", "Give either video_id or video_url, not both.");
+  if (!hasId && !hasUrl) throw new KlingValidationError("video_url", "Give the video: video_url (an http(s) URL of an MP4/MOV) or video_id (a Kling-generated video).");
+  if (hasId) nonEmptyString(body, "video_id");
+  if (hasUrl) httpUrl(body, "video_url");
+  if ("callback_url" in body) httpUrl(body, "callback_url");
+  for (const field of ["sound_effect_prompt", "bgm_prompt"] as const) {
+    if (!(field in body)) continue;
+    const value = body[field];
+    if (typeof value !== "string") throw new KlingValidationError(field, `${field} must be a string.`);
+    const length = codePointLength(value);
+    if (length > MAX_PROMPT_LENGTH) {
+      throw new KlingValidationError(field, `${field} is ${length} characters long; the API takes at most ${MAX_PROMPT_LENGTH}.`);
+    }
+  }
+  if ("asmr_mode" in body && typeof body.asmr_mode !== "boolean") {
+    throw new KlingValidationError("asmr_mode", `asmr_mode must be true or false, not ${JSON.stringify(body.asmr_mode)}.`);
+  }
+  if ("external_task_id" in body) nonEmptyString(body, "external_task_id");
+  return body as CreateTaskInput;
+}
+
+export function checkTaskId(taskId: unknown): string {
+  if (typeof taskId !== "string" || taskId.trim() === "") {
+    throw new KlingValidationError("taskId", `taskId must be a non-empty string, not ${JSON.stringify(taskId)}.`);
+  }
+  return taskId;
+}
+
+export function checkPageQuery(query: { pageNum?: number; pageSize?: number }): void {
+  const bounds = { pageNum: PAGE_NUM_MAX, pageSize: PAGE_SIZE_MAX } as const;
+  for (const field of ["pageNum", "pageSize"] as const) {
+    const value = query[field];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1 || value > bounds[field]) {
+      throw new KlingValidationError(field, `${field} must be an integer from 1 to ${bounds[field]}, not ${JSON.stringify(value)}.`);
+    }
+  }
+}
+
+/** Counts code points, as JSON Schema's `maxLength` does, so an emoji counts once. */
+function codePointLength(text: string): number {
+  let length = 0;
+  for (const _ of text) length++;
+  return length;
+}
+
+function nonEmptyString(body: Record<string, unknown>, field: string): void {
+  const value = body[field];
+  if (typeof value !== "string" || value === "") throw new KlingValidationError(field, `${field} must be a non-empty string.`);
+}
+
+function httpUrl(body: Record<string, unknown>, field: string): void {
+  const value = body[field];
+  let ok = typeof value === "string" && /^https?:\/\//i.test(value);
+  if (ok) {
+    try {
+      new URL(value as string);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${JSON.stringify(value)}.`);
+}
+
+/** The known field a typo most likely meant (at most two edits away). */
+function closestField(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const field of FIELDS) {
+    const distance = editDistance(key.toLowerCase(), field);
+    if (distance < bestDistance) [best, bestDistance] = [field, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
