@@ -2,7 +2,8 @@
 import { parseArgs } from "node:util";
 import type { MockOptions, RunningMock } from "./lifecycle.js";
 
-export const PRISM_MISSING = "kling-v2a mock needs Prism: npm i -D @stoplight/prism-cli@5.14.2";
+export const PRISM_MISSING =
+  "kling-v2a mock needs Prism: npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2";
 
 export interface MockCommandOptions {
   /** How the help text names the command. @default "kling-v2a mock" */
