@@ -1,0 +1,106 @@
+// Credentials to an Authorization header: a static API key, or Kling's HS256 JWT signed with WebCrypto and cached.
+import { KlingError } from "./errors/KlingError.js";
+import { KlingValidationError } from "./errors/KlingValidationError.js";
+
+export interface Credentials {
+  /** Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined */
+  apiKey?: string | undefined;
+  /** Kling access key: the JWT's `iss`. Needs `secretKey`. @default undefined */
+  accessKey?: string | undefined;
+  /** Kling secret key: signs the JWT (HMAC SHA-256). Needs `accessKey`. @default undefined */
+  secretKey?: string | undefined;
+}
+
+export interface Authorizer {
+  /** The `Authorization` value (`Bearer …`), or `undefined` when no credentials were given. */
+  authorization(): Promise<string | undefined>;
+  /** Drops the cached JWT so the next call signs a fresh one (after codes 1003/1004). No-op for API keys. */
+  renew(): void;
+  /** Whether the header is a JWT signed from access/secret keys (and so can be renewed). */
+  readonly usesJwt: boolean;
+  /** The raw secrets, for log and error redaction. */
+  readonly secrets: string[];
+}
+
+/** Life of a signed token, per Kling's docs. */
+const TOKEN_LIFE_SEC = 1800;
+/** Re-sign when fewer than this many seconds remain, so a token never expires in flight. */
+const RENEW_BEFORE_SEC = 60;
+/** `nbf` slack for clocks slightly ahead of Kling's. */
+const NOT_BEFORE_SKEW_SEC = 5;
+
+/**
+ * An authorizer for the given credentials. An `apiKey` is preferred when both it and an access/secret pair
+ * are given (gateways such as DeerAPI take only API keys). Empty strings count as not given. Exactly one of
+ * `accessKey`/`secretKey` throws `KlingValidationError` naming the missing one.
+ */
+export function createAuthorizer(credentials: Credentials, now: () => number = () => Date.now()): Authorizer {
+  const apiKey = credentials.apiKey || undefined;
+  const accessKey = credentials.accessKey || undefined;
+  const secretKey = credentials.secretKey || undefined;
+  if (accessKey && !secretKey) {
+    throw new KlingValidationError("secretKey", "accessKey was given without secretKey: pass both (Kling's JWT auth), or an apiKey instead.");
+  }
+  if (secretKey && !accessKey) {
+    throw new KlingValidationError("accessKey", "secretKey was given without accessKey: pass both (Kling's JWT auth), or an apiKey instead.");
+  }
+  const secrets = [apiKey, accessKey, secretKey].filter((s): s is string => s !== undefined);
+
+  if (apiKey || !accessKey || !secretKey) {
+    const header = apiKey ? `Bearer ${apiKey}` : undefined;
+    return { authorization: async () => header, renew() {}, usesJwt: false, secrets };
+  }
+
+  let cached: { header: string; expSec: number } | undefined;
+  let pending: Promise<string> | undefined;
+  const sign = async (): Promise<string> => {
+    const nowSec = Math.floor(now() / 1000);
+    const token = await signJwt(accessKey, secretKey, nowSec);
+    const header = `Bearer ${token}`;
+    cached = { header, expSec: nowSec + TOKEN_LIFE_SEC };
+    return header;
+  };
+  return {
+    async authorization() {
+      if (cached && cached.expSec - now() / 1000 > RENEW_BEFORE_SEC) return cached.header;
+      // Concurrent callers share one signing instead of each signing its own token.
+      const current = pending ?? sign();
+      pending = current;
+      try {
+        return await current;
+      } finally {
+        if (pending === current) pending = undefined;
+      }
+    },
+    renew() {
+      cached = undefined;
+      pending = undefined;
+    },
+    usesJwt: true,
+    secrets,
+  };
+}
+
+/** Kling's JWT: HS256 over `{iss, exp: nowSec + 1800, nbf: nowSec - 5}`, base64url without padding. */
+export async function signJwt(accessKey: string, secretKey: string, nowSec: number): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) {
+    throw new KlingError(
+      "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
+    );
+  }
+  const encoder = new TextEncoder();
+  const header = base64url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
+  const payload = base64url(
+    encoder.encode(JSON.stringify({ iss: accessKey, exp: nowSec + TOKEN_LIFE_SEC, nbf: nowSec - NOT_BEFORE_SKEW_SEC })),
+  );
+  const key = await subtle.importKey("raw", encoder.encode(secretKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = await subtle.sign("HMAC", key, encoder.encode(`${header}.${payload}`));
+  return `${header}.${payload}.${base64url(new Uint8Array(signature))}`;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

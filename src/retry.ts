@@ -1,0 +1,66 @@
+// The retry policy as pure functions: which answers are retried, how long to wait, and what Retry-After asks for.
+
+/** Kling codes that are worth retrying: rate limits (1302, 1303) and server trouble (5000-5002). */
+const RETRY_CODES = new Set([1302, 1303, 5000, 5001, 5002]);
+/** Kling codes that never improve on retry: auth, account, permission, invalid request, policy, IP allow list. */
+const FINAL_CODES = new Set([1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1304]);
+/** HTTP statuses retried when the body carries no known Kling code. */
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** Largest delay the SDK honours from `Retry-After` / `retry-after-ms`. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+/** Cap of the exponential backoff. */
+export const MAX_BACKOFF_MS = 8_000;
+
+/**
+ * Whether an answer is worth retrying, per api.md "Retries". The Kling `code` decides first, because
+ * HTTP 429 carries both "slow down" (1302, 1303) and "out of credit" (1100-1102); the status decides only
+ * when there is no code (or one this table does not know). Connection failures and timeouts are decided
+ * by the transport, not here. 1003/1004 are `false`: the single JWT renewal is the transport's business.
+ */
+export function isRetryable(status: number | undefined, code: number | undefined): boolean {
+  if (code !== undefined && code !== 0) {
+    if (RETRY_CODES.has(code)) return true;
+    if (FINAL_CODES.has(code)) return false;
+  }
+  return status !== undefined && RETRY_STATUSES.has(status);
+}
+
+/**
+ * Delay before retry number `retry` (0 for the first retry): 500 ms doubling (1 s for code 1303, whose
+ * slots free up only as tasks finish), capped at 8 s, scaled down by up to 25% of jitter so clients that
+ * failed together do not retry together. The first 1303 delay is never below 1 s.
+ */
+export function backoffDelayMs(retry: number, code?: number, random: () => number = Math.random): number {
+  const base = code === 1303 ? 1_000 : 500;
+  const exponential = Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, retry));
+  const delay = Math.round(exponential * (1 - 0.25 * random()));
+  return code === 1303 ? Math.max(1_000, delay) : delay;
+}
+
+/**
+ * The delay the server asked for: `retry-after-ms` (milliseconds), else `Retry-After` as seconds or as an
+ * HTTP date. Clamped to [0, 60 000]; anything unparseable gives `undefined` (fall back to backoff).
+ */
+export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+  const ms = parseNumber(headers.get("retry-after-ms"));
+  if (ms !== undefined) return clamp(ms);
+  const value = headers.get("retry-after")?.trim();
+  if (!value) return undefined;
+  const seconds = parseNumber(value);
+  if (seconds !== undefined) return clamp(seconds * 1000);
+  // Only strings with letters can be HTTP dates; Date.parse alone accepts things like "-5" as a year.
+  if (!/[a-z]/i.test(value)) return undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : clamp(date - now);
+}
+
+function parseNumber(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  return /^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+function clamp(ms: number): number {
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
+}

@@ -1,0 +1,490 @@
+// The retrying fetch under openapi-fetch: auth header, per-attempt timeout, typed errors, the retry table and safe creates.
+import type { Authorizer } from "./auth.js";
+import { apiErrorFrom, badBodyError } from "./errors/from-response.js";
+import { KlingConnectionError } from "./errors/KlingConnectionError.js";
+import type { KlingError } from "./errors/KlingError.js";
+import { KlingTimeoutError } from "./errors/KlingTimeoutError.js";
+import type { Log } from "./logger.js";
+import { backoffDelayMs, retryAfterMs } from "./retry.js";
+import { sleep } from "./sleep.js";
+
+/**
+ * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).
+ * The transport passes each attempt's `signal` in `init`; forward `init` (`(r, init) => globalThis.fetch(r, init)`)
+ * so a timeout or abort also cancels the connection. A fetch that drops it still cannot hold a call past its
+ * limits (the transport races it), but the abandoned request then runs on in the background.
+ */
+export type TransportFetch = (request: Request, init?: RequestInit) => Promise<Response>;
+
+export interface TransportConfig {
+  /** Sends one request; must already be safe to call unbound (the client wraps `globalThis.fetch`). */
+  fetch: TransportFetch;
+  /** Supplies the `Authorization` header per attempt, so a renewed JWT is used on retry. */
+  authorizer: Authorizer;
+  /** The redacting log (see `createLog`). */
+  log: Log;
+  /** Limit for one HTTP attempt, in ms, unless a call gives its own. The client passes its default, 30 000. */
+  timeoutMs: number;
+  /** Retries after the first attempt, unless a call gives its own. The client passes its default, 2. */
+  maxRetries: number;
+  /** Jitter source for backoff. @default Math.random */
+  random?: () => number;
+  /** Clock for deadlines, `Retry-After` dates and logged durations, in epoch ms. @default Date.now */
+  now?: () => number;
+  /**
+   * @internal For tests: replaces the retry sleep so delays can be recorded without waiting. Must honour
+   * the signal like `sleep` does.
+   * @default sleep (from sleep.ts)
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CallOptions {
+  /** Aborts the call: the current attempt or retry sleep rejects at once with `signal.reason`. @default undefined */
+  signal?: AbortSignal | undefined;
+  /** Limit for one HTTP attempt, in ms. @default TransportConfig.timeoutMs */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. @default TransportConfig.maxRetries */
+  maxRetries?: number | undefined;
+  /**
+   * Absolute epoch ms: no attempt runs and no retry sleep lasts past it; then the last error is thrown, or a
+   * `KlingTimeoutError` if there was none. @default undefined (no deadline)
+   */
+  deadline?: number | undefined;
+  /**
+   * For creates: failures after which the request may have taken effect (see `isAmbiguousFailure`) are
+   * thrown at once instead of retried, so the caller can look the task up before sending it again.
+   * @default false
+   */
+  unsafe?: boolean | undefined;
+}
+
+/** An attempt that succeeded: the answer for openapi-fetch, and what the log line reports. */
+interface Success {
+  response: Response;
+  code?: number | undefined;
+  requestId?: string | undefined;
+}
+
+/** What one attempt came to when it did not succeed. */
+interface Failure {
+  error: KlingError;
+  /** The retry table (or the failure kind) says another attempt may help. */
+  retry: boolean;
+  /** The request may have reached the server and taken effect. */
+  ambiguous: boolean;
+  /** The server's `Retry-After`, in ms. */
+  delayMs?: number | undefined;
+  code?: number | undefined;
+  /** Short reason for the retry log line. */
+  reason: string;
+}
+
+const ambiguousFailures = new WeakSet<object>();
+
+/**
+ * Whether `error` came from a failure after which the request may have reached the server and taken
+ * effect: a network error other than a refused or unresolved connection, an attempt timeout, a 5xx, or a
+ * 2xx whose body was not JSON. After such a failure a create must be looked up (by its
+ * `external_task_id`) before it is sent again.
+ */
+export function isAmbiguousFailure(error: unknown): boolean {
+  return typeof error === "object" && error !== null && ambiguousFailures.has(error);
+}
+
+/** Network error codes which prove the request never left this machine, so re-sending cannot duplicate it. */
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * The transport: given per-call options, a `fetch` for openapi-fetch (`raw.GET(path, { fetch })`) that
+ * authorizes, times out, retries per the retry table and turns every failure into a `KlingError`.
+ * A 2xx with code 0 comes back as a fresh `Response` over the already-read body, for openapi-fetch to parse.
+ */
+export function createTransport(config: TransportConfig): (call?: CallOptions) => TransportFetch {
+  const { authorizer, log } = config;
+  const send = config.fetch;
+  const random = config.random ?? Math.random;
+  const now = config.now ?? Date.now;
+  const pause = config.sleep ?? sleep;
+
+  return (call = {}) =>
+    (request, init) =>
+      run(request, init, call);
+
+  async function run(request: Request, init: RequestInit | undefined, call: CallOptions): Promise<Response> {
+    const maxRetries = call.maxRetries ?? config.maxRetries;
+    const timeoutMs = call.timeoutMs ?? config.timeoutMs;
+    const { deadline, unsafe } = call;
+    // The caller may abort through the call options or through the Request (raw.GET(path, { signal })).
+    const outer = call.signal && call.signal !== request.signal ? [call.signal, request.signal] : [request.signal];
+    const debug = log.enabled("debug");
+    const label = debug ? describe(request) : "";
+    let retries = 0;
+    let renewed = false;
+    let last: KlingError | undefined;
+
+    for (let attempt = 1; ; attempt++) {
+      for (const signal of outer) if (signal.aborted) throw signal.reason;
+      let budget = timeoutMs;
+      if (deadline !== undefined) {
+        const left = deadline - now();
+        if (left <= 0) throw last ?? new KlingTimeoutError({ kind: "wait", request: describe(request) });
+        budget = Math.min(budget, left);
+      }
+      if (debug) log.debug(`${label} attempt ${attempt}/${maxRetries + 1 + (renewed ? 1 : 0)}`);
+      const started = debug ? now() : 0;
+
+      const result = await once(request, budget, outer, init);
+      if ("response" in result) {
+        if (debug) {
+          log.debug(`${label} answered ${result.response.status} code=${result.code ?? "-"} request_id=${result.requestId ?? "-"} in ${now() - started} ms`);
+        }
+        return result.response;
+      }
+
+      const { error } = result;
+      if (debug) {
+        const api = error as Partial<{ status: number; code: number; requestId: string }>;
+        log.debug(
+          `${label} failed in ${now() - started} ms: ${result.reason}` +
+            (api.requestId ? ` request_id=${api.requestId}` : ""),
+        );
+      }
+      if (result.ambiguous) ambiguousFailures.add(error);
+
+      if ((result.code === 1003 || result.code === 1004) && authorizer.usesJwt && !renewed) {
+        // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
+        renewed = true;
+        authorizer.renew();
+        if (debug) log.debug(`${label} retrying at once with a new token (code ${result.code})`);
+        last = error;
+        continue;
+      }
+      if (!result.retry) throw error;
+      if (unsafe && result.ambiguous) {
+        if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
+        throw error;
+      }
+      const delay = result.delayMs ?? backoffDelayMs(retries, result.code, random);
+      if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
+        log.warn(`${describe(request)} gave up after ${attempt} attempt(s): ${error.message}`);
+        throw error;
+      }
+      retries++;
+      last = error;
+      if (debug) log.debug(`${label} retry ${retries}/${maxRetries} in ${delay} ms: ${result.reason}`);
+      await pauseFor(delay, outer);
+    }
+  }
+
+  async function pauseFor(ms: number, outer: AbortSignal[]): Promise<void> {
+    if (outer.length === 1) return pause(ms, outer[0]);
+    const controller = new AbortController();
+    const unfollow = follow(outer, (reason) => controller.abort(reason));
+    try {
+      await pause(ms, controller.signal);
+    } finally {
+      unfollow();
+    }
+  }
+
+  /** One attempt: the answer on success, a Failure otherwise; throws only the caller's abort reason (or a local error). */
+  async function once(request: Request, budget: number, outer: AbortSignal[], init: RequestInit | undefined): Promise<Success | Failure> {
+    const controller = new AbortController();
+    let timedOut = false;
+    let sent = false;
+    let stop: (reason: unknown) => void = () => {};
+    // Raced against the attempt, so even a fetch that ignores its signal cannot hold the call past an abort or timeout.
+    const stopped = new Promise<never>((_, reject) => {
+      stop = reject;
+    });
+    const abort = (reason?: unknown) => {
+      controller.abort(reason);
+      stop(controller.signal.reason);
+    };
+    const unfollow = follow(outer, abort);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort();
+    }, budget);
+
+    const attempt = async (): Promise<Success | Failure> => {
+      const authorization = await authorizer.authorization();
+      // Requests with a body send a copy, so the original stays unread for the next attempt.
+      const copy = request.body ? request.clone() : request;
+      if (authorization) copy.headers.set("Authorization", authorization);
+      sent = true;
+      // The signal goes in `init` rather than a new Request: constructing one costs more than the rest of the transport.
+      const response = await send(copy, init ? { ...init, signal: controller.signal } : { signal: controller.signal });
+      return interpret(request, response, await response.text());
+    };
+
+    try {
+      return await Promise.race([attempt(), stopped]);
+    } catch (error) {
+      if (timedOut) {
+        return {
+          error: new KlingTimeoutError({ kind: "attempt", timeoutMs: budget, request: describe(request) }),
+          retry: true,
+          ambiguous: sent,
+          reason: `no answer within ${budget} ms`,
+        };
+      }
+      if (controller.signal.aborted) throw controller.signal.reason;
+      // Signing the token or copying the request failed: a local problem that no retry fixes.
+      if (!sent) throw error;
+      return networkFailure(request, error);
+    } finally {
+      clearTimeout(timer);
+      unfollow();
+    }
+  }
+
+  function networkFailure(request: Request, error: unknown): Failure {
+    const code = errorCode(error);
+    const detail = log.redact(error instanceof Error ? error.message : String(error));
+    const connection = new KlingConnectionError(
+      `${describe(request)} could not reach the server: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}. ` +
+        "Check the network connection and the base URL.",
+      { cause: cleanCause(error, log.redact) },
+    );
+    return {
+      error: connection,
+      retry: true,
+      ambiguous: !neverSent(error),
+      reason: `connection failed${code ? ` (${code})` : ""}`,
+    };
+  }
+
+  function interpret(request: Request, response: Response, text: string): Success | Failure {
+    const { status, statusText, headers } = response;
+    const ok = status >= 200 && status < 300;
+    // Null-body statuses: nothing to check, and `new Response(text)` would throw for them.
+    if (status === 204 || status === 205) return { response: new Response(null, { status, statusText, headers }) };
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (syntax) {
+      const trimmed = text.trimStart();
+      const truncated = trimmed.startsWith("{") || trimmed.startsWith("[");
+      const isGet = request.method === "GET" || request.method === "HEAD";
+      return {
+        error: badBodyError({
+          request: describe(request),
+          status,
+          contentType: response.headers.get("content-type"),
+          text: log.redact(text),
+          truncated,
+          cause: cleanCause(syntax, log.redact),
+        }),
+        retry: status >= 500 || status === 429 || (truncated && isGet),
+        ambiguous: ok || status >= 500,
+        delayMs: retryAfterMs(response.headers, now()),
+        reason: `HTTP ${status} with a body that is not JSON`,
+      };
+    }
+    const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const code = codeOf(envelope?.code);
+    const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+    if (ok && !code) return { response: new BufferedResponse(text, { status, statusText, headers }, body), code, requestId };
+
+    const delayMs = retryAfterMs(headers, now());
+    const error = apiErrorFrom({
+      status,
+      code,
+      message: log.redact(messageOf(body)),
+      requestId: requestId || headers.get("x-request-id") || undefined,
+      retryAfterMs: delayMs,
+    });
+    return {
+      error,
+      retry: error.retryable,
+      ambiguous: status >= 500 || (code !== undefined && code >= 5000 && code <= 5002),
+      delayMs,
+      code,
+      reason: `HTTP ${status}${code !== undefined ? ` code ${code}` : ""}`,
+    };
+  }
+}
+
+/**
+ * A Response over a body the transport has already read. openapi-fetch reads only `text()` / `json()`, which
+ * answer from the buffer; the body stream is built only if something asks for it, because building one per
+ * answer (and reading it again) costs more than the rest of the transport. Reads can be repeated.
+ */
+class BufferedResponse extends Response {
+  readonly #text: string;
+  /** The transport's parse of the text, handed to the first `json()` call (nobody else holds it) to spare a second parse. */
+  #parsed: unknown;
+  #full: Response | undefined;
+
+  constructor(text: string, init: ResponseInit, parsed?: unknown) {
+    super(null, init);
+    this.#text = text;
+    this.#parsed = parsed;
+  }
+
+  /** A standard Response over the same text, for the rarer readers. */
+  #fresh(): Response {
+    return new Response(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+
+  // One stream per response, as the standard has it; `bodyUsed` follows it.
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    this.#full ??= this.#fresh();
+    return this.#full.body;
+  }
+
+  override get bodyUsed(): boolean {
+    return this.#full?.bodyUsed ?? false;
+  }
+
+  override async text(): Promise<string> {
+    return this.#text;
+  }
+
+  override async json(): Promise<any> {
+    const parsed = this.#parsed;
+    if (parsed === undefined) return JSON.parse(this.#text);
+    this.#parsed = undefined;
+    return parsed;
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#fresh().arrayBuffer();
+  }
+
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#fresh().bytes();
+  }
+
+  override blob(): Promise<Blob> {
+    return this.#fresh().blob();
+  }
+
+  override formData(): Promise<FormData> {
+    return this.#fresh().formData();
+  }
+
+  override clone(): Response {
+    return new BufferedResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+}
+
+/** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */
+function describe(request: Request): string {
+  try {
+    return `${request.method} ${new URL(request.url).pathname}`;
+  } catch {
+    return request.method;
+  }
+}
+
+/** Calls `abort` with the reason of whichever of `signals` aborts first; returns the cleanup. */
+function follow(signals: AbortSignal[], abort: (reason: unknown) => void): () => void {
+  const listener = (event: Event) => abort((event.target as AbortSignal).reason);
+  for (const signal of signals) {
+    if (signal.aborted) abort(signal.reason);
+    else signal.addEventListener("abort", listener, { once: true });
+  }
+  return () => {
+    for (const signal of signals) signal.removeEventListener("abort", listener);
+  };
+}
+
+/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
+function codeOf(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
+
+/** The human message of an error body: Kling's `message`, or the shapes gateways use. */
+function messageOf(body: unknown): string {
+  if (typeof body === "string") return body;
+  if (typeof body !== "object" || body === null) return "";
+  const { message, error, msg } = body as Record<string, unknown>;
+  if (typeof message === "string") return message;
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {
+    return (error as { message: string }).message;
+  }
+  return typeof msg === "string" ? msg : "";
+}
+
+/** The first system error code (`ECONNREFUSED`, …) along an error's cause chain. */
+function errorCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || typeof error !== "object" || error === null) return undefined;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string" && code) return code;
+  if (Array.isArray(errors)) for (const inner of errors) {
+    const found = errorCode(inner, depth + 1);
+    if (found) return found;
+  }
+  return errorCode(cause, depth + 1);
+}
+
+/** True when the cause chain proves the connection was never made (refused, unresolved, unreachable). */
+function neverSent(error: unknown, depth = 0): boolean {
+  if (depth > 4 || typeof error !== "object" || error === null) return false;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string" && NEVER_SENT.has(code)) return true;
+  // Happy-eyeballs connects fail with an AggregateError: never sent only if every address failed that way.
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((inner) => neverSent(inner, depth + 1))) return true;
+  return neverSent(cause, depth + 1);
+}
+
+/**
+ * The error to keep as `cause`: the original when it is clean, else a copy without what could leak a
+ * secret. A custom fetch may throw errors that hold the Request (whose headers carry the key) or echo it.
+ */
+function cleanCause(value: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (typeof value === "string") return redact(value);
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > 4 || value instanceof Request || value instanceof Headers || value instanceof Response) return undefined;
+  if (!(value instanceof Error)) return isCleanRecord(value, redact) ? value : redact(safeJson(value));
+  const error = value as Error & { cause?: unknown; errors?: unknown };
+  const cause = "cause" in error ? cleanCause(error.cause, redact, depth + 1) : undefined;
+  const errors = Array.isArray(error.errors) ? error.errors.map((inner) => cleanCause(inner, redact, depth + 1)) : undefined;
+  const clean =
+    redact(error.message) === error.message &&
+    redact(String(error.stack)) === String(error.stack) &&
+    cause === error.cause &&
+    (errors === undefined || errors.every((inner, i) => inner === (error.errors as unknown[])[i])) &&
+    isCleanRecord(error, redact, ["message", "stack", "cause", "errors"]);
+  if (clean) return error;
+  const copy = new Error(redact(error.message), "cause" in error ? { cause } : undefined) as Error & Record<string, unknown>;
+  copy.name = error.name;
+  for (const key of Object.keys(error)) {
+    const field = (error as unknown as Record<string, unknown>)[key];
+    if (key !== "errors" && (field === null || typeof field !== "object")) copy[key] = typeof field === "string" ? redact(field) : field;
+  }
+  if (errors) copy.errors = errors;
+  copy.stack = redact(String(error.stack));
+  return copy;
+}
+
+/** Own fields are all primitives, and no string among them holds a secret. */
+function isCleanRecord(value: object, redact: (text: string) => string, skip: string[] = []): boolean {
+  for (const key of Object.getOwnPropertyNames(value)) {
+    if (skip.includes(key)) continue;
+    let field: unknown;
+    try {
+      field = (value as Record<string, unknown>)[key];
+    } catch {
+      return false;
+    }
+    if (typeof field === "function") continue;
+    if (field !== null && typeof field === "object") return false;
+    if (typeof field === "string" && redact(field) !== field) return false;
+  }
+  return true;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
