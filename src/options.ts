@@ -23,8 +23,8 @@ export interface ClientOptions {
   timeoutMs?: number | undefined;
   /** Retries after the first attempt. @default 2 */
   maxRetries?: number | undefined;
-  /** The transport. @default `globalThis.fetch`, called unbound */
-  fetch?: ((request: Request) => Promise<Response>) | undefined;
+  /** The transport; forward `init` (it carries each attempt's abort signal). @default `globalThis.fetch`, called unbound */
+  fetch?: ((request: Request, init?: RequestInit) => Promise<Response>) | undefined;
   /** Where log lines go. @default console */
   logger?: Logger | undefined;
   /** The least severe level written; `debug` logs every attempt, retry and poll. @default env `KLING_V2A_LOG`, then "warn" */

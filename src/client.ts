@@ -1,0 +1,222 @@
+// createClient: the ergonomic client. Safe creates, bounded waits, typed errors, on top of the openapi-fetch client.
+import { KlingConnectionError } from "./errors/KlingConnectionError.js";
+import { KlingError, noteExternalTaskId } from "./errors/KlingError.js";
+import { KlingInvalidRequestError } from "./errors/KlingInvalidRequestError.js";
+import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { createAuthorizer } from "./auth.js";
+import { createLog, parseLogLevel } from "./logger.js";
+import { type ClientOptions, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
+import { createRawClient, type RawClient } from "./raw.js";
+import { type BatchOptions, type BatchResult, runBatch } from "./batch.js";
+import { backoffDelayMs } from "./retry.js";
+import { sleep } from "./sleep.js";
+import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
+import type { CreateTaskInput, Task } from "./types.js";
+import { checkCreateInput, checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import { waitLoop } from "./wait.js";
+
+const TASKS_PATH = "/v1/audio/video-to-audio" as const;
+const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
+
+/** How many list pages (of 500) a lookup by `external_task_id` reads before it gives up. */
+export const LOOKUP_MAX_PAGES = 10;
+
+export interface LookupOptions extends RequestOptions {
+  /** Pages of 500 tasks to scan. @default 10 */
+  maxPages?: number | undefined;
+}
+
+export interface VideoToAudioClient {
+  /** Creates a task and returns it (`submitted`). Retried safely: see "Safe create" in the README. */
+  createTask(input: CreateTaskInput, options?: RequestOptions): Promise<Task>;
+  /** The task as it is now. */
+  getTask(taskId: string, options?: RequestOptions): Promise<Task>;
+  /** One page of tasks (`pageNum` 1-1000, `pageSize` 1-500; defaults 1 and 30). */
+  listTasks(query?: { pageNum?: number; pageSize?: number }, options?: RequestOptions): Promise<Task[]>;
+  /** Every task, page after page, fetched lazily; stops on a short page or after page 1000. */
+  tasks(query?: { pageSize?: number }, options?: RequestOptions): AsyncIterable<Task>;
+  /** The task whose `task_info.external_task_id` is `externalTaskId`, found by scanning the list; `undefined` if none. */
+  findTaskByExternalId(externalTaskId: string, options?: LookupOptions): Promise<Task | undefined>;
+  /** Polls until the task succeeds; throws `KlingTaskFailedError`, `KlingTimeoutError`, or the signal's reason. */
+  waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
+  /** Creates a task, then waits for it, under one deadline and one signal. */
+  run(input: CreateTaskInput, options?: WaitOptions): Promise<Task>;
+  /**
+   * Runs many inputs through create-then-wait, at most `concurrency` at once (fewer while Kling answers 1303),
+   * yielding each item's result as it finishes. With a `batchId`, a rerun waits for the tasks an earlier run
+   * created instead of creating them again.
+   */
+  runBatch(inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>, options?: BatchOptions): AsyncIterable<BatchResult>;
+  /** The underlying openapi-fetch client, for anything the methods above do not cover. */
+  readonly raw: RawClient;
+}
+
+/** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */
+export function newExternalTaskId(): string {
+  return `kv2a-${globalThis.crypto.randomUUID()}`;
+}
+
+export function createClient(options: ClientOptions = {}): VideoToAudioClient {
+  const credentials = {
+    apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
+    accessKey: options.accessKey,
+    secretKey: options.secretKey,
+  };
+  const authorizer = createAuthorizer(credentials);
+  if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
+    throw new KlingValidationError(
+      "dangerouslyAllowBrowser",
+      "createClient was given a key in a browser, where any visitor can read it. Call the API through your server " +
+        '(createProxy from "kling-video-to-audio/proxy", then createClient({ baseUrl: "/api/kling" }) with no key), ' +
+        "or pass dangerouslyAllowBrowser: true if you understand the risk.",
+    );
+  }
+  const log = createLog(options.logger ?? console, options.logLevel ?? parseLogLevel(readEnv("KLING_V2A_LOG")) ?? DEFAULTS.logLevel, authorizer.secrets);
+  // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
+  const baseFetch = options.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
+  const transport = createTransport({
+    fetch: baseFetch,
+    authorizer,
+    log,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+  });
+  const baseUrl = options.baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
+  const raw = createRawClient({ baseUrl, fetch: transport() });
+
+  const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
+    transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, ...extra });
+
+  async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
+    const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
+    return taskOf(data, "createTask");
+  }
+
+  async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
+    const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, { deadline }) });
+    return taskOf(data, "getTask");
+  }
+
+  async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
+    checkPageQuery(query);
+    const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, { deadline }) });
+    if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
+    return data?.data ?? [];
+  }
+
+  async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
+    const maxPages = opts?.maxPages ?? LOOKUP_MAX_PAGES;
+    for (let pageNum = 1; pageNum <= Math.min(maxPages, PAGE_NUM_MAX); pageNum++) {
+      const page = await listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline);
+      const found = page.find((task) => task.task_info?.external_task_id === externalTaskId);
+      if (found) return found;
+      if (page.length < PAGE_SIZE_MAX) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Safe create. Every create carries an external_task_id. When an attempt fails ambiguously (the request may
+   * have reached the server: connection lost after sending, attempt timeout, 5xx), the task is looked up by
+   * that id before the create is sent again, so one call never leaves two tasks behind.
+   */
+  async function createTask(input: CreateTaskInput, opts?: RequestOptions, deadline?: number): Promise<Task> {
+    const checked = checkCreateInput(input);
+    const externalTaskId = checked.external_task_id ?? newExternalTaskId();
+    const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
+    const maxRetries = opts?.maxRetries ?? options.maxRetries ?? DEFAULTS.maxRetries;
+    let ambiguous = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await postCreate(body, opts, deadline);
+      } catch (error) {
+        if (opts?.signal?.aborted) throw opts.signal.reason;
+        // After an ambiguous failure, a rejection of the re-sent create may mean "that id already exists".
+        const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
+        if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
+        ambiguous = true;
+        if (attempt < maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
+        log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
+        let existing: Task | undefined;
+        try {
+          existing = await findTaskByExternalId(externalTaskId, opts, deadline);
+        } catch (lookupError) {
+          if (opts?.signal?.aborted) throw opts.signal.reason;
+          throw markMayExist(error, externalTaskId, lookupError);
+        }
+        if (existing) {
+          log.info(`createTask: found task ${existing.task_id} created by the earlier attempt (external_task_id=${externalTaskId})`);
+          return existing;
+        }
+        if (attempt >= maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
+      }
+    }
+  }
+
+  async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
+    checkTaskId(taskId);
+    const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
+    const deadline = (startedAt ?? Date.now()) + timeoutMs;
+    const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
+    return waitLoop(taskId, () => getTaskWithin(taskId, requestOptions, deadline), {
+      deadline,
+      timeoutMs,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      pollIntervalMs: opts.pollIntervalMs,
+      initial,
+      log,
+    });
+  }
+
+  const client: VideoToAudioClient = {
+    raw,
+    createTask: (input, opts) => createTask(input, opts),
+    getTask: (taskId, opts) => getTaskWithin(taskId, opts),
+    listTasks: (query = {}, opts) => listPage(query, opts),
+    tasks: (query = {}, opts) => ({
+      async *[Symbol.asyncIterator]() {
+        const pageSize = query.pageSize ?? 30;
+        checkPageQuery({ pageSize });
+        for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
+          const page = await listPage({ pageNum, pageSize }, opts);
+          yield* page;
+          if (page.length < pageSize) return;
+        }
+      },
+    }),
+    findTaskByExternalId: (externalTaskId, opts) => {
+      if (typeof externalTaskId !== "string" || externalTaskId === "") {
+        return Promise.reject(new KlingValidationError("externalTaskId", "externalTaskId must be a non-empty string."));
+      }
+      return findTaskByExternalId(externalTaskId, opts);
+    },
+    waitForTask: (taskId, opts) => waitForTask(taskId, opts),
+    async run(input, opts = {}) {
+      const startedAt = Date.now();
+      const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
+      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
+      return waitForTask(task.task_id, opts, task, startedAt);
+    },
+    runBatch: (inputs, opts) => runBatch(client, inputs, opts),
+  };
+  return client;
+}
+
+function taskOf(data: { data?: Task } | undefined, operation: string): Task {
+  const task = data?.data;
+  if (!task || typeof task.task_id !== "string" || typeof task.task_status !== "string") {
+    throw new KlingConnectionError(`${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`);
+  }
+  return task;
+}
+
+function boundedDelay(delay: number, deadline: number | undefined): number {
+  return deadline === undefined ? delay : Math.max(0, Math.min(delay, deadline - Date.now()));
+}
+
+/** The error to throw when a task may exist under `externalTaskId`: always a KlingError that names the id. */
+function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
+  if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
+  return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
+}
