@@ -1,0 +1,244 @@
+// runBatch: many inputs through create-then-wait under an adaptive concurrency limit; resumable, never billed twice.
+import { KlingError } from "./errors/KlingError.js";
+import { KlingRateLimitError } from "./errors/KlingRateLimitError.js";
+import { KlingApiError } from "./errors/KlingApiError.js";
+import { KlingConnectionError } from "./errors/KlingConnectionError.js";
+import { KlingTimeoutError } from "./errors/KlingTimeoutError.js";
+import { KlingValidationError } from "./errors/KlingValidationError.js";
+import type { WaitOptions } from "./options.js";
+import { backoffDelayMs } from "./retry.js";
+import { sleep } from "./sleep.js";
+import type { CreateTaskInput, Task } from "./types.js";
+import { checkCreateInput } from "./validate.js";
+
+export interface BatchOptions extends WaitOptions {
+  /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */
+  concurrency?: number | undefined;
+  /**
+   * Names the batch, so a rerun finds the tasks the earlier run created and waits for them instead of creating
+   * (and paying for) them again. @default a random id: the batch cannot be resumed
+   */
+  batchId?: string | undefined;
+  /** Called with each item's result as it finishes. @default undefined */
+  onItem?: ((result: BatchResult) => void) | undefined;
+  /** The whole batch, in ms: no create starts after it, running waits end with KlingTimeoutError. @default no limit */
+  timeoutMs?: number | undefined;
+  /** One item's create and wait, in ms. @default 600000 */
+  itemTimeoutMs?: number | undefined;
+  /** On resume, how many list pages (of 500 tasks) to scan for the batch's earlier tasks. @default 10 */
+  resumeScanPages?: number | undefined;
+}
+
+export type BatchResult = { index: number; input: CreateTaskInput; externalTaskId: string } & (
+  | { ok: true; task: Task }
+  | { ok: false; error: KlingError }
+);
+
+/** What runBatch needs of the client; kept narrow so batches are testable on their own. */
+export interface BatchClient {
+  createTask(input: CreateTaskInput, options?: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }): Promise<Task>;
+  findTaskByExternalId(externalTaskId: string, options?: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }): Promise<Task | undefined>;
+  waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
+  tasks(query?: { pageSize?: number }, options?: { signal?: AbortSignal | undefined }): AsyncIterable<Task>;
+}
+
+/** Additive increase, multiplicative decrease: halve on 1303, add one after `limit` creates in a row went through. */
+export class AdaptiveLimit {
+  limit: number;
+  private streak = 0;
+
+  constructor(readonly max: number) {
+    this.limit = max;
+  }
+
+  congested(): void {
+    this.limit = Math.max(1, Math.floor(this.limit / 2));
+    this.streak = 0;
+  }
+
+  succeeded(): void {
+    if (this.limit >= this.max) return;
+    if (++this.streak >= this.limit) {
+      this.limit++;
+      this.streak = 0;
+    }
+  }
+}
+
+const ITEM_TIMEOUT_MS = 600_000;
+const RESUME_SCAN_PAGES = 10;
+
+/**
+ * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
+ * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
+ */
+export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
+  if (input.external_task_id) return input.external_task_id;
+  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${batchId}-${hex}`;
+}
+
+export async function* runBatch(
+  client: BatchClient,
+  inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
+  options: BatchOptions = {},
+): AsyncGenerator<BatchResult, void, undefined> {
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new KlingValidationError("concurrency", `concurrency must be a positive integer, not ${concurrency}.`);
+  }
+  // Our own signal, following the caller's: when the consumer stops early (break, return, throw), in-flight
+  // items are cancelled and awaited, so nothing of this run is still creating tasks once the loop has exited.
+  const stop = new AbortController();
+  const signal = stop.signal;
+  const followCaller = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) followCaller();
+  else options.signal?.addEventListener("abort", followCaller, { once: true });
+  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+  const itemTimeoutMs = options.itemTimeoutMs ?? ITEM_TIMEOUT_MS;
+  const limit = new AdaptiveLimit(concurrency);
+  const batchId = options.batchId ?? `batch-${globalThis.crypto.randomUUID()}`;
+  const existing = options.batchId ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal) : new Map<string, Task>();
+  // While the account is full (1303), no item creates before this time: one backoff for the whole batch.
+  let pausedUntil = 0;
+  let congestionStreak = 0;
+
+  const iterator = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<CreateTaskInput>)[Symbol.iterator]();
+  const running = new Set<Promise<void>>();
+  const finished: BatchResult[] = [];
+  let wake: (() => void) | undefined;
+  let exhausted = false;
+  let index = 0;
+
+  const remaining = () => deadline - Date.now();
+
+  const retries = options.maxRetries ?? 2;
+  const isTransient = (error: unknown) =>
+    (error instanceof KlingApiError && error.retryable) ||
+    error instanceof KlingConnectionError ||
+    (error instanceof KlingTimeoutError && error.kind === "attempt");
+
+  /**
+   * Creates one item. The batch sends each create once (maxRetries 0) and does the retrying itself, so a 1303
+   * reaches the adaptive limit at once. After a failure that may have created the task, the next attempt looks
+   * it up by its external_task_id before sending it again, exactly as createTask does within one call.
+   */
+  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }): Promise<Task> {
+    let mayExist = false;
+    let failures = 0;
+    for (;;) {
+      const wait = pausedUntil - Date.now();
+      if (wait > 0) await sleep(Math.min(wait, Math.max(0, remaining())), signal);
+      if (remaining() <= 0) {
+        throw new KlingTimeoutError({ kind: "wait", timeoutMs: options.timeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: mayExist ? input.external_task_id : undefined });
+      }
+      try {
+        if (mayExist) {
+          const found = await client.findTaskByExternalId(input.external_task_id, { signal, maxRetries: 0 });
+          if (found) return found;
+          mayExist = false;
+        }
+        const task = await client.createTask(input, { signal, maxRetries: 0 });
+        congestionStreak = 0;
+        limit.succeeded();
+        return task;
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (error instanceof KlingRateLimitError && error.code === 1303) {
+          // The account is full: run fewer at once, and back off the whole batch, not just this item.
+          limit.congested();
+          const delay = error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303);
+          pausedUntil = Math.max(pausedUntil, Date.now() + delay);
+          continue;
+        }
+        if (error instanceof KlingError && error.externalTaskId) mayExist = true;
+        if (!isTransient(error) || failures >= retries) throw error;
+        const asked = error instanceof KlingApiError ? error.retryAfterMs : undefined;
+        await sleep(Math.min(asked ?? backoffDelayMs(failures++), Math.max(0, remaining())), signal);
+      }
+    }
+  }
+
+  async function runItem(itemIndex: number, raw: CreateTaskInput): Promise<void> {
+    let input = raw;
+    let externalTaskId = "";
+    try {
+      input = checkCreateInput(raw);
+      externalTaskId = await batchItemId(batchId, input);
+      const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
+      const found = existing.get(externalTaskId);
+      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }));
+      const task = await client.waitForTask(created.task_id, {
+        signal,
+        timeoutMs: Math.max(1, itemDeadline - Date.now()),
+        maxRetries: options.maxRetries,
+        pollIntervalMs: options.pollIntervalMs,
+        onProgress: options.onProgress,
+      });
+      finish({ index: itemIndex, input, externalTaskId, ok: true, task });
+    } catch (error) {
+      if (signal?.aborted) return;
+      const kling = error instanceof KlingError ? error : new KlingError(`batch item ${itemIndex} failed: ${String(error)}`, { cause: error });
+      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (input.external_task_id ?? ""), ok: false, error: kling });
+    }
+  }
+
+  function finish(result: BatchResult): void {
+    finished.push(result);
+    options.onItem?.(result);
+    wake?.();
+  }
+
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      // Start items while there is room and nothing finished is waiting for the consumer (backpressure).
+      while (!exhausted && running.size < limit.limit && finished.length === 0 && remaining() > 0) {
+        const next = await iterator.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const job = runItem(index++, next.value).finally(() => {
+          running.delete(job);
+          wake?.();
+        });
+        running.add(job);
+      }
+      if (finished.length > 0) {
+        yield finished.shift()!;
+        continue;
+      }
+      if (running.size === 0 && (exhausted || remaining() <= 0)) return;
+      await new Promise<void>((resolve) => {
+        wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => resolve();
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      wake = undefined;
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", followCaller);
+    if (!signal.aborted) stop.abort(new KlingError("The batch was closed before it finished."));
+    await Promise.allSettled(running);
+    await (iterator as { return?: () => unknown }).return?.();
+  }
+}
+
+/** The batch's tasks that an earlier run created, by external_task_id, from the most recent list pages. */
+async function scanBatch(client: BatchClient, batchId: string, pages: number, signal: AbortSignal | undefined): Promise<Map<string, Task>> {
+  const found = new Map<string, Task>();
+  const prefix = `${batchId}-`;
+  let seen = 0;
+  for await (const task of client.tasks({ pageSize: 500 }, { signal })) {
+    const id = task.task_info?.external_task_id;
+    if (id?.startsWith(prefix)) found.set(id, task);
+    if (++seen >= pages * 500) break;
+  }
+  return found;
+}

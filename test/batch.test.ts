@@ -1,0 +1,154 @@
+// runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort, deadline.
+import { afterEach, describe, expect, it } from "vitest";
+import { AdaptiveLimit, batchItemId, type BatchResult } from "../src/batch.js";
+import { createClient, type CreateTaskInput, KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "../src/index.js";
+import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
+
+let fake: FakeKling | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+const clip = (i: number): CreateTaskInput => ({ video_url: `https://example.com/clips/${i}.mp4` });
+const clips = (n: number) => Array.from({ length: n }, (_, i) => clip(i));
+const quiet = { logLevel: "off" as const };
+
+async function collect(iterable: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
+  const out: BatchResult[] = [];
+  for await (const result of iterable) out.push(result);
+  return out;
+}
+
+describe("runBatch", () => {
+  it("runs every item, at most `concurrency` at once, and yields each result once", async () => {
+    fake = await startFakeKling({ taskDurationMs: 60 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const results = await collect(kling.runBatch(clips(12), { concurrency: 3, pollIntervalMs: 10 }));
+    expect(results).toHaveLength(12);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(new Set(results.map((r) => r.index))).toEqual(new Set(Array.from({ length: 12 }, (_, i) => i)));
+    expect(fake.tasks).toHaveLength(12);
+    expect(fake.peakRunning).toBeLessThanOrEqual(3);
+    expect(fake.duplicates()).toBe(0);
+  });
+
+  it("lowers its concurrency on 1303 and still finishes everything without duplicates", async () => {
+    fake = await startFakeKling({ taskDurationMs: 80, concurrencyLimit: 2, retryAfterOn1303: 0 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const results = await collect(kling.runBatch(clips(16), { concurrency: 6, pollIntervalMs: 10 }));
+    expect(results.filter((r) => r.ok)).toHaveLength(16);
+    expect(fake.rejected1303).toBeGreaterThan(0);
+    expect(fake.peakRunning).toBeLessThanOrEqual(2);
+    expect(fake.duplicates()).toBe(0);
+  });
+
+  it("keeps going when items fail, with typed per-item errors and their index; invalid input sends nothing", async () => {
+    fake = await startFakeKling({ taskDurationMs: 30 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const inputs = [clip(0), { video_url: "https://example.com/fail.mp4" }, { video_url: "not a url" } as CreateTaskInput, clip(3)];
+    const results = await collect(kling.runBatch(inputs, { pollIntervalMs: 10 }));
+    const byIndex = Object.fromEntries(results.map((r) => [r.index, r]));
+    expect(byIndex[0]!.ok && byIndex[3]!.ok).toBe(true);
+    expect(byIndex[1]!.ok === false && byIndex[1]!.error).toBeInstanceOf(KlingTaskFailedError);
+    expect(byIndex[2]!.ok === false && byIndex[2]!.error).toBeInstanceOf(KlingValidationError);
+    expect(fake.tasks).toHaveLength(3);
+  });
+
+  it("resumes: a rerun with the same batchId waits for what the first run created instead of creating it again", async () => {
+    fake = await startFakeKling({ taskDurationMs: 150 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const inputs = clips(8);
+    const first: BatchResult[] = [];
+    for await (const result of kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 })) {
+      first.push(result);
+      if (first.length === 2) break; // the process "crashes" with tasks still running
+    }
+    const createdBefore = fake.tasks.length;
+    expect(createdBefore).toBeGreaterThanOrEqual(2);
+    expect(createdBefore).toBeLessThan(8);
+    const second = await collect(kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 }));
+    expect(second.filter((r) => r.ok)).toHaveLength(8);
+    expect(fake.tasks).toHaveLength(8);
+    expect(fake.duplicates()).toBe(0);
+    expect(second.map((r) => r.externalTaskId).every((id) => id.startsWith("nightly-7-"))).toBe(true);
+  });
+
+  it("reads inputs lazily: at most `concurrency` items are pulled ahead of what finished", async () => {
+    fake = await startFakeKling({ taskDurationMs: 30 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    let pulled = 0;
+    async function* endless() {
+      for (let i = 0; ; i++) {
+        pulled++;
+        yield clip(i);
+      }
+    }
+    let seen = 0;
+    for await (const _ of kling.runBatch(endless(), { concurrency: 2, pollIntervalMs: 10 })) {
+      seen++;
+      expect(pulled).toBeLessThanOrEqual(seen + 2);
+      if (seen === 6) break;
+    }
+    expect(pulled).toBeLessThanOrEqual(8);
+  });
+
+  it("an abort stops new creates at once and rejects with the reason; created tasks stay findable by id", async () => {
+    fake = await startFakeKling({ taskDurationMs: 5_000 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const controller = new AbortController();
+    const pending = collect(kling.runBatch(clips(20), { concurrency: 3, batchId: "abort-me", signal: controller.signal, pollIntervalMs: 10 }));
+    while (fake.tasks.length < 3) await new Promise((r) => setTimeout(r, 5));
+    controller.abort(new Error("Ctrl-C"));
+    await expect(pending).rejects.toThrow("Ctrl-C");
+    const created = fake.tasks.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.tasks.length).toBe(created);
+    expect(created).toBe(3);
+    for (const task of fake.tasks) expect(task.external_task_id).toMatch(/^abort-me-/);
+  });
+
+  it("one deadline for the whole batch: running items end with KlingTimeoutError, no new ones start", async () => {
+    fake = await startFakeKling({ taskDurationMs: 60_000 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const results = await collect(kling.runBatch(clips(10), { concurrency: 2, timeoutMs: 200, pollIntervalMs: 20 }));
+    expect(results).toHaveLength(2);
+    for (const r of results) expect(r.ok === false && r.error).toBeInstanceOf(KlingTimeoutError);
+    expect(fake.tasks).toHaveLength(2);
+  });
+
+  it("survives dropped connections after commit without paying twice", async () => {
+    let n = 0;
+    fake = await startFakeKling({ taskDurationMs: 30, fault: (r) => (r.method === "POST" && ++n % 3 === 1 ? { kind: "drop-after-commit" } : undefined) });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const results = await collect(kling.runBatch(clips(9), { concurrency: 3, pollIntervalMs: 10 }));
+    expect(results.filter((r) => r.ok)).toHaveLength(9);
+    expect(fake.tasks).toHaveLength(9);
+    expect(fake.duplicates()).toBe(0);
+  });
+});
+
+describe("batch item ids", () => {
+  it("are the caller's, or derived from the batch id and the content, stable across runs", async () => {
+    const a = await batchItemId("b", { video_url: "https://example.com/a.mp4", bgm_prompt: "x" });
+    expect(a).toBe(await batchItemId("b", { bgm_prompt: "x", video_url: "https://example.com/a.mp4" }));
+    expect(a).not.toBe(await batchItemId("b", { video_url: "https://example.com/b.mp4", bgm_prompt: "x" }));
+    expect(a).not.toBe(await batchItemId("c", { video_url: "https://example.com/a.mp4", bgm_prompt: "x" }));
+    expect(a).toMatch(/^b-[0-9a-f]{24}$/);
+    expect(await batchItemId("b", { video_id: "1", external_task_id: "mine" })).toBe("mine");
+  });
+
+  it("AdaptiveLimit halves on congestion and grows back one at a time, never above the max", () => {
+    const limit = new AdaptiveLimit(8);
+    limit.congested();
+    expect(limit.limit).toBe(4);
+    limit.congested();
+    limit.congested();
+    limit.congested();
+    expect(limit.limit).toBe(1);
+    limit.succeeded();
+    expect(limit.limit).toBe(2);
+    for (let i = 0; i < 100; i++) limit.succeeded();
+    expect(limit.limit).toBe(8);
+  });
+});
