@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createClient, type VideoToAudioClient } from "./client.js";
+import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
 import { downloadTask, type DownloadedFile } from "./cli-download.js";
 import { KlingApiError } from "./errors/KlingApiError.js";
 import { KlingError } from "./errors/KlingError.js";
@@ -23,6 +24,7 @@ Usage:
   kling-v2a get    TASK_ID [--json]
   kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR] [--json]
   kling-v2a list   [--page N] [--page-size N] [--json]
+  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR] [--timeout SEC] [--results FILE] [--json]
   kling-v2a mock   [--port 4010] [--no-lifecycle]    (serves the spec with Prism; tasks progress over time)
 
 Input flags (run, create):
@@ -39,7 +41,12 @@ Global flags:
   --api-key KEY     the API key (env KLING_V2A_API_KEY or DEERAPI_KEY); Kling access/secret keys:
                     env KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY. A local mock needs no key.
   --json            print exactly one JSON document on stdout
+  --poll-interval SEC   steady interval between status polls (run, wait, batch; default 5, first polls sooner)
   --help, --version
+
+Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line). Results are
+appended to FILE.results.jsonl as items finish; running the same command again skips what succeeded
+and waits for tasks already created instead of creating (and paying for) them again.
 
 Progress (status, elapsed time) goes to stderr when it is a terminal; results go to stdout.
 Exit codes: 0 success, 1 task failed (batch: any item failed), 2 usage or validation error,
@@ -49,6 +56,7 @@ Examples:
   kling-v2a run --video-url https://example.com/clip.mp4 --bgm-prompt "slow ambient piano" --download ./audio
   kling-v2a create --video-id 866534912876544067 --json | jq -r .task_id
   kling-v2a wait 866889456698785798 --timeout 300
+  kling-v2a batch clips.txt --concurrency 4 --download ./audio
   kling-v2a mock & kling-v2a run --base-url http://127.0.0.1:4010 --video-url https://example.com/clip.mp4
 `;
 
@@ -70,11 +78,11 @@ const INPUT = {
   "callback-url": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
-const WAIT = { timeout: { type: "string" }, download: { type: "string" } } as const satisfies ParseArgsConfig["options"];
+const WAIT = { timeout: { type: "string" }, download: { type: "string" }, "poll-interval": { type: "string" } } as const satisfies ParseArgsConfig["options"];
 
 class UsageError extends Error {}
 
-interface Io {
+export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
@@ -113,6 +121,7 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
     get: GLOBAL,
     wait: { ...GLOBAL, ...WAIT },
     list: { ...GLOBAL, page: { type: "string" }, "page-size": { type: "string" } } as const,
+    batch: { ...GLOBAL, ...BATCH_OPTIONS },
   }[command];
   if (!options) throw new UsageError(`unknown command "${command}"; see kling-v2a --help`);
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
@@ -128,7 +137,7 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
   }
   const kling = clientFrom(values);
   const json = values.json === true;
-  const progress = io.stderr.isTTY ? startProgress(io.stderr) : undefined;
+  const progress = io.stderr.isTTY && (command === "run" || command === "wait") ? startProgress(io.stderr) : undefined;
   try {
     switch (command) {
       case "create": {
@@ -153,7 +162,12 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
       }
       case "run":
       case "wait": {
-        const waitOptions = { signal, timeoutMs: secondsFlag(values.timeout, "--timeout"), onProgress: progress?.update };
+        const waitOptions = {
+          signal,
+          timeoutMs: secondsFlag(values.timeout, "--timeout"),
+          pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
+          onProgress: progress?.update,
+        };
         const task =
           command === "run"
             ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))
@@ -163,6 +177,8 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
         print(io, json, files ? { task, files } : task, describeTask(task) + (files ? describeFiles(files) : ""));
         return EXIT.ok;
       }
+      case "batch":
+        return await runBatchFile(kling, onePositional(positionals, "FILE"), parseBatchFlags(values), io, signal);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

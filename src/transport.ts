@@ -116,7 +116,9 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     const timeoutMs = call.timeoutMs ?? config.timeoutMs;
     const { deadline, unsafe } = call;
     // The caller may abort through the call options or through the Request (raw.GET(path, { signal })).
-    const outer = call.signal && call.signal !== request.signal ? [call.signal, request.signal] : [request.signal];
+    const outer: AbortSignal[] = call.signal ? [call.signal] : [];
+    // Polyfilled Requests may have no signal at all.
+    if (request.signal && request.signal !== call.signal) outer.push(request.signal);
     const debug = log.enabled("debug");
     const label = debug ? describe(request) : "";
     let retries = 0;
@@ -178,7 +180,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   }
 
   async function pauseFor(ms: number, outer: AbortSignal[]): Promise<void> {
-    if (outer.length === 1) return pause(ms, outer[0]);
+    if (outer.length <= 1) return pause(ms, outer[0]);
     const controller = new AbortController();
     const unfollow = follow(outer, (reason) => controller.abort(reason));
     try {

@@ -55,12 +55,17 @@ describe("createLog redaction", () => {
   });
 
   it("removes a longer secret whole even when it contains a shorter one", () => {
-    const log = createLog(recorder().logger, "debug", ["abcd", "abcdefgh"]);
-    expect(log.redact("x abcdefgh y abcd")).toBe("x [redacted] y [redacted]");
+    const log = createLog(recorder().logger, "debug", ["abcdefgh", "abcdefgh-ijkl"]);
+    expect(log.redact("x abcdefgh-ijkl y abcdefgh")).toBe("x [redacted] y [redacted]");
+  });
+
+  it("ignores strings too short to be keys, which would garble every line", () => {
+    const log = createLog(recorder().logger, "debug", ["mock", "k"]);
+    expect(log.redact("task 42 on the mock")).toBe("task 42 on the mock");
   });
 
   it("leaves ordinary text, hostnames and paths alone", () => {
-    const log = createLog(recorder().logger, "debug", ["s3cr3t"]);
+    const log = createLog(recorder().logger, "debug", ["s3cr3t-key"]);
     const line = "GET /v1/audio/video-to-audio/866889456698785798 on api.deerapi.com 200 in 12 ms";
     expect(log.redact(line)).toBe(line);
   });

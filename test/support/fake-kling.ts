@@ -40,6 +40,8 @@ export interface FakeKlingOptions {
   taskDurationMs?: number;
   /** Refuse a create whose external_task_id is already taken (400 + 1201), as Kling may. @default false */
   uniqueExternalIds?: boolean;
+  /** Where result files are said to be (`<base>/<task_id>.mp3`). @default "http://cdn.invalid/v2a" */
+  resultBaseUrl?: string;
   /** Picks a fault (or none) for each request. @default no faults */
   fault?: (request: FakeRequest) => Fault | undefined;
 }
@@ -96,7 +98,7 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
   };
   const view = (task: FakeTask) => {
     const status = statusOf(task);
-    const base = `http://cdn.invalid/v2a/${task.task_id}`;
+    const base = `${options.resultBaseUrl ?? "http://cdn.invalid/v2a"}/${task.task_id}`;
     return {
       task_id: task.task_id,
       task_status: status,
