@@ -42,23 +42,31 @@ export interface BatchClient {
   tasks(query?: { pageSize?: number }, options?: { signal?: AbortSignal | undefined }): AsyncIterable<Task>;
 }
 
-/** Additive increase, multiplicative decrease: halve on 1303, add one after `limit` creates in a row went through. */
+/**
+ * The batch's guess at how many tasks the account lets it run. On 1303 it drops to the number of tasks the batch
+ * holds on the server at that moment (what the account evidently allows), never below one; after a run of
+ * creates that went through it probes one higher. Each failed probe doubles the run needed before the next,
+ * so against a fixed limit the 1303s thin out instead of recurring at a steady rate. Never above `max`.
+ */
 export class AdaptiveLimit {
   limit: number;
   private streak = 0;
+  private probeAfter: number;
 
   constructor(readonly max: number) {
     this.limit = max;
+    this.probeAfter = max;
   }
 
-  congested(): void {
-    this.limit = Math.max(1, Math.floor(this.limit / 2));
+  congested(holding: number): void {
+    this.limit = Math.max(1, Math.min(this.limit, holding));
+    this.probeAfter = Math.min(this.probeAfter * 2, 1024);
     this.streak = 0;
   }
 
   succeeded(): void {
     if (this.limit >= this.max) return;
-    if (++this.streak >= this.limit) {
+    if (++this.streak >= Math.max(this.limit, this.probeAfter)) {
       this.limit++;
       this.streak = 0;
     }
@@ -101,9 +109,11 @@ export async function* runBatch(
   const limit = new AdaptiveLimit(concurrency);
   const batchId = options.batchId ?? `batch-${globalThis.crypto.randomUUID()}`;
   const existing = options.batchId ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal) : new Map<string, Task>();
-  // While the account is full (1303), no item creates before this time: one backoff for the whole batch.
-  let pausedUntil = 0;
+  /** Items whose task exists on the server and is being waited for: each holds one of the account's slots. */
+  let holding = 0;
   let congestionStreak = 0;
+  /** Resolves when one of the batch's tasks ends, freeing a slot on the account. */
+  let slotFreed = signalOnce();
 
   const iterator = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<CreateTaskInput>)[Symbol.iterator]();
   const running = new Set<Promise<void>>();
@@ -129,8 +139,6 @@ export async function* runBatch(
     let mayExist = false;
     let failures = 0;
     for (;;) {
-      const wait = pausedUntil - Date.now();
-      if (wait > 0) await sleep(Math.min(wait, Math.max(0, remaining())), signal);
       if (remaining() <= 0) {
         throw new KlingTimeoutError({ kind: "wait", timeoutMs: options.timeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: mayExist ? input.external_task_id : undefined });
       }
@@ -147,10 +155,11 @@ export async function* runBatch(
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         if (error instanceof KlingRateLimitError && error.code === 1303) {
-          // The account is full: run fewer at once, and back off the whole batch, not just this item.
-          limit.congested();
-          const delay = error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303);
-          pausedUntil = Math.max(pausedUntil, Date.now() + delay);
+          // The account is full: run no more than the batch holds now, and try again when one of its tasks ends
+          // (or after the backoff, or the server's Retry-After, when it holds none or the server asked).
+          limit.congested(holding);
+          const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303), Math.max(0, remaining()));
+          await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay);
           continue;
         }
         if (error instanceof KlingError && error.externalTaskId) mayExist = true;
@@ -159,6 +168,19 @@ export async function* runBatch(
         await sleep(Math.min(asked ?? backoffDelayMs(failures++), Math.max(0, remaining())), signal);
       }
     }
+  }
+
+  async function untilSlotOrDelay(slot: boolean, delay: number): Promise<void> {
+    const timer = new AbortController();
+    const onCaller = () => timer.abort(signal.reason);
+    signal.addEventListener("abort", onCaller, { once: true });
+    try {
+      await Promise.race([sleep(delay, timer.signal), ...(slot ? [slotFreed.promise] : [])]);
+    } finally {
+      signal.removeEventListener("abort", onCaller);
+      timer.abort();
+    }
+    signal.throwIfAborted();
   }
 
   async function runItem(itemIndex: number, raw: CreateTaskInput): Promise<void> {
@@ -170,13 +192,22 @@ export async function* runBatch(
       const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
       const found = existing.get(externalTaskId);
       const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }));
-      const task = await client.waitForTask(created.task_id, {
-        signal,
-        timeoutMs: Math.max(1, itemDeadline - Date.now()),
-        maxRetries: options.maxRetries,
-        pollIntervalMs: options.pollIntervalMs,
-        onProgress: options.onProgress,
-      });
+      holding++;
+      let task: Task;
+      try {
+        task = await client.waitForTask(created.task_id, {
+          signal,
+          timeoutMs: Math.max(1, itemDeadline - Date.now()),
+          maxRetries: options.maxRetries,
+          pollIntervalMs: options.pollIntervalMs,
+          onProgress: options.onProgress,
+        });
+      } finally {
+        holding--;
+        const freed = slotFreed;
+        slotFreed = signalOnce();
+        freed.resolve();
+      }
       finish({ index: itemIndex, input, externalTaskId, ok: true, task });
     } catch (error) {
       if (signal?.aborted) return;
@@ -228,6 +259,15 @@ export async function* runBatch(
     await Promise.allSettled(running);
     await (iterator as { return?: () => unknown }).return?.();
   }
+}
+
+/** A promise with its resolve function (Promise.withResolvers needs Node 22). */
+function signalOnce(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
 }
 
 /** The batch's tasks that an earlier run created, by external_task_id, from the most recent list pages. */

