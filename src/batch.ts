@@ -44,29 +44,36 @@ export interface BatchClient {
 
 /**
  * The batch's guess at how many tasks the account lets it run. On 1303 it drops to the number of tasks the batch
- * holds on the server at that moment (what the account evidently allows), never below one; after a run of
- * creates that went through it probes one higher. Each failed probe doubles the run needed before the next,
- * so against a fixed limit the 1303s thin out instead of recurring at a steady rate. Never above `max`.
+ * holds on the server at that moment (what the account evidently allows), never below one, and remembers a
+ * known-good level (that number, or half the old limit). Below that level each create that goes through adds one;
+ * above it, it probes one higher after `limit` creates in a row, and each probe that meets 1303 doubles the run
+ * needed before the next, so against a fixed limit the 1303s thin out instead of recurring. Never above `max`.
  */
 export class AdaptiveLimit {
   limit: number;
+  private threshold: number;
   private streak = 0;
-  private probeAfter: number;
+  private probeEvery = 1;
 
   constructor(readonly max: number) {
     this.limit = max;
-    this.probeAfter = max;
+    this.threshold = max;
   }
 
   congested(holding: number): void {
+    if (this.limit > this.threshold) this.probeEvery = Math.min(this.probeEvery * 2, 64);
+    this.threshold = Math.max(1, holding, Math.floor(this.limit / 2));
     this.limit = Math.max(1, Math.min(this.limit, holding));
-    this.probeAfter = Math.min(this.probeAfter * 2, 1024);
     this.streak = 0;
   }
 
   succeeded(): void {
     if (this.limit >= this.max) return;
-    if (++this.streak >= Math.max(this.limit, this.probeAfter)) {
+    if (this.limit < this.threshold) {
+      this.limit++;
+      return;
+    }
+    if (++this.streak >= this.limit * this.probeEvery) {
       this.limit++;
       this.streak = 0;
     }
@@ -135,7 +142,7 @@ export async function* runBatch(
    * reaches the adaptive limit at once. After a failure that may have created the task, the next attempt looks
    * it up by its external_task_id before sending it again, exactly as createTask does within one call.
    */
-  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }): Promise<Task> {
+  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal): Promise<Task> {
     let mayExist = false;
     let failures = 0;
     for (;;) {
@@ -159,7 +166,7 @@ export async function* runBatch(
           // (or after the backoff, or the server's Retry-After, when it holds none or the server asked).
           limit.congested(holding);
           const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303), Math.max(0, remaining()));
-          await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay);
+          await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay, signal);
           continue;
         }
         if (error instanceof KlingError && error.externalTaskId) mayExist = true;
@@ -170,7 +177,7 @@ export async function* runBatch(
     }
   }
 
-  async function untilSlotOrDelay(slot: boolean, delay: number): Promise<void> {
+  async function untilSlotOrDelay(slot: boolean, delay: number, signal: AbortSignal): Promise<void> {
     const timer = new AbortController();
     const onCaller = () => timer.abort(signal.reason);
     signal.addEventListener("abort", onCaller, { once: true });
@@ -183,20 +190,29 @@ export async function* runBatch(
     signal.throwIfAborted();
   }
 
+  /** Per-item signals, all cancelled by one listener on the batch's: many listeners on one signal make Node warn. */
+  const cancels = new Set<() => void>();
+  signal.addEventListener("abort", () => {
+    for (const cancel of cancels) cancel();
+  }, { once: true });
+
   async function runItem(itemIndex: number, raw: CreateTaskInput): Promise<void> {
     let input = raw;
     let externalTaskId = "";
+    const item = new AbortController();
+    const cancel = () => item.abort(signal.reason);
+    cancels.add(cancel);
     try {
       input = checkCreateInput(raw);
       externalTaskId = await batchItemId(batchId, input);
       const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
       const found = existing.get(externalTaskId);
-      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }));
+      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }, item.signal));
       holding++;
       let task: Task;
       try {
         task = await client.waitForTask(created.task_id, {
-          signal,
+          signal: item.signal,
           timeoutMs: Math.max(1, itemDeadline - Date.now()),
           maxRetries: options.maxRetries,
           pollIntervalMs: options.pollIntervalMs,
@@ -210,9 +226,11 @@ export async function* runBatch(
       }
       finish({ index: itemIndex, input, externalTaskId, ok: true, task });
     } catch (error) {
-      if (signal?.aborted) return;
+      if (signal.aborted) return;
       const kling = error instanceof KlingError ? error : new KlingError(`batch item ${itemIndex} failed: ${String(error)}`, { cause: error });
       finish({ index: itemIndex, input, externalTaskId: externalTaskId || (input.external_task_id ?? ""), ok: false, error: kling });
+    } finally {
+      cancels.delete(cancel);
     }
   }
 

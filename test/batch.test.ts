@@ -138,12 +138,8 @@ describe("batch item ids", () => {
     expect(await batchItemId("b", { video_id: "1", external_task_id: "mine" })).toBe("mine");
   });
 
-  it("AdaptiveLimit drops to what the batch holds on 1303, probes back up ever more rarely, never above the max", () => {
-    const limit = new AdaptiveLimit(8);
-    limit.congested(5);
-    expect(limit.limit).toBe(5);
-    limit.congested(0);
-    expect(limit.limit).toBe(1);
+  it("AdaptiveLimit drops to what the batch holds on 1303, regains a known-good level fast, probes above it ever more rarely", () => {
+    const limit = new AdaptiveLimit(10);
     const successesToGrow = () => {
       const before = limit.limit;
       let n = 0;
@@ -153,11 +149,18 @@ describe("batch item ids", () => {
       }
       return n;
     };
-    const first = successesToGrow();
-    limit.congested(limit.limit - 1);
-    const second = successesToGrow();
-    expect(second).toBeGreaterThan(first);
+    limit.congested(5); // the account evidently allows 5
+    expect(limit.limit).toBe(5);
+    const firstProbe = successesToGrow();
+    expect(limit.limit).toBe(6);
+    limit.congested(5); // the probe met 1303
+    expect(limit.limit).toBe(5);
+    const secondProbe = successesToGrow();
+    expect(secondProbe).toBe(2 * firstProbe);
+    limit.congested(0); // 1303 while holding nothing: another client filled the account
+    expect(limit.limit).toBe(1);
+    expect(successesToGrow()).toBe(1); // back towards the known-good level one per success
     for (let i = 0; i < 100_000; i++) limit.succeeded();
-    expect(limit.limit).toBe(8);
+    expect(limit.limit).toBe(10);
   });
 });

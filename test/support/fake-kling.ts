@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 
 export type Fault =
   /** Answer with this status and Kling code (and an optional `Retry-After`, in seconds) without doing anything. */
-  | { kind: "error"; status: number; code?: number; retryAfter?: number; message?: string }
+  | { kind: "error"; status: number; code?: number; retryAfter?: number; retryAfterMs?: number; message?: string }
   /** Close the connection before doing anything. */
   | { kind: "drop" }
   /** Do the work (a create commits its task), then close the connection without answering. */
@@ -192,7 +192,10 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
     const fault = options.fault?.(request);
     switch (fault?.kind) {
       case "error":
-        return send(res, fault.status, { code: fault.code, message: fault.message ?? `fault ${fault.status}`, request_id: `req-${seq}` }, fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {});
+        return send(res, fault.status, { code: fault.code, message: fault.message ?? `fault ${fault.status}`, request_id: `req-${seq}` }, {
+          ...(fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {}),
+          ...(fault.retryAfterMs !== undefined ? { "retry-after-ms": String(fault.retryAfterMs) } : {}),
+        });
       case "drop":
         return req.socket.destroy();
       case "hang":
