@@ -7,7 +7,7 @@ import { createAuthorizer } from "./auth.js";
 import { createLog, parseLogLevel } from "./logger.js";
 import { type ClientOptions, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
 import { createRawClient, type RawClient } from "./raw.js";
-import { type BatchOptions, type BatchResult, runBatch } from "./batch.js";
+import type { BatchOptions, BatchResult } from "./batch.js";
 import { backoffDelayMs } from "./retry.js";
 import { sleep } from "./sleep.js";
 import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
@@ -198,7 +198,13 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
       const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
       return waitForTask(task.task_id, opts, task, startedAt);
     },
-    runBatch: (inputs, opts) => runBatch(client, inputs, opts),
+    // Loaded on first use, so apps that never run batches do not download or parse the batch code.
+    runBatch: (inputs, opts) => ({
+      async *[Symbol.asyncIterator]() {
+        const { runBatch } = await import("./batch.js");
+        yield* runBatch(client, inputs, opts);
+      },
+    }),
   };
   return client;
 }

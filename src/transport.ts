@@ -288,7 +288,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
     const code = codeOf(envelope?.code);
     const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
-    if (ok && !code) return { response: new BufferedResponse(text, { status, statusText, headers }, body), code, requestId };
+    if (ok && !code) return { response: new (bufferedResponseClass())(text, { status, statusText, headers }, body), code, requestId };
 
     const delayMs = retryAfterMs(headers, now());
     const error = apiErrorFrom({
@@ -313,64 +313,74 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
  * A Response over a body the transport has already read. openapi-fetch reads only `text()` / `json()`, which
  * answer from the buffer; the body stream is built only if something asks for it, because building one per
  * answer (and reading it again) costs more than the rest of the transport. Reads can be repeated.
+ * The class is made on first use: touching `Response` at import time loads Node's bundled undici (tens of ms),
+ * which openapi-fetch itself puts off until the first request.
  */
-class BufferedResponse extends Response {
-  readonly #text: string;
-  /** The transport's parse of the text, handed to the first `json()` call (nobody else holds it) to spare a second parse. */
-  #parsed: unknown;
-  #full: Response | undefined;
+type BufferedResponseClass = new (text: string, init: ResponseInit, parsed?: unknown) => Response;
+let bufferedResponse: BufferedResponseClass | undefined;
 
-  constructor(text: string, init: ResponseInit, parsed?: unknown) {
-    super(null, init);
-    this.#text = text;
-    this.#parsed = parsed;
-  }
+function bufferedResponseClass(): BufferedResponseClass {
+  if (bufferedResponse) return bufferedResponse;
+  class Buffered extends Response {
+    readonly #text: string;
+    /** The transport's parse of the text, handed to the first `json()` call (nobody else holds it) to spare a second parse. */
+    #parsed: unknown;
+    #full: Response | undefined;
 
-  /** A standard Response over the same text, for the rarer readers. */
-  #fresh(): Response {
-    return new Response(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
-  }
+    constructor(text: string, init: ResponseInit, parsed?: unknown) {
+      super(null, init);
+      this.#text = text;
+      this.#parsed = parsed;
+    }
 
-  // One stream per response, as the standard has it; `bodyUsed` follows it.
-  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    this.#full ??= this.#fresh();
-    return this.#full.body;
-  }
+    /** A standard Response over the same text, for the rarer readers. */
+    #fresh(): Response {
+      return new Response(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+    }
 
-  override get bodyUsed(): boolean {
-    return this.#full?.bodyUsed ?? false;
-  }
+    // One stream per response, as the standard has it; `bodyUsed` follows it.
+    override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+      this.#full ??= this.#fresh();
+      return this.#full.body;
+    }
 
-  override async text(): Promise<string> {
-    return this.#text;
-  }
+    override get bodyUsed(): boolean {
+      return this.#full?.bodyUsed ?? false;
+    }
 
-  override async json(): Promise<any> {
-    const parsed = this.#parsed;
-    if (parsed === undefined) return JSON.parse(this.#text);
-    this.#parsed = undefined;
-    return parsed;
-  }
+    override async text(): Promise<string> {
+      return this.#text;
+    }
 
-  override arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#fresh().arrayBuffer();
-  }
+    override async json(): Promise<any> {
+      const parsed = this.#parsed;
+      if (parsed === undefined) return JSON.parse(this.#text);
+      this.#parsed = undefined;
+      return parsed;
+    }
 
-  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#fresh().bytes();
-  }
+    override arrayBuffer(): Promise<ArrayBuffer> {
+      return this.#fresh().arrayBuffer();
+    }
 
-  override blob(): Promise<Blob> {
-    return this.#fresh().blob();
-  }
+    override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+      return this.#fresh().bytes();
+    }
 
-  override formData(): Promise<FormData> {
-    return this.#fresh().formData();
-  }
+    override blob(): Promise<Blob> {
+      return this.#fresh().blob();
+    }
 
-  override clone(): Response {
-    return new BufferedResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+    override formData(): Promise<FormData> {
+      return this.#fresh().formData();
+    }
+
+    override clone(): Response {
+      return new Buffered(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+    }
   }
+  bufferedResponse = Buffered;
+  return Buffered;
 }
 
 /** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */
