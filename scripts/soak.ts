@@ -12,6 +12,8 @@ export interface SoakOptions {
   faultRate?: number;
   /** @default 16 */
   concurrency?: number;
+  /** Called every few seconds with the items finished so far. @default none */
+  onTick?: (finished: number) => void;
 }
 
 export interface SoakFigures {
@@ -84,6 +86,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
   let succeeded = 0;
   let failed = 0;
   let nonKlingErrors = 0;
+  const ticker = options.onTick ? setInterval(() => options.onTick?.(seen.size), 5000) : undefined;
   try {
     const kling = createClient({ baseUrl: fake.url, apiKey: "soak-test-key-0123456789", timeoutMs: 300, maxRetries: 3, logLevel: "off" });
     function* inputs() {
@@ -108,6 +111,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
       }
     }
   } finally {
+    if (ticker) clearInterval(ticker);
     await fake.close();
   }
   durations.sort((a, b) => a - b);
@@ -144,7 +148,13 @@ export function printSoak(figures: SoakFigures, seed: number): void {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { items: { type: "string", default: "1000" }, seed: { type: "string", default: "1" }, "fault-rate": { type: "string", default: "0.2" } } });
   const seed = Number(values.seed);
-  const figures = await runSoak({ items: Number(values.items), seed, faultRate: Number(values["fault-rate"]) });
+  const started = Date.now();
+  const figures = await runSoak({
+    items: Number(values.items),
+    seed,
+    faultRate: Number(values["fault-rate"]),
+    onTick: (finished) => console.error(`  … ${finished}/${values.items} items finished after ${((Date.now() - started) / 1000).toFixed(0)} s`),
+  });
   printSoak(figures, seed);
   process.exitCode = figures.duplicates === 0 && figures.lost === 0 && figures.nonKlingErrors === 0 ? 0 : 1;
 }

@@ -46,8 +46,9 @@ export interface BatchClient {
  * The batch's guess at how many tasks the account lets it run. On 1303 it drops to the number of tasks the batch
  * holds on the server at that moment (what the account evidently allows), never below one, and remembers a
  * known-good level (that number, or half the old limit). Below that level each create that goes through adds one;
- * above it, it probes one higher after `limit` creates in a row, and each probe that meets 1303 doubles the run
- * needed before the next, so against a fixed limit the 1303s thin out instead of recurring. Never above `max`.
+ * at it, it probes one higher after `limit` creates in a row. Each probe that meets 1303 doubles the run needed
+ * before the next (so against a fixed limit the 1303s thin out), and each level that holds halves it again (so a
+ * passing crowd on the account does not keep the batch small for good). Never above `max`.
  */
 export class AdaptiveLimit {
   limit: number;
@@ -61,7 +62,7 @@ export class AdaptiveLimit {
   }
 
   congested(holding: number): void {
-    if (this.limit > this.threshold) this.probeEvery = Math.min(this.probeEvery * 2, 64);
+    if (this.limit > this.threshold) this.probeEvery = Math.min(this.probeEvery * 2, 16);
     this.threshold = Math.max(1, holding, Math.floor(this.limit / 2));
     this.limit = Math.max(1, Math.min(this.limit, holding));
     this.streak = 0;
@@ -74,8 +75,11 @@ export class AdaptiveLimit {
       return;
     }
     if (++this.streak >= this.limit * this.probeEvery) {
+      // A full run at this level without 1303: it is good, so probe the next one sooner.
+      this.threshold = this.limit;
       this.limit++;
       this.streak = 0;
+      this.probeEvery = Math.max(1, this.probeEvery / 2);
     }
   }
 }
