@@ -1,9 +1,10 @@
 // `npm run test:runtimes`: the packed tarball, installed into a fresh folder, runs create + wait against the lifecycle
 // mock in every runtime the package claims: Node 20 (import and require), Node 22, Node 24, Bun, Deno, headless
-// Chromium (a localhost page calling the mock over CORS) and workerd (miniflare). One PASS/FAIL line per runtime, then
-// "N passed, N failed"; exits 1 if any failed. A runtime that cannot be installed is a FAIL, not a skip.
+// Chromium (a localhost page calling the mock over CORS), Chromium via proxy (the same server mounts the installed
+// package's createProxy at /api/kling; the page calls it with no key) and workerd (miniflare). One PASS/FAIL line per
+// runtime, then "N passed, N failed"; exits 1 if any failed. A runtime that cannot be installed is a FAIL, not a skip.
 //
-//   tsx scripts/test-runtimes.ts [--only=node20,bun,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a browser)
+//   tsx scripts/test-runtimes.ts [--only=node20,bun,chromium-proxy,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a browser)
 //
 // Everything goes under .runtimes/ (git-ignored):
 //   pack/    the tarball of this checkout (npm pack, after `build --skip-docs`)
@@ -17,6 +18,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -37,6 +39,9 @@ const MINIFLARE = "4.20260426.0";
 const COMPATIBILITY_DATE = "2026-04-01";
 const INSTALL_TIMEOUT_MS = 5 * 60_000;
 const RESULT_MARKER = "@@kling-runtime-result ";
+/** `chromium via proxy`: where the page server mounts createProxy, and the key only the server holds. */
+const PROXY_MOUNT = "/api/kling";
+const SERVER_KEY = "server-side-secret-key-123";
 
 const args = process.argv.slice(2);
 const argValue = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -235,12 +240,12 @@ async function preparePackage(): Promise<string> {
 
 /** The job every runtime runs: create + wait with progress, then check what it saw. `load` returns the module. */
 const JOB = String.raw`
-async function klingJob(load, baseUrl, runtime, extra) {
+async function klingJob(load, clientOptions, runtime) {
   const started = Date.now();
   const seen = [];
   try {
     const { createClient } = await load();
-    const kling = createClient({ baseUrl, apiKey: "mock", ...extra });
+    const kling = createClient(clientOptions);
     const task = await kling.run(
       { video_url: "https://example.com/clip.mp4" },
       { pollIntervalMs: 100, timeoutMs: 20000, onProgress: (t) => seen.push(t.task_status) },
@@ -261,14 +266,14 @@ async function klingJob(load, baseUrl, runtime, extra) {
 /** Node (any version), Bun and Deno: `<runtime> main.mjs <mockUrl>`. */
 const MAIN_MJS = `${JOB}
 const runtime = typeof Bun !== "undefined" ? "Bun " + Bun.version : typeof Deno !== "undefined" ? "Deno " + Deno.version.deno : "Node " + process.version;
-const result = await klingJob(() => import("${PACKAGE}"), process.argv[2], runtime);
+const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: process.argv[2], apiKey: "mock" }, runtime);
 console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 `;
 
 /** CommonJS on Node: require() of the ESM package (Node >= 20.19, no flag). */
 const REQUIRE_CJS = `"use strict";
 ${JOB}
-klingJob(async () => require("${PACKAGE}"), process.argv[2], "Node " + process.version).then((result) => {
+klingJob(async () => require("${PACKAGE}"), { baseUrl: process.argv[2], apiKey: "mock" }, "Node " + process.version).then((result) => {
   console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 });
 `;
@@ -279,7 +284,7 @@ ${JOB}
 export default {
   async fetch(request) {
     const baseUrl = new URL(request.url).searchParams.get("base");
-    const result = await klingJob(async () => sdk, baseUrl, "workerd");
+    const result = await klingJob(async () => sdk, { baseUrl, apiKey: "mock" }, "workerd");
     return Response.json(result);
   },
 };
@@ -309,16 +314,31 @@ try {
 }
 `;
 
-/** Runs in Node: opens the page in Debian's Chromium with playwright-core and reads the job's result from it. */
-const CHROMIUM_DRIVER_MJS = `const [playwrightEntry, executablePath, pageUrl, timeoutMs] = process.argv.slice(2);
+/**
+ * Runs in Node: opens the page in Debian's Chromium with playwright-core and reads the job's result from it. With a
+ * fifth argument (the proxy's server-side key), it also checks that the page only talked to its own origin, sent no
+ * Authorization header, and that the key appears in no request, no response body and not in the final page.
+ */
+const CHROMIUM_DRIVER_MJS = `const [playwrightEntry, executablePath, pageUrl, timeoutMs, serverKey] = process.argv.slice(2);
 const { chromium } = await import(playwrightEntry);
 const browser = await chromium.launch({ executablePath, headless: true, args: ${JSON.stringify(CHROMIUM_FLAGS)} });
 const problems = [];
+const pageOrigin = new URL(pageUrl).origin;
+const seenRequests = [];
+const seenResponses = [];
 try {
   const page = await browser.newPage();
   page.on("pageerror", (error) => problems.push("page error: " + error.message));
   page.on("console", (msg) => { if (msg.type() === "error") problems.push("console: " + msg.text()); });
   page.on("requestfailed", (req) => problems.push("request failed: " + req.url() + " " + (req.failure() ? req.failure().errorText : "")));
+  if (serverKey) {
+    page.on("request", (req) => {
+      seenRequests.push(req.allHeaders().then((headers) => ({ url: req.url(), method: req.method(), headers, body: req.postData() ?? "" }), () => ({ url: req.url(), method: req.method(), headers: {}, body: "" })));
+    });
+    page.on("response", (res) => {
+      seenResponses.push(Promise.all([res.allHeaders().catch(() => ({})), res.text().catch(() => "")]).then(([headers, body]) => ({ url: res.url(), status: res.status(), headers, body })));
+    });
+  }
   await page.goto(pageUrl, { waitUntil: "load" });
   let result;
   try {
@@ -328,6 +348,31 @@ try {
     result = { ok: false, problems: ["no result from the page: " + error.message.split("\\n")[0], ...problems] };
   }
   result.runtime = "Chromium " + browser.version() + " (" + (await page.evaluate(() => location.origin)) + ")";
+  if (serverKey) {
+    const requests = await Promise.all(seenRequests);
+    const responses = await Promise.all(seenResponses);
+    const html = await page.content();
+    const pageText = await page.evaluate(() => document.body.innerText);
+    const fail = (problem) => { result.ok = false; (result.problems = result.problems ?? []).push(problem); };
+    const foreign = requests.filter((r) => new URL(r.url).origin !== pageOrigin);
+    if (foreign.length > 0) fail("the page called another origin: " + foreign.map((r) => r.method + " " + r.url).join(", "));
+    const apiCalls = requests.filter((r) => new URL(r.url).pathname.startsWith("/api/kling/"));
+    if (apiCalls.length === 0) fail("the page made no request to /api/kling/");
+    const keyed = requests.filter((r) => r.headers.authorization !== undefined);
+    if (keyed.length > 0) fail("the page sent an Authorization header: " + keyed.map((r) => r.method + " " + r.url).join(", "));
+    const leaks = [
+      ...requests.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "request " + r.method + " " + r.url),
+      ...responses.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "response " + r.status + " " + r.url),
+      ...(html.includes(serverKey) || pageText.includes(serverKey) ? ["the page's HTML or text"] : []),
+      ...(JSON.stringify(result).includes(serverKey) ? ["the page's result"] : []),
+    ];
+    if (leaks.length > 0) fail("the server key reached the page: " + leaks.join(", "));
+    const apiResponses = responses.filter((r) => new URL(r.url).pathname.startsWith("/api/kling/"));
+    (result.checks = result.checks ?? []).push(
+      "same origin, no Authorization from the page, server key in none of " + requests.length + " requests / " + responses.length +
+        " responses (" + apiResponses.length + " from /api/kling) / the page",
+    );
+  }
   if (!result.ok && problems.length > 0) result.problems = [...new Set([...result.problems, ...problems])];
   console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 } finally {
@@ -347,7 +392,50 @@ function pageHtml(importMap: Record<string, string>, mockUrl: string): string {
 <p id="status">running…</p>
 <script type="module">
 ${JOB}
-const result = await klingJob(() => import("${PACKAGE}"), ${JSON.stringify(mockUrl)}, navigator.userAgent, { dangerouslyAllowBrowser: true });
+const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: ${JSON.stringify(mockUrl)}, apiKey: "mock", dangerouslyAllowBrowser: true }, navigator.userAgent);
+document.getElementById("status").textContent = JSON.stringify(result);
+window.__klingResult = result;
+</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The same-origin page of the `chromium via proxy` row: `createClient({ baseUrl: "/api/kling" })` with no key, create +
+ * wait through the proxy, then a body the client would refuse, posted straight to the proxy: 400, code 1201.
+ */
+function proxyPageHtml(importMap: Record<string, string>): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>kling-video-to-audio through createProxy</title>
+<script type="importmap">${JSON.stringify({ imports: importMap })}</script>
+</head>
+<body>
+<p id="status">running…</p>
+<script type="module">
+${JOB}
+const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: ${JSON.stringify(PROXY_MOUNT)} }, navigator.userAgent);
+result.problems = result.problems || [];
+result.checks = [];
+try {
+  const res = await fetch(${JSON.stringify(`${PROXY_MOUNT}/v1/audio/video-to-audio`)}, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ video_url: "not-a-url" }),
+  });
+  const body = await res.json().catch(() => undefined);
+  if (res.status === 400 && body && body.code === 1201) result.checks.push("bad body → " + res.status + " code " + body.code);
+  else {
+    result.ok = false;
+    result.problems.push("a bad body through the proxy answered " + res.status + " " + JSON.stringify(body) + ", not 400 with code 1201");
+  }
+} catch (error) {
+  result.ok = false;
+  result.problems.push("the bad-body request failed: " + (error && error.message ? error.message : String(error)));
+}
 document.getElementById("status").textContent = JSON.stringify(result);
 window.__klingResult = result;
 </script>
@@ -392,17 +480,69 @@ async function browserEntry(pkg: string): Promise<string> {
 
 const MIME: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".html": "text/html", ".map": "application/json" };
 
-async function startStaticServer(mockUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** What the `chromium via proxy` row needs from the page server: the proxy's upstream calls, or why it did not load. */
+interface ProxyMount {
+  /** The installed file `kling-video-to-audio/proxy` resolved to, relative to the app folder. */
+  file?: string;
+  error?: string;
+  /** Every request the proxy sent to the mock, as it left the proxy. */
+  upstream: { method: string; url: string; authorization: string | null }[];
+}
+
+/**
+ * `createProxy` and `toNodeHandler` from the installed tarball (not from src/), resolved through the package's
+ * `exports` from the app folder, with the server-side key and the mock as upstream. A failure is kept for the row.
+ */
+async function loadProxy(mockUrl: string): Promise<{ handler?: NodeHandler; mount: ProxyMount }> {
+  const mount: ProxyMount = { upstream: [] };
+  try {
+    const file = createRequire(join(appDir, "package.json")).resolve(`${PACKAGE}/proxy`);
+    mount.file = relative(appDir, file);
+    const proxy = (await import(pathToFileURL(file).href)) as {
+      createProxy?: (options: { apiKey: string; baseUrl: string; fetch: (request: Request) => Promise<Response> }) => (request: Request) => Promise<Response>;
+      toNodeHandler?: (handler: (request: Request) => Promise<Response>) => NodeHandler;
+    };
+    if (typeof proxy.createProxy !== "function" || typeof proxy.toNodeHandler !== "function") {
+      throw new Error(`${PACKAGE}/proxy (${mount.file}) does not export createProxy and toNodeHandler`);
+    }
+    const handler = proxy.toNodeHandler(
+      proxy.createProxy({
+        apiKey: SERVER_KEY,
+        baseUrl: mockUrl,
+        fetch: (request) => {
+          mount.upstream.push({ method: request.method, url: request.url, authorization: request.headers.get("authorization") });
+          return fetch(request);
+        },
+      }),
+    );
+    return { handler, mount };
+  } catch (error) {
+    mount.error = `${PACKAGE}/proxy from the installed package: ${message(error).split("\n")[0]}`;
+    return { mount };
+  }
+}
+
+async function startStaticServer(mockUrl: string): Promise<{ url: string; proxyPageUrl: string; proxy: ProxyMount; close(): Promise<void> }> {
   const appManifest = JSON.parse(await readFile(join(appDir, "node_modules", PACKAGE, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
   const importMap: Record<string, string> = { [PACKAGE]: await browserEntry(PACKAGE) };
   for (const dep of Object.keys(appManifest.dependencies ?? {})) importMap[dep] = await browserEntry(dep);
   const html = pageHtml(importMap, mockUrl);
+  const proxyHtml = proxyPageHtml(importMap);
+  const { handler: proxyHandler, mount: proxy } = await loadProxy(mockUrl);
   const modulesDir = join(appDir, "node_modules");
   const server = http.createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
-    if (path === "/" || path === "/index.html") {
+    const rawPath = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (rawPath === PROXY_MOUNT || rawPath.startsWith(`${PROXY_MOUNT}/`)) {
+      if (proxyHandler) proxyHandler(req, res);
+      else res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ code: 5000, message: proxy.error }));
+      return;
+    }
+    const path = decodeURIComponent(rawPath);
+    if (path === "/" || path === "/index.html" || path === "/proxy.html") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-      res.end(html);
+      res.end(path === "/proxy.html" ? proxyHtml : html);
       return;
     }
     const file = resolve(modulesDir, `.${path.replace(/^\/node_modules/, "")}`);
@@ -425,6 +565,8 @@ async function startStaticServer(mockUrl: string): Promise<{ url: string; close(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://localhost:${port}/`, // a different origin from the mock's 127.0.0.1: the calls are cross-origin (CORS)
+    proxyPageUrl: `http://localhost:${port}/proxy.html`, // its API calls go to /api/kling on this same origin
+    proxy,
     close: () =>
       new Promise<void>((ok) => {
         server.close(() => ok());
@@ -447,6 +589,8 @@ interface Context {
   mockUrl: string;
   tools: Record<ToolName, Tool>;
   pageUrl?: string;
+  proxyPageUrl?: string;
+  proxy?: ProxyMount;
 }
 
 interface JobResult {
@@ -455,6 +599,8 @@ interface JobResult {
   runtime?: string;
   seen?: string[];
   mp3?: string;
+  /** Extra checks the program passed (the proxy row's), for the report. */
+  checks?: string[];
 }
 
 /** Runs a program and reads its result line. */
@@ -467,7 +613,7 @@ async function runProgram(command: string, argv: string[], env?: NodeJS.ProcessE
   const version = job.runtime;
   if (!job.ok) return { ok: false, detail: (job.problems ?? ["failed"]).join("; "), ...(version ? { version } : {}) };
   if (result.code !== 0) return { ok: false, detail: why(result, "the program"), ...(version ? { version } : {}) };
-  return { ok: true, detail: `${(job.seen ?? []).join(" → ")}`, ...(version ? { version } : {}) };
+  return { ok: true, detail: [(job.seen ?? []).join(" → "), ...(job.checks ?? [])].join("; "), ...(version ? { version } : {}) };
 }
 
 function needTool(ctx: Context, name: ToolName): Tool {
@@ -535,6 +681,38 @@ const ROWS: Row[] = [
       if (!ctx.pageUrl) throw new Error("the page server did not start");
       const playwright = pathToFileURL(join(root, "node_modules", "playwright-core", "index.mjs")).href;
       return runProgram(process.execPath, ["chromium-driver.mjs", playwright, CHROMIUM, ctx.pageUrl, String(Math.max(1000, ROW_TIMEOUT_MS - 10_000))]);
+    },
+  },
+  {
+    name: "chromium via proxy",
+    key: "chromium-proxy",
+    how: "Debian chromium + playwright-core; same-origin page, createProxy (installed kling-video-to-audio/proxy) at /api/kling, no key in the page",
+    run: async (ctx) => {
+      if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      if (!ctx.proxyPageUrl || !ctx.proxy) throw new Error("the page server did not start");
+      if (ctx.proxy.error) throw new Error(ctx.proxy.error);
+      const upstream = ctx.proxy.upstream;
+      upstream.length = 0;
+      const playwright = pathToFileURL(join(root, "node_modules", "playwright-core", "index.mjs")).href;
+      const outcome = await runProgram(process.execPath, [
+        "chromium-driver.mjs",
+        playwright,
+        CHROMIUM,
+        ctx.proxyPageUrl,
+        String(Math.max(1000, ROW_TIMEOUT_MS - 10_000)),
+        SERVER_KEY,
+      ]);
+      if (!outcome.ok) return outcome;
+      // The server's side: every upstream call carried the server key, and the bad body never left the proxy.
+      const problems: string[] = [];
+      const creates = upstream.filter((call) => call.method === "POST").length;
+      if (creates !== 1) problems.push(`the mock got ${creates} creates through the proxy, not 1 (a bad body must not be forwarded)`);
+      const unkeyed = upstream.filter((call) => call.authorization !== `Bearer ${SERVER_KEY}`);
+      if (upstream.length === 0) problems.push("the proxy sent nothing upstream");
+      if (unkeyed.length > 0) problems.push(`${unkeyed.length} upstream calls without the server key: ${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`);
+      const gets = upstream.length - creates;
+      const detail = `${outcome.detail}; upstream (${ctx.proxy.file}): ${creates} POST + ${gets} GET, all with the server key`;
+      return problems.length > 0 ? { ok: false, detail: problems.join("; "), ...(outcome.version ? { version: outcome.version } : {}) } : { ...outcome, detail };
     },
   },
   {
@@ -617,7 +795,7 @@ async function main(): Promise<number> {
     const secs = (performance.now() - startedMs) / 1000;
     results.push({ row: row.name, how: row.how, ok: outcome.ok, seconds: Number(secs.toFixed(2)), detail: outcome.detail, ...(outcome.version ? { version: outcome.version } : {}) });
     const tail = outcome.ok ? (outcome.version ?? "") : outcome.detail;
-    console.log(`${outcome.ok ? "PASS" : "FAIL"} ${row.name.padEnd(16)} ${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
+    console.log(`${outcome.ok ? "PASS" : "FAIL"} ${row.name.padEnd(18)} ${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
   };
 
   if (prepared.status === "rejected") {
@@ -626,11 +804,13 @@ async function main(): Promise<number> {
     const mock = await startMock({ submittedMs: 300, processingMs: 300 });
     cleanups.push(() => mock.close());
     const ctx: Context = { mockUrl: mock.url, tools };
-    if (rows.some((r) => r.key === "chromium")) {
+    if (rows.some((r) => r.key === "chromium" || r.key === "chromium-proxy")) {
       try {
         const server = await startStaticServer(mock.url);
         cleanups.push(() => server.close());
         ctx.pageUrl = server.url;
+        ctx.proxyPageUrl = server.proxyPageUrl;
+        ctx.proxy = server.proxy;
       } catch (error) {
         console.log(`  page server: ${message(error)}`);
       }
