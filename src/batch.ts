@@ -75,11 +75,13 @@ export class AdaptiveLimit {
       return;
     }
     if (++this.streak >= this.limit * this.probeEvery) {
-      // A full run at this level without 1303: it is good, so probe the next one sooner.
-      this.threshold = this.limit;
+      // A full run without 1303 at a level above the known-good one: the probe held, so probe sooner next time.
+      if (this.limit > this.threshold) {
+        this.threshold = this.limit;
+        this.probeEvery = Math.max(1, this.probeEvery / 2);
+      }
       this.limit++;
       this.streak = 0;
-      this.probeEvery = Math.max(1, this.probeEvery / 2);
     }
   }
 }
