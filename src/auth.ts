@@ -1,6 +1,5 @@
 // Credentials to an Authorization header: a static API key, or Kling's HS256 JWT signed with WebCrypto and cached.
-import { KlingError } from "./errors/KlingError.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { KlingError, KlingValidationError } from "./errors.js";
 
 export interface Credentials {
   /** Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined */
@@ -22,12 +21,8 @@ export interface Authorizer {
   readonly secrets: string[];
 }
 
-/** Life of a signed token, per Kling's docs. */
-const TOKEN_LIFE_SEC = 1800;
 /** Re-sign when fewer than this many seconds remain, so a token never expires in flight. */
 const RENEW_BEFORE_SEC = 60;
-/** `nbf` slack for clocks slightly ahead of Kling's. */
-const NOT_BEFORE_SKEW_SEC = 5;
 
 /**
  * An authorizer for the given credentials. An `apiKey` is preferred when both it and an access/secret pair
@@ -54,10 +49,17 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
   let cached: { header: string; expSec: number } | undefined;
   let pending: Promise<string> | undefined;
   const sign = async (): Promise<string> => {
+    if (!globalThis.crypto?.subtle) {
+      throw new KlingError(
+        "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
+      );
+    }
     const nowSec = Math.floor(now() / 1000);
-    const token = await signJwt(accessKey, secretKey, nowSec);
+    // Loaded on first use: apps on API keys (and their browser bundles) never load the signing code.
+    const jwt = await import("./jwt.js");
+    const token = await jwt.signJwt(accessKey, secretKey, nowSec);
     const header = `Bearer ${token}`;
-    cached = { header, expSec: nowSec + TOKEN_LIFE_SEC };
+    cached = { header, expSec: nowSec + jwt.TOKEN_LIFE_SEC };
     return header;
   };
   return {
@@ -79,28 +81,4 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
     usesJwt: true,
     secrets,
   };
-}
-
-/** Kling's JWT: HS256 over `{iss, exp: nowSec + 1800, nbf: nowSec - 5}`, base64url without padding. */
-export async function signJwt(accessKey: string, secretKey: string, nowSec: number): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) {
-    throw new KlingError(
-      "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
-    );
-  }
-  const encoder = new TextEncoder();
-  const header = base64url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
-  const payload = base64url(
-    encoder.encode(JSON.stringify({ iss: accessKey, exp: nowSec + TOKEN_LIFE_SEC, nbf: nowSec - NOT_BEFORE_SKEW_SEC })),
-  );
-  const key = await subtle.importKey("raw", encoder.encode(secretKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const signature = await subtle.sign("HMAC", key, encoder.encode(`${header}.${payload}`));
-  return `${header}.${payload}.${base64url(new Uint8Array(signature))}`;
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

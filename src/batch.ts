@@ -1,13 +1,15 @@
 // runBatch: many inputs through create-then-wait under an adaptive concurrency limit; resumable, never billed twice.
-import { KlingError } from "./errors/KlingError.js";
-import { KlingRateLimitError } from "./errors/KlingRateLimitError.js";
-import { KlingApiError } from "./errors/KlingApiError.js";
-import { KlingConnectionError } from "./errors/KlingConnectionError.js";
-import { KlingTimeoutError } from "./errors/KlingTimeoutError.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import {
+  KlingApiError,
+  KlingConnectionError,
+  KlingError,
+  KlingRateLimitError,
+  KlingTimeoutError,
+  KlingValidationError,
+} from "./errors.js";
+import { batchItemId } from "./client.js";
 import type { WaitOptions } from "./options.js";
-import { backoffDelayMs } from "./retry.js";
-import { sleep } from "./sleep.js";
+import { backoffDelayMs, sleep } from "./retry.js";
 import type { CreateTaskInput, Task } from "./types.js";
 import { checkCreateInput } from "./validate.js";
 
@@ -88,18 +90,6 @@ export class AdaptiveLimit {
 
 const ITEM_TIMEOUT_MS = 600_000;
 const RESUME_SCAN_PAGES = 10;
-
-/**
- * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
- * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
- */
-export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
-  if (input.external_task_id) return input.external_task_id;
-  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
-  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${batchId}-${hex}`;
-}
 
 export async function* runBatch(
   client: BatchClient,

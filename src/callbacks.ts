@@ -6,8 +6,7 @@ import {
   validateTask,
 } from "../generated/callback-validator.js";
 import type { components } from "../generated/openapi.js";
-import { KlingCallbackError } from "./errors/KlingCallbackError.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { KlingCallbackError, KlingValidationError } from "./errors.js";
 
 type Task = components["schemas"]["Task"];
 type CallbackEvent = components["schemas"]["CallbackEvent"];

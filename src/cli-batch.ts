@@ -2,11 +2,11 @@
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { batchItemId, type BatchResult } from "./batch.js";
+import type { BatchResult } from "./batch.js";
 import type { Io } from "./cli.js";
 import { downloadTask } from "./cli-download.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
-import type { VideoToAudioClient } from "./client.js";
+import { KlingValidationError } from "./errors.js";
+import { batchItemId, type VideoToAudioClient } from "./client.js";
 import type { CreateTaskInput } from "./types.js";
 
 export const BATCH_OPTIONS = {

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { KlingConnectionError } from "./errors/KlingConnectionError.js";
+import { KlingConnectionError } from "./errors.js";
 import type { Task } from "./types.js";
 
 export interface DownloadedFile {

@@ -5,11 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createClient, type VideoToAudioClient } from "./client.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
 import { downloadTask, type DownloadedFile } from "./cli-download.js";
-import { KlingApiError } from "./errors/KlingApiError.js";
-import { KlingError } from "./errors/KlingError.js";
-import { KlingTaskFailedError } from "./errors/KlingTaskFailedError.js";
-import { KlingTimeoutError } from "./errors/KlingTimeoutError.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { KlingApiError, KlingError, KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
 import { BASE_URLS, readEnv } from "./options.js";
 import type { CreateTaskInput, Task } from "./types.js";
 

@@ -1,22 +1,52 @@
-// createClient: the ergonomic client. Safe creates, bounded waits, typed errors, on top of the openapi-fetch client.
-import { KlingConnectionError } from "./errors/KlingConnectionError.js";
-import { KlingError, noteExternalTaskId } from "./errors/KlingError.js";
-import { KlingInvalidRequestError } from "./errors/KlingInvalidRequestError.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+// createClient: the ergonomic client (safe creates, bounded waits and their polling loop, typed errors) over raw openapi-fetch.
+import createFetchClient, { type Client } from "openapi-fetch";
+import type { paths } from "../generated/openapi.js";
+import {
+  KlingApiError,
+  KlingConnectionError,
+  KlingError,
+  KlingInvalidRequestError,
+  KlingTaskFailedError,
+  KlingTimeoutError,
+  KlingValidationError,
+  noteExternalTaskId,
+} from "./errors.js";
 import { createAuthorizer } from "./auth.js";
-import { createLog, parseLogLevel } from "./logger.js";
+import { createLog, type Log, parseLogLevel } from "./logger.js";
 import { type ClientOptions, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
-import { createRawClient, type RawClient } from "./raw.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
-import { backoffDelayMs } from "./retry.js";
-import { sleep } from "./sleep.js";
+import { backoffDelayMs, sleep } from "./retry.js";
 import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
 import { checkCreateInput, checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
-import { waitLoop } from "./wait.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
+
+/** The low-level typed client: openapi-fetch over the generated `paths`. */
+export type RawClient = Client<paths>;
+
+export interface RawClientOptions {
+  /** The server, e.g. `https://api.deerapi.com/kling`; paths such as `/v1/audio/video-to-audio` are appended. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>` when given. @default undefined */
+  apiKey?: string;
+  /** The transport. @default `globalThis.fetch`, called unbound so Workers and browsers do not throw "Illegal invocation" */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Extra headers on every request. @default {} */
+  headers?: Record<string, string>;
+}
+
+/** A raw client with base URL, bearer key and transport; `createClient` builds one over its retrying transport. */
+export function createRawClient(options: RawClientOptions): RawClient {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
+  return createFetchClient<paths>({
+    baseUrl: options.baseUrl,
+    headers,
+    fetch: options.fetch ?? ((request: Request) => globalThis.fetch(request)),
+  });
+}
 
 /** How many list pages (of 500) a lookup by `external_task_id` reads before it gives up. */
 export const LOOKUP_MAX_PAGES = 10;
@@ -56,6 +86,18 @@ export function newExternalTaskId(): string {
   return `kv2a-${globalThis.crypto.randomUUID()}`;
 }
 
+/**
+ * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
+ * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
+ */
+export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
+  if (input.external_task_id) return input.external_task_id;
+  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${batchId}-${hex}`;
+}
+
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const credentials = {
     apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
@@ -76,6 +118,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const baseFetch = options.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
   const transport = createTransport({
     fetch: baseFetch,
+    platformFetch: options.fetch === undefined,
     authorizer,
     log,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
@@ -84,8 +127,9 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const baseUrl = options.baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
   const raw = createRawClient({ baseUrl, fetch: transport() });
 
+  // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it.
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
-    transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, ...extra });
+    transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, ignoreRequestSignal: true, ...extra });
 
   async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
     const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
@@ -225,4 +269,107 @@ function boundedDelay(delay: number, deadline: number | undefined): number {
 function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
   if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
   return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal
+// ---------------------------------------------------------------------------------------------
+
+/** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
+export const FIRST_POLL_MS = 1_000;
+/** Each poll waits this much longer than the one before, up to the steady interval. */
+export const POLL_GROWTH = 1.5;
+/** The steady interval between polls once the task has been running a while. */
+export const STEADY_POLL_MS = 5_000;
+/** Every delay is spread by ±20% so that many waiters do not poll in lockstep. */
+export const POLL_JITTER = 0.2;
+
+/**
+ * The delay before poll number `poll` (0 = the first): 1 s, 1.5 s, 2.25 s, 3.4 s, then 5 s for good, each
+ * ±20%. Tasks usually take tens of seconds: early polls catch quick ones, the steady 5 s keeps a long wait cheap.
+ */
+export function pollDelayMs(poll: number, steadyMs: number = STEADY_POLL_MS, random: () => number = Math.random): number {
+  const base = Math.min(steadyMs, Math.min(FIRST_POLL_MS, steadyMs) * POLL_GROWTH ** poll);
+  return Math.round(base * (1 - POLL_JITTER + 2 * POLL_JITTER * random()));
+}
+
+export interface WaitLoopOptions {
+  /** Absolute epoch ms: when the wait gives up with `KlingTimeoutError`. */
+  deadline: number;
+  /** The whole wait's length, for the timeout message. */
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((task: Task) => void) | undefined;
+  /** The steady poll interval. @default 5000 */
+  pollIntervalMs?: number | undefined;
+  /** A task already in hand (from create): reported, then the first poll waits its delay instead of running at once. */
+  initial?: Task | undefined;
+  log: Log;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Statuses that end a task; any other value, known or not, counts as still running. */
+function isFinal(task: Task): boolean {
+  return task.task_status === "succeed" || task.task_status === "failed";
+}
+
+/**
+ * Polls `fetchTask` until the task succeeds (resolves), fails (`KlingTaskFailedError`), the deadline passes
+ * (`KlingTimeoutError` with `taskId` and `lastStatus`) or the signal aborts (rejects with its reason).
+ * A poll that fails with a retryable error (after the transport's own retries) does not end the wait: the
+ * next poll comes on schedule, because a long wait should ride out a short outage.
+ */
+export async function waitLoop(taskId: string, fetchTask: () => Promise<Task>, options: WaitLoopOptions): Promise<Task> {
+  const now = options.now ?? Date.now;
+  const { signal, log } = options;
+  let lastStatus: string | undefined;
+  let lastError: unknown;
+  let poll = 0;
+
+  const observe = (task: Task): Task => {
+    if (task.task_status !== lastStatus) {
+      lastStatus = task.task_status;
+      options.onProgress?.(task);
+    }
+    if (task.task_status === "failed") throw new KlingTaskFailedError(task);
+    return task;
+  };
+  const timeout = () => new KlingTimeoutError({ kind: "wait", taskId, lastStatus, timeoutMs: options.timeoutMs, cause: lastError });
+
+  if (options.initial) {
+    observe(options.initial);
+    if (isFinal(options.initial)) return options.initial;
+  } else {
+    poll = -1; // poll at once: the task may be finished already
+  }
+
+  for (;;) {
+    if (poll >= 0) {
+      const delay = Math.min(pollDelayMs(poll, options.pollIntervalMs, options.random), options.deadline - now());
+      if (delay <= 0 && now() >= options.deadline) throw timeout();
+      await sleep(delay, signal);
+    }
+    poll++;
+    if (now() >= options.deadline) throw timeout();
+    signal?.throwIfAborted();
+    try {
+      const task = await fetchTask();
+      lastError = undefined;
+      if (log.enabled("debug")) log.debug(`poll ${poll} task ${taskId}: ${task.task_status}`);
+      if (isFinal(observe(task))) return task;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof KlingTaskFailedError) throw error;
+      if (error instanceof KlingTimeoutError && error.kind === "wait") throw timeout();
+      if (!isTransient(error)) throw error;
+      lastError = error;
+      log.warn(`poll ${poll} of task ${taskId} failed, polling again on schedule: ${(error as Error).message}`);
+    }
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof KlingApiError) return error.retryable;
+  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
 }

@@ -1,11 +1,17 @@
 // The public entry point: createClient, BASE_URLS, the error classes, callbacks and the data types.
-export { createClient, newExternalTaskId, type LookupOptions, type VideoToAudioClient } from "./client.js";
-export { batchItemId, type BatchOptions, type BatchResult } from "./batch.js";
+export {
+  batchItemId,
+  createClient,
+  newExternalTaskId,
+  pollDelayMs,
+  type LookupOptions,
+  type RawClient,
+  type VideoToAudioClient,
+} from "./client.js";
+export type { BatchOptions, BatchResult } from "./batch.js";
 export { BASE_URLS, type ClientOptions, type RequestOptions, type WaitOptions } from "./options.js";
 export type { Logger, LogLevel } from "./logger.js";
-export type { RawClient } from "./raw.js";
 export type { CallbackPayload, CreateTaskInput, ResultAudio, ResultVideo, Task, TaskStatus } from "./types.js";
-export { pollDelayMs } from "./wait.js";
 export {
   type CallbackRequest,
   parseCallback,
@@ -30,4 +36,4 @@ export {
   KlingTaskFailedError,
   KlingTimeoutError,
   KlingValidationError,
-} from "./errors/index.js";
+} from "./errors.js";

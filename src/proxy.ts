@@ -1,6 +1,6 @@
 // createProxy: a key-safe server handler that lets browsers call the API through your server, and a Node http adapter.
 import { createAuthorizer } from "./auth.js";
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { KlingValidationError } from "./errors.js";
 import { BASE_URLS, readEnv } from "./options.js";
 import { checkCreateInput, checkPageQuery, checkTaskId } from "./validate.js";
 

@@ -1,4 +1,4 @@
-// The retry policy as pure functions: which answers are retried, how long to wait, and what Retry-After asks for.
+// The retry policy: which answers are retried, how long to wait, what Retry-After asks for; and the cancellable sleep.
 
 /** Kling codes that are worth retrying: rate limits (1302, 1303) and server trouble (5000-5002). */
 const RETRY_CODES = new Set([1302, 1303, 5000, 5001, 5002]);
@@ -63,4 +63,20 @@ function parseNumber(value: string | null): number | undefined {
 
 function clamp(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
+}
+
+/** Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

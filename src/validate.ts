@@ -1,5 +1,5 @@
 // Input checks before anything is sent: the spec's create-body rules, each failure naming its field.
-import { KlingValidationError } from "./errors/KlingValidationError.js";
+import { KlingValidationError } from "./errors.js";
 import type { CreateTaskInput } from "./types.js";
 
 /** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */
@@ -11,7 +11,7 @@ export const PAGE_SIZE_MAX = 500;
 const FIELDS = ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "external_task_id", "callback_url"] as const;
 
 /**
- * Checks a create body and returns the copy to send: an empty `video_id`/`video_url` counts as not given and is
+ * Checks a create body and returns the copy to send: an empty (or null) `video_id`/`video_url` counts as not given and is
  * dropped (gateway samples send `"video_url": ""` beside a `video_id`). Throws `KlingValidationError` otherwise.
  */
 export function checkCreateInput(input: unknown): CreateTaskInput {
@@ -23,7 +23,7 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
     if (value === undefined) continue;
     if (!(FIELDS as readonly string[]).includes(key)) {
       const hint = closestField(key);
-      throw new KlingValidationError(key, `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`);
+      throw new KlingValidationError(key === "" ? '""' : key, `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`);
     }
     if ((key === "video_id" || key === "video_url") && (value === "" || value === null)) continue;
     body[key] = value;
@@ -46,7 +46,7 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
     }
   }
   if ("asmr_mode" in body && typeof body.asmr_mode !== "boolean") {
-    throw new KlingValidationError("asmr_mode", `asmr_mode must be true or false, not ${JSON.stringify(body.asmr_mode)}.`);
+    throw new KlingValidationError("asmr_mode", `asmr_mode must be true or false, not ${shown(body.asmr_mode)}.`);
   }
   if ("external_task_id" in body) nonEmptyString(body, "external_task_id");
   return body as CreateTaskInput;
@@ -54,7 +54,7 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
 
 export function checkTaskId(taskId: unknown): string {
   if (typeof taskId !== "string" || taskId.trim() === "") {
-    throw new KlingValidationError("taskId", `taskId must be a non-empty string, not ${JSON.stringify(taskId)}.`);
+    throw new KlingValidationError("taskId", `taskId must be a non-empty string, not ${shown(taskId)}.`);
   }
   return taskId;
 }
@@ -65,9 +65,20 @@ export function checkPageQuery(query: { pageNum?: number; pageSize?: number }): 
     const value = query[field];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < 1 || value > bounds[field]) {
-      throw new KlingValidationError(field, `${field} must be an integer from 1 to ${bounds[field]}, not ${JSON.stringify(value)}.`);
+      throw new KlingValidationError(field, `${field} must be an integer from 1 to ${bounds[field]}, not ${shown(value)}.`);
     }
   }
+}
+
+/** A value for an error message: never throws (BigInt, cycles), never floods the message. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 /** Counts code points, as JSON Schema's `maxLength` does, so an emoji counts once. */
@@ -82,9 +93,15 @@ function nonEmptyString(body: Record<string, unknown>, field: string): void {
   if (typeof value !== "string" || value === "") throw new KlingValidationError(field, `${field} must be a non-empty string.`);
 }
 
+/**
+ * The spec's `HttpUrl`: `format: uri` (RFC 3986 characters only, so no spaces, backslashes, raw non-ASCII or
+ * stray `%`) with a lower-case `http://` or `https://`; `new URL` then checks that it really parses.
+ */
+const HTTP_URL = /^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-9A-Fa-f]{2})+$/;
+
 function httpUrl(body: Record<string, unknown>, field: string): void {
   const value = body[field];
-  let ok = typeof value === "string" && /^https?:\/\//i.test(value);
+  let ok = typeof value === "string" && HTTP_URL.test(value);
   if (ok) {
     try {
       new URL(value as string);
@@ -92,7 +109,7 @@ function httpUrl(body: Record<string, unknown>, field: string): void {
       ok = false;
     }
   }
-  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${JSON.stringify(value)}.`);
+  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${shown(value)}.`);
 }
 
 /** The known field a typo most likely meant (at most two edits away). */

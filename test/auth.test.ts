@@ -1,8 +1,9 @@
 // Authorization headers: API keys as they are, JWTs signed, cached, renewed and verified independently with node:crypto.
 import { createHmac } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import { createAuthorizer, signJwt } from "../src/auth.js";
-import { KlingValidationError } from "../src/errors/index.js";
+import { createAuthorizer } from "../src/auth.js";
+import { KlingValidationError } from "../src/errors.js";
+import { signJwt } from "../src/jwt.js";
 
 const AK = "ak-test-123";
 const SK = "sk-test-secret-456";

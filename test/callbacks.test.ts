@@ -8,8 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import { validateCallbackPayload } from "../generated/callback-validator.js";
 import { CALLBACK_VALIDATOR_PATH, compileCallbackValidator } from "../scripts/compile-validators.js";
 import { parseCallback, signCallback, verifyCallback } from "../src/callbacks.js";
-import { KlingCallbackError, type KlingCallbackErrorReason } from "../src/errors/KlingCallbackError.js";
-import { KlingError } from "../src/errors/KlingError.js";
+import { KlingCallbackError, type KlingCallbackErrorReason, KlingError } from "../src/errors.js";
 import { spec, validatorAt } from "./support/spec.js";
 
 // The official Standard Webhooks test vector (standard-webhooks/standard-webhooks, libraries' tests).

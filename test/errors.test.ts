@@ -20,7 +20,7 @@ import {
   KlingValidationError,
   noteExternalTaskId,
   stripHtml,
-} from "../src/errors/index.js";
+} from "../src/errors.js";
 
 describe("apiErrorFrom picks the class by code first, status second", () => {
   const byCode: Array<[status: number, code: number, cls: new (...args: never[]) => KlingApiError, retryable: boolean]> = [

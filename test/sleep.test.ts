@@ -1,6 +1,6 @@
 // The cancellable sleep: waits, and rejects at once with the signal's reason.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { sleep } from "../src/sleep.js";
+import { sleep } from "../src/retry.js";
 
 afterEach(() => {
   vi.useRealTimers();

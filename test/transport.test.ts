@@ -16,7 +16,7 @@ import {
   KlingRateLimitError,
   KlingServerError,
   KlingTimeoutError,
-} from "../src/errors/index.js";
+} from "../src/errors.js";
 import { createLog } from "../src/logger.js";
 import { type CallOptions, createTransport, isAmbiguousFailure, type TransportConfig } from "../src/transport.js";
 
@@ -398,6 +398,20 @@ describe("aborts", () => {
     const error = await rejection(t.transport()(new Request(GET_URL, { signal: AbortSignal.abort(reason) })));
     expect(error).toBe(reason);
   });
+
+  it("with ignoreRequestSignal (the client's own calls), the call options' signal still aborts", async () => {
+    const controller = new AbortController();
+    const reason = new Error("user cancelled");
+    const t = setup([
+      () => {
+        queueMicrotask(() => controller.abort(reason));
+        return new Promise<Response>(() => {});
+      },
+      ok(),
+    ]);
+    expect(await rejection(t.get({ signal: controller.signal, ignoreRequestSignal: true }))).toBe(reason);
+    expect(t.seen).toHaveLength(1);
+  });
 });
 
 describe("deadline", () => {
@@ -700,6 +714,55 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
       expect(received).toHaveLength(3);
       expect(received.every((r) => r.auth === `Bearer ${KEY}` && JSON.parse(r.body).external_task_id === "job-42")).toBe(true);
       await vi.waitFor(() => expect(closedEarly).toBe(1));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("with platformFetch (unraced, unref'd timer): a hung answer, a stalled body and an abort end on the signal alone", async () => {
+    const { createServer } = await import("node:http");
+    let requests = 0;
+    let closedEarly = 0;
+    const server = createServer((req, res) => {
+      const n = ++requests;
+      res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
+      if (n === 1 || n === 4) return; // never answers
+      if (n === 2) {
+        // Headers and half a body, then nothing: the body read must end with the attempt.
+        res.writeHead(200, { "content-type": "application/json", "content-length": "200" }).write('{"code":0,"da');
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = server.address() as { port: number };
+      const authorizer = createAuthorizer({ apiKey: KEY });
+      const transport = createTransport({
+        fetch: (request, init) => globalThis.fetch(request, init),
+        platformFetch: true,
+        authorizer,
+        log: createLog(console, "off", authorizer.secrets),
+        timeoutMs: 150,
+        maxRetries: 2,
+        sleep: async () => {},
+      });
+      const raw = createFetchClient<paths>({ baseUrl: `http://127.0.0.1:${address.port}`, fetch: transport({ ignoreRequestSignal: true }) });
+      const { data } = await raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } });
+      expect(data?.data).toEqual(TASK);
+      expect(requests).toBe(3);
+      await vi.waitFor(() => expect(closedEarly).toBe(2));
+
+      const controller = new AbortController();
+      const reason = new Error("user cancelled");
+      const call = transport({ signal: controller.signal, ignoreRequestSignal: true, timeoutMs: 10_000 })(
+        new Request(`http://127.0.0.1:${address.port}/v1/audio/video-to-audio/2`),
+      );
+      await vi.waitFor(() => expect(requests).toBe(4));
+      controller.abort(reason);
+      expect(await rejection(call)).toBe(reason);
+      await vi.waitFor(() => expect(closedEarly).toBe(3));
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,6 +1,6 @@
 // Input checks: each bad create body is refused with a KlingValidationError naming the field, and agrees with the spec.
 import { describe, expect, it } from "vitest";
-import { KlingValidationError } from "../src/errors/index.js";
+import { KlingValidationError } from "../src/errors.js";
 import { checkCreateInput, checkPageQuery, checkTaskId, MAX_PROMPT_LENGTH, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../src/validate.js";
 import { spec, validatorAt } from "./support/spec.js";
 

@@ -1,9 +1,9 @@
 // The wait loop: schedule, deadline, abort, progress, unknown statuses, transient poll failures.
 import { describe, expect, it } from "vitest";
-import { KlingConnectionError, KlingInvalidRequestError, KlingTaskFailedError, KlingTimeoutError } from "../src/errors/index.js";
+import { KlingConnectionError, KlingInvalidRequestError, KlingTaskFailedError, KlingTimeoutError } from "../src/errors.js";
 import { createLog } from "../src/logger.js";
 import type { Task } from "../src/types.js";
-import { pollDelayMs, waitLoop } from "../src/wait.js";
+import { pollDelayMs, waitLoop } from "../src/client.js";
 
 const silent = createLog(console, "off", []);
 const task = (task_status: string, extra: Partial<Task> = {}): Task => ({ task_id: "42", task_status: task_status as Task["task_status"], ...extra });

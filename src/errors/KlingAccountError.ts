@@ -1,6 +1,0 @@
-// API error: the account is blocked, in arrears or out of resource pack (codes 1100-1102; never retried).
-import { KlingApiError } from "./KlingApiError.js";
-
-export class KlingAccountError extends KlingApiError {
-  override readonly name: string = "KlingAccountError";
-}

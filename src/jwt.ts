@@ -1,0 +1,28 @@
+// Kling's JWT: HS256 over the access key, signed with WebCrypto; loaded by auth.ts only when access/secret keys are used.
+
+/** Life of a signed token, per Kling's docs. */
+export const TOKEN_LIFE_SEC = 1800;
+/** `nbf` slack for clocks slightly ahead of Kling's. */
+const NOT_BEFORE_SKEW_SEC = 5;
+
+/**
+ * Kling's JWT: HS256 over `{iss, exp: nowSec + 1800, nbf: nowSec - 5}`, base64url without padding. Needs WebCrypto
+ * (`crypto.subtle`), which auth.ts checks for before it loads this module.
+ */
+export async function signJwt(accessKey: string, secretKey: string, nowSec: number): Promise<string> {
+  const { subtle } = globalThis.crypto;
+  const encoder = new TextEncoder();
+  const header = base64url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
+  const payload = base64url(
+    encoder.encode(JSON.stringify({ iss: accessKey, exp: nowSec + TOKEN_LIFE_SEC, nbf: nowSec - NOT_BEFORE_SKEW_SEC })),
+  );
+  const key = await subtle.importKey("raw", encoder.encode(secretKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = await subtle.sign("HMAC", key, encoder.encode(`${header}.${payload}`));
+  return `${header}.${payload}.${base64url(new Uint8Array(signature))}`;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
