@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createClient, type VideoToAudioClient } from "./client.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
 import { downloadTask, type DownloadedFile } from "./cli-download.js";
-import { KlingApiError, KlingError, KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
+import { KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
 import { BASE_URLS, readEnv } from "./options.js";
 import type { CreateTaskInput, Task } from "./types.js";
 
@@ -290,7 +290,7 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError || error instanceof KlingValidationError) return EXIT.usage;
   if (error instanceof KlingTaskFailedError) return EXIT.taskFailed;
   if (error instanceof KlingTimeoutError) return EXIT.timeout;
-  if (error instanceof KlingApiError || error instanceof KlingError) return EXIT.api;
+  // API and connection errors, and anything unexpected: the exit code for "the service did not do it".
   return EXIT.api;
 }
 

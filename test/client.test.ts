@@ -2,19 +2,13 @@
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import {
   createClient,
-  KlingAccountError,
   KlingApiError,
-  KlingAuthenticationError,
-  KlingInvalidRequestError,
-  KlingPermissionError,
-  KlingPolicyError,
-  KlingRateLimitError,
-  KlingServerError,
   KlingTaskFailedError,
   KlingValidationError,
   type VideoToAudioClient,
 } from "../src/index.js";
 import { isRetryable } from "../src/retry.js";
+import { ERROR_CODES } from "./support/error-codes.js";
 import { operations, responseExamples, validatorAt } from "./support/spec.js";
 
 const baseUrl = inject("prismUrl");
@@ -84,13 +78,7 @@ describe("methods against Prism", () => {
 });
 
 describe("every documented error example becomes the right typed error", () => {
-  const classes: Record<number, Function> = {
-    1000: KlingAuthenticationError, 1001: KlingAuthenticationError, 1002: KlingAuthenticationError, 1003: KlingAuthenticationError, 1004: KlingAuthenticationError,
-    1100: KlingAccountError, 1101: KlingAccountError, 1102: KlingAccountError, 1103: KlingPermissionError,
-    1200: KlingInvalidRequestError, 1201: KlingInvalidRequestError, 1202: KlingInvalidRequestError, 1203: KlingInvalidRequestError,
-    1300: KlingPolicyError, 1301: KlingPolicyError, 1302: KlingRateLimitError, 1303: KlingRateLimitError, 1304: KlingPermissionError,
-    5000: KlingServerError, 5001: KlingServerError, 5002: KlingServerError,
-  };
+  const classes = Object.fromEntries(ERROR_CODES.map(([, code, cls]) => [code, cls]));
   const getTask = operations().find((op) => op.operationId === "getTask")!;
   const errors = responseExamples(getTask).filter((e) => e.status !== "200");
 

@@ -1,5 +1,6 @@
 // Error classes: hierarchy, stable names, messages that say what to do, the class picked per code, and no secrets.
 import { inspect } from "node:util";
+import { ERROR_CODES } from "./support/error-codes.js";
 import { describe, expect, it } from "vitest";
 import {
   apiErrorFrom,
@@ -12,7 +13,6 @@ import {
   KlingError,
   KlingInvalidRequestError,
   KlingPermissionError,
-  KlingPolicyError,
   KlingRateLimitError,
   KlingServerError,
   KlingTaskFailedError,
@@ -23,29 +23,7 @@ import {
 } from "../src/errors.js";
 
 describe("apiErrorFrom picks the class by code first, status second", () => {
-  const byCode: Array<[status: number, code: number, cls: new (...args: never[]) => KlingApiError, retryable: boolean]> = [
-    [401, 1000, KlingAuthenticationError, false],
-    [401, 1001, KlingAuthenticationError, false],
-    [401, 1002, KlingAuthenticationError, false],
-    [401, 1003, KlingAuthenticationError, false],
-    [401, 1004, KlingAuthenticationError, false],
-    [429, 1100, KlingAccountError, false],
-    [429, 1101, KlingAccountError, false],
-    [429, 1102, KlingAccountError, false],
-    [403, 1103, KlingPermissionError, false],
-    [400, 1200, KlingInvalidRequestError, false],
-    [400, 1201, KlingInvalidRequestError, false],
-    [404, 1202, KlingInvalidRequestError, false],
-    [404, 1203, KlingInvalidRequestError, false],
-    [400, 1300, KlingPolicyError, false],
-    [400, 1301, KlingPolicyError, false],
-    [429, 1302, KlingRateLimitError, true],
-    [429, 1303, KlingRateLimitError, true],
-    [429, 1304, KlingPermissionError, false],
-    [500, 5000, KlingServerError, true],
-    [503, 5001, KlingServerError, true],
-    [504, 5002, KlingServerError, true],
-  ];
+  const byCode = ERROR_CODES;
   it.each(byCode)("HTTP %i code %i → %o", (status, code, cls, retryable) => {
     const error = apiErrorFrom({ status, code, message: "server says", requestId: "req-1" });
     expect(error).toBeInstanceOf(cls);

@@ -5,20 +5,17 @@ import { describe, expect, it, vi } from "vitest";
 import type { paths } from "../generated/openapi.js";
 import { type Authorizer, createAuthorizer } from "../src/auth.js";
 import {
-  KlingAccountError,
   KlingApiError,
   KlingAuthenticationError,
   KlingConnectionError,
   KlingError,
   KlingInvalidRequestError,
-  KlingPermissionError,
-  KlingPolicyError,
-  KlingRateLimitError,
   KlingServerError,
   KlingTimeoutError,
 } from "../src/errors.js";
 import { createLog } from "../src/logger.js";
 import { type CallOptions, createTransport, isAmbiguousFailure, type TransportConfig } from "../src/transport.js";
+import { ERROR_CODES } from "./support/error-codes.js";
 
 const KEY = "sk-test-KEY-0123456789abcdef";
 const BASE = "https://api.example.test/kling";
@@ -149,29 +146,7 @@ describe("success", () => {
 });
 
 describe("the retry table, end to end", () => {
-  const table: Array<[status: number, code: number, cls: abstract new (...args: never[]) => KlingApiError, retried: boolean]> = [
-    [401, 1000, KlingAuthenticationError, false],
-    [401, 1001, KlingAuthenticationError, false],
-    [401, 1002, KlingAuthenticationError, false],
-    [401, 1003, KlingAuthenticationError, false],
-    [401, 1004, KlingAuthenticationError, false],
-    [429, 1100, KlingAccountError, false],
-    [429, 1101, KlingAccountError, false],
-    [429, 1102, KlingAccountError, false],
-    [403, 1103, KlingPermissionError, false],
-    [400, 1200, KlingInvalidRequestError, false],
-    [400, 1201, KlingInvalidRequestError, false],
-    [404, 1202, KlingInvalidRequestError, false],
-    [404, 1203, KlingInvalidRequestError, false],
-    [400, 1300, KlingPolicyError, false],
-    [400, 1301, KlingPolicyError, false],
-    [429, 1302, KlingRateLimitError, true],
-    [429, 1303, KlingRateLimitError, true],
-    [429, 1304, KlingPermissionError, false],
-    [500, 5000, KlingServerError, true],
-    [503, 5001, KlingServerError, true],
-    [504, 5002, KlingServerError, true],
-  ];
+  const table = ERROR_CODES;
 
   it.each(table)("HTTP %i code %i: %o, retried=%s", async (status, code, cls, retried) => {
     const t = setup([kling(status, code), kling(status, code), kling(status, code), kling(status, code)]);
