@@ -1,8 +1,8 @@
 // Generated from openapi/openapi.yaml by `npm run generate` (scripts/compile-validators.ts): do not edit.
 // @ts-nocheck: ajv standalone output; the exports below carry hand-written types.
 "use strict";
-export const validateTask: SchemaValidator = validate53;
-const schema20 = {"type":"object","required":["task_id","task_status"],"properties":{"task_id":{"type":"string","minLength":1},"task_status":{"$ref":"#/components/schemas/TaskStatus"},"task_status_msg":{"type":"string"},"task_info":{"$ref":"#/components/schemas/TaskInfo"},"task_result":{"$ref":"#/components/schemas/TaskResult"},"final_unit_deduction":{"type":"string"},"final_balance_deduction":{"$ref":"#/components/schemas/BalanceDeduction"},"created_at":{"type":"integer","format":"int64"},"updated_at":{"type":"integer","format":"int64"}}};
+export const validateCallbackTask: SchemaValidator = validate53;
+const schema20 = {"type":"object","required":["task_id","task_status"],"properties":{"task_id":{"type":"string","minLength":1},"task_status":{"type":"string","minLength":1},"task_status_msg":{"type":"string"},"task_info":{"$ref":"#/components/schemas/TaskInfo"},"task_result":{"$ref":"#/components/schemas/TaskResult"},"final_unit_deduction":{"type":"string"},"final_balance_deduction":{"$ref":"#/components/schemas/BalanceDeduction"},"created_at":{"type":"integer","format":"int64"},"updated_at":{"type":"integer","format":"int64"}}};
 const func1 = (function ucs2length(str) {
     const len = str.length;
     let length = 0;
@@ -20,38 +20,13 @@ const func1 = (function ucs2length(str) {
     }
     return length;
 });
-const schema21 = {"type":"string","enum":["submitted","processing","succeed","failed"]};
+const schema21 = {"type":"object","properties":{"external_task_id":{"type":"string"},"parent_video":{"$ref":"#/components/schemas/ParentVideo"}}};
+const schema22 = {"type":"object","properties":{"id":{"type":"string"},"url":{"type":"string"},"duration":{"type":"string"}}};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(typeof data !== "string"){
-validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((((data === "submitted") || (data === "processing")) || (data === "succeed")) || (data === "failed"))){
-validate54.errors = [{instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema21.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-validate54.errors = vErrors;
-return errors === 0;
-}
-validate54.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-const schema22 = {"type":"object","properties":{"external_task_id":{"type":"string"},"parent_video":{"$ref":"#/components/schemas/ParentVideo"}}};
-const schema23 = {"type":"object","properties":{"id":{"type":"string"},"url":{"type":"string"},"duration":{"type":"string"}}};
-
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate57.evaluated;
+const evaluated0 = validate55.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -63,7 +38,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate57.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate55.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -75,7 +50,7 @@ if(valid0){
 if(data.url !== undefined){
 const _errs3 = errors;
 if(typeof data.url !== "string"){
-validate57.errors = [{instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate55.errors = [{instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -87,7 +62,7 @@ if(valid0){
 if(data.duration !== undefined){
 const _errs5 = errors;
 if(typeof data.duration !== "string"){
-validate57.errors = [{instancePath:instancePath+"/duration",schemaPath:"#/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate55.errors = [{instancePath:instancePath+"/duration",schemaPath:"#/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -99,20 +74,20 @@ var valid0 = true;
 }
 }
 else {
-validate57.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate55.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate57.errors = vErrors;
+validate55.errors = vErrors;
 return errors === 0;
 }
-validate57.evaluated = {"props":{"id":true,"url":true,"duration":true},"dynamicProps":false,"dynamicItems":false};
+validate55.evaluated = {"props":{"id":true,"url":true,"duration":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate56.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -124,7 +99,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.external_task_id !== undefined){
 const _errs1 = errors;
 if(typeof data.external_task_id !== "string"){
-validate56.errors = [{instancePath:instancePath+"/external_task_id",schemaPath:"#/properties/external_task_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate54.errors = [{instancePath:instancePath+"/external_task_id",schemaPath:"#/properties/external_task_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -135,8 +110,8 @@ var valid0 = true;
 if(valid0){
 if(data.parent_video !== undefined){
 const _errs3 = errors;
-if(!(validate57(data.parent_video, {instancePath:instancePath+"/parent_video",parentData:data,parentDataProperty:"parent_video",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate55(data.parent_video, {instancePath:instancePath+"/parent_video",parentData:data,parentDataProperty:"parent_video",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs3 === errors;
@@ -147,17 +122,79 @@ var valid0 = true;
 }
 }
 else {
-validate56.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate56.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate56.evaluated = {"props":{"external_task_id":true,"parent_video":true},"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":{"external_task_id":true,"parent_video":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema24 = {"type":"object","properties":{"videos":{"type":"array","items":{"$ref":"#/components/schemas/ResultVideo"}},"audios":{"type":"array","items":{"$ref":"#/components/schemas/ResultAudio"}}}};
-const schema25 = {"type":"object","properties":{"id":{"type":"string"},"url":{"type":"string"},"duration":{"type":"string"}}};
+const schema23 = {"type":"object","properties":{"videos":{"type":"array","items":{"$ref":"#/components/schemas/ResultVideo"}},"audios":{"type":"array","items":{"$ref":"#/components/schemas/ResultAudio"}}}};
+const schema24 = {"type":"object","properties":{"id":{"type":"string"},"url":{"type":"string"},"duration":{"type":"string"}}};
+
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate59.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.id !== undefined){
+const _errs1 = errors;
+if(typeof data.id !== "string"){
+validate59.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.url !== undefined){
+const _errs3 = errors;
+if(typeof data.url !== "string"){
+validate59.errors = [{instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.duration !== undefined){
+const _errs5 = errors;
+if(typeof data.duration !== "string"){
+validate59.errors = [{instancePath:instancePath+"/duration",schemaPath:"#/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate59.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate59.errors = vErrors;
+return errors === 0;
+}
+validate59.evaluated = {"props":{"id":true,"url":true,"duration":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema25 = {"type":"object","properties":{"id":{"type":"string"},"url_mp3":{"type":"string"},"url_wav":{"type":"string"},"duration_mp3":{"type":"string"},"duration_wav":{"type":"string"}}};
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -183,72 +220,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.url !== undefined){
-const _errs3 = errors;
-if(typeof data.url !== "string"){
-validate61.errors = [{instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.duration !== undefined){
-const _errs5 = errors;
-if(typeof data.duration !== "string"){
-validate61.errors = [{instancePath:instancePath+"/duration",schemaPath:"#/properties/duration/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate61.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate61.errors = vErrors;
-return errors === 0;
-}
-validate61.evaluated = {"props":{"id":true,"url":true,"duration":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema26 = {"type":"object","properties":{"id":{"type":"string"},"url_mp3":{"type":"string"},"url_wav":{"type":"string"},"duration_mp3":{"type":"string"},"duration_wav":{"type":"string"}}};
-
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate63.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.id !== undefined){
-const _errs1 = errors;
-if(typeof data.id !== "string"){
-validate63.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
 if(data.url_mp3 !== undefined){
 const _errs3 = errors;
 if(typeof data.url_mp3 !== "string"){
-validate63.errors = [{instancePath:instancePath+"/url_mp3",schemaPath:"#/properties/url_mp3/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/url_mp3",schemaPath:"#/properties/url_mp3/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -260,7 +235,7 @@ if(valid0){
 if(data.url_wav !== undefined){
 const _errs5 = errors;
 if(typeof data.url_wav !== "string"){
-validate63.errors = [{instancePath:instancePath+"/url_wav",schemaPath:"#/properties/url_wav/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/url_wav",schemaPath:"#/properties/url_wav/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -272,7 +247,7 @@ if(valid0){
 if(data.duration_mp3 !== undefined){
 const _errs7 = errors;
 if(typeof data.duration_mp3 !== "string"){
-validate63.errors = [{instancePath:instancePath+"/duration_mp3",schemaPath:"#/properties/duration_mp3/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/duration_mp3",schemaPath:"#/properties/duration_mp3/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -284,7 +259,7 @@ if(valid0){
 if(data.duration_wav !== undefined){
 const _errs9 = errors;
 if(typeof data.duration_wav !== "string"){
-validate63.errors = [{instancePath:instancePath+"/duration_wav",schemaPath:"#/properties/duration_wav/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/duration_wav",schemaPath:"#/properties/duration_wav/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -298,20 +273,20 @@ var valid0 = true;
 }
 }
 else {
-validate63.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate61.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate63.errors = vErrors;
+validate61.errors = vErrors;
 return errors === 0;
 }
-validate63.evaluated = {"props":{"id":true,"url_mp3":true,"url_wav":true,"duration_mp3":true,"duration_wav":true},"dynamicProps":false,"dynamicItems":false};
+validate61.evaluated = {"props":{"id":true,"url_mp3":true,"url_wav":true,"duration_mp3":true,"duration_wav":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate60.evaluated;
+const evaluated0 = validate58.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -329,8 +304,8 @@ var valid1 = true;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs3 = errors;
-if(!(validate61(data0[i0], {instancePath:instancePath+"/videos/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
+if(!(validate59(data0[i0], {instancePath:instancePath+"/videos/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs3 === errors;
@@ -340,7 +315,7 @@ break;
 }
 }
 else {
-validate60.errors = [{instancePath:instancePath+"/videos",schemaPath:"#/properties/videos/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate58.errors = [{instancePath:instancePath+"/videos",schemaPath:"#/properties/videos/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -359,8 +334,8 @@ var valid2 = true;
 const len1 = data2.length;
 for(let i1=0; i1<len1; i1++){
 const _errs6 = errors;
-if(!(validate63(data2[i1], {instancePath:instancePath+"/audios/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
+if(!(validate61(data2[i1], {instancePath:instancePath+"/audios/" + i1,parentData:data2,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs6 === errors;
@@ -370,7 +345,7 @@ break;
 }
 }
 else {
-validate60.errors = [{instancePath:instancePath+"/audios",schemaPath:"#/properties/audios/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate58.errors = [{instancePath:instancePath+"/audios",schemaPath:"#/properties/audios/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -382,21 +357,21 @@ var valid0 = true;
 }
 }
 else {
-validate60.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate58.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate60.errors = vErrors;
+validate58.errors = vErrors;
 return errors === 0;
 }
-validate60.evaluated = {"props":{"videos":true,"audios":true},"dynamicProps":false,"dynamicItems":false};
+validate58.evaluated = {"props":{"videos":true,"audios":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema27 = {"type":"object","properties":{"quota":{"type":"string"},"list_price":{"type":"string"}}};
+const schema26 = {"type":"object","properties":{"quota":{"type":"string"},"list_price":{"type":"string"}}};
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate66.evaluated;
+const evaluated0 = validate64.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -408,7 +383,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.quota !== undefined){
 const _errs1 = errors;
 if(typeof data.quota !== "string"){
-validate66.errors = [{instancePath:instancePath+"/quota",schemaPath:"#/properties/quota/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate64.errors = [{instancePath:instancePath+"/quota",schemaPath:"#/properties/quota/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -420,7 +395,7 @@ if(valid0){
 if(data.list_price !== undefined){
 const _errs3 = errors;
 if(typeof data.list_price !== "string"){
-validate66.errors = [{instancePath:instancePath+"/list_price",schemaPath:"#/properties/list_price/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate64.errors = [{instancePath:instancePath+"/list_price",schemaPath:"#/properties/list_price/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -431,14 +406,14 @@ var valid0 = true;
 }
 }
 else {
-validate66.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate64.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate66.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
-validate66.evaluated = {"props":{"quota":true,"list_price":true},"dynamicProps":false,"dynamicItems":false};
+validate64.evaluated = {"props":{"quota":true,"list_price":true},"dynamicProps":false,"dynamicItems":false};
 
 
 function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -481,10 +456,19 @@ var valid0 = true;
 }
 if(valid0){
 if(data.task_status !== undefined){
+let data1 = data.task_status;
 const _errs3 = errors;
-if(!(validate54(data.task_status, {instancePath:instancePath+"/task_status",parentData:data,parentDataProperty:"task_status",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
-errors = vErrors.length;
+if(errors === _errs3){
+if(typeof data1 === "string"){
+if(func1(data1) < 1){
+validate53.errors = [{instancePath:instancePath+"/task_status",schemaPath:"#/properties/task_status/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/task_status",schemaPath:"#/properties/task_status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
 }
 var valid0 = _errs3 === errors;
 }
@@ -493,33 +477,21 @@ var valid0 = true;
 }
 if(valid0){
 if(data.task_status_msg !== undefined){
-const _errs4 = errors;
+const _errs5 = errors;
 if(typeof data.task_status_msg !== "string"){
 validate53.errors = [{instancePath:instancePath+"/task_status_msg",schemaPath:"#/properties/task_status_msg/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid0 = _errs4 === errors;
+var valid0 = _errs5 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.task_info !== undefined){
-const _errs6 = errors;
-if(!(validate56(data.task_info, {instancePath:instancePath+"/task_info",parentData:data,parentDataProperty:"task_info",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs6 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.task_result !== undefined){
 const _errs7 = errors;
-if(!(validate60(data.task_result, {instancePath:instancePath+"/task_result",parentData:data,parentDataProperty:"task_result",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate54(data.task_info, {instancePath:instancePath+"/task_info",parentData:data,parentDataProperty:"task_info",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs7 === errors;
@@ -528,11 +500,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.final_unit_deduction !== undefined){
+if(data.task_result !== undefined){
 const _errs8 = errors;
-if(typeof data.final_unit_deduction !== "string"){
-validate53.errors = [{instancePath:instancePath+"/final_unit_deduction",schemaPath:"#/properties/final_unit_deduction/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
+if(!(validate58(data.task_result, {instancePath:instancePath+"/task_result",parentData:data,parentDataProperty:"task_result",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+errors = vErrors.length;
 }
 var valid0 = _errs8 === errors;
 }
@@ -540,24 +512,23 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.final_balance_deduction !== undefined){
-const _errs10 = errors;
-if(!(validate66(data.final_balance_deduction, {instancePath:instancePath+"/final_balance_deduction",parentData:data,parentDataProperty:"final_balance_deduction",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
-errors = vErrors.length;
+if(data.final_unit_deduction !== undefined){
+const _errs9 = errors;
+if(typeof data.final_unit_deduction !== "string"){
+validate53.errors = [{instancePath:instancePath+"/final_unit_deduction",schemaPath:"#/properties/final_unit_deduction/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
 }
-var valid0 = _errs10 === errors;
+var valid0 = _errs9 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.created_at !== undefined){
-let data7 = data.created_at;
+if(data.final_balance_deduction !== undefined){
 const _errs11 = errors;
-if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
-validate53.errors = [{instancePath:instancePath+"/created_at",schemaPath:"#/properties/created_at/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
+if(!(validate64(data.final_balance_deduction, {instancePath:instancePath+"/final_balance_deduction",parentData:data,parentDataProperty:"final_balance_deduction",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+errors = vErrors.length;
 }
 var valid0 = _errs11 === errors;
 }
@@ -565,14 +536,27 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.created_at !== undefined){
+let data7 = data.created_at;
+const _errs12 = errors;
+if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
+validate53.errors = [{instancePath:instancePath+"/created_at",schemaPath:"#/properties/created_at/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.updated_at !== undefined){
 let data8 = data.updated_at;
-const _errs13 = errors;
+const _errs14 = errors;
 if(!((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8)))){
 validate53.errors = [{instancePath:instancePath+"/updated_at",schemaPath:"#/properties/updated_at/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-var valid0 = _errs13 === errors;
+var valid0 = _errs14 === errors;
 }
 else {
 var valid0 = true;
@@ -597,13 +581,13 @@ return errors === 0;
 }
 validate53.evaluated = {"props":{"task_id":true,"task_status":true,"task_status_msg":true,"task_info":true,"task_result":true,"final_unit_deduction":true,"final_balance_deduction":true,"created_at":true,"updated_at":true},"dynamicProps":false,"dynamicItems":false};
 
-export const validateCallbackEvent: SchemaValidator = validate68;
-const schema28 = {"type":"object","required":["id","status"],"properties":{"id":{"type":"string","minLength":1},"status":{"type":"string"},"message":{"type":"string"},"create_time":{"type":"integer","format":"int64"},"update_time":{"type":"integer","format":"int64"},"external_id":{"type":"string"},"outputs":{"type":"array"},"billing":{"type":"array"}}};
+export const validateCallbackEvent: SchemaValidator = validate66;
+const schema27 = {"type":"object","required":["id","status"],"properties":{"id":{"type":"string","minLength":1},"status":{"type":"string"},"message":{"type":"string"},"create_time":{"type":"integer","format":"int64"},"update_time":{"type":"integer","format":"int64"},"external_id":{"type":"string"},"outputs":{"type":"array"},"billing":{"type":"array"}}};
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate68.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -614,7 +598,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.id === undefined) && (missing0 = "id")) || ((data.status === undefined) && (missing0 = "status"))){
-validate68.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate66.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -624,12 +608,12 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(typeof data0 === "string"){
 if(func1(data0) < 1){
-validate68.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate66.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate68.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -642,7 +626,7 @@ if(valid0){
 if(data.status !== undefined){
 const _errs3 = errors;
 if(typeof data.status !== "string"){
-validate68.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -654,7 +638,7 @@ if(valid0){
 if(data.message !== undefined){
 const _errs5 = errors;
 if(typeof data.message !== "string"){
-validate68.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -667,7 +651,7 @@ if(data.create_time !== undefined){
 let data3 = data.create_time;
 const _errs7 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate68.errors = [{instancePath:instancePath+"/create_time",schemaPath:"#/properties/create_time/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate66.errors = [{instancePath:instancePath+"/create_time",schemaPath:"#/properties/create_time/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -680,7 +664,7 @@ if(data.update_time !== undefined){
 let data4 = data.update_time;
 const _errs9 = errors;
 if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
-validate68.errors = [{instancePath:instancePath+"/update_time",schemaPath:"#/properties/update_time/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate66.errors = [{instancePath:instancePath+"/update_time",schemaPath:"#/properties/update_time/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -692,7 +676,7 @@ if(valid0){
 if(data.external_id !== undefined){
 const _errs11 = errors;
 if(typeof data.external_id !== "string"){
-validate68.errors = [{instancePath:instancePath+"/external_id",schemaPath:"#/properties/external_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/external_id",schemaPath:"#/properties/external_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs11 === errors;
@@ -704,7 +688,7 @@ if(valid0){
 if(data.outputs !== undefined){
 const _errs13 = errors;
 if(!(Array.isArray(data.outputs))){
-validate68.errors = [{instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate66.errors = [{instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -716,7 +700,7 @@ if(valid0){
 if(data.billing !== undefined){
 const _errs15 = errors;
 if(!(Array.isArray(data.billing))){
-validate68.errors = [{instancePath:instancePath+"/billing",schemaPath:"#/properties/billing/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate66.errors = [{instancePath:instancePath+"/billing",schemaPath:"#/properties/billing/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -734,22 +718,22 @@ var valid0 = true;
 }
 }
 else {
-validate68.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate66.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate68.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate68.evaluated = {"props":{"id":true,"status":true,"message":true,"create_time":true,"update_time":true,"external_id":true,"outputs":true,"billing":true},"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"props":{"id":true,"status":true,"message":true,"create_time":true,"update_time":true,"external_id":true,"outputs":true,"billing":true},"dynamicProps":false,"dynamicItems":false};
 
-export const validateCallbackPayload: SchemaValidator = validate69;
-const schema29 = {"anyOf":[{"$ref":"#/components/schemas/Task"},{"$ref":"#/components/schemas/CallbackEvent"}]};
+export const validateCallbackPayload: SchemaValidator = validate67;
+const schema28 = {"anyOf":[{"$ref":"#/components/schemas/CallbackTask"},{"$ref":"#/components/schemas/CallbackEvent"}]};
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate69.evaluated;
+const evaluated0 = validate67.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -778,8 +762,8 @@ props0.created_at = true;
 props0.updated_at = true;
 }
 const _errs2 = errors;
-if(!(validate68(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+if(!(validate66(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -806,7 +790,7 @@ else {
 vErrors.push(err0);
 }
 errors++;
-validate69.errors = vErrors;
+validate67.errors = vErrors;
 return false;
 }
 else {
@@ -820,11 +804,11 @@ vErrors = null;
 }
 }
 }
-validate69.errors = vErrors;
+validate67.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate69.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate67.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 /** One reason a value failed a schema (ajv's error object). */
 export interface SchemaError {

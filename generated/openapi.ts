@@ -87,10 +87,38 @@ export interface components {
             update_time?: number;
         };
         /**
-         * @description The body of a status callback: the task object (as in `getTask`), or the newer dialect of
-         *     the console's test callback.
+         * @description The body of a status callback: the task object (as in `getTask`, with any `task_status`
+         *     string), or the newer dialect of the console's test callback.
          */
-        CallbackPayload: components["schemas"]["Task"] | components["schemas"]["CallbackEvent"];
+        CallbackPayload: components["schemas"]["CallbackTask"] | components["schemas"]["CallbackEvent"];
+        /**
+         * @description The task as a callback carries it: the fields of `Task`, except that `task_status` may be
+         *     any string, so that a status added later does not get a delivery rejected. Treat a status
+         *     you do not know as still running.
+         */
+        CallbackTask: {
+            /**
+             * Format: int64
+             * @description When the task was created, in Unix milliseconds.
+             */
+            created_at?: number;
+            final_balance_deduction?: components["schemas"]["BalanceDeduction"];
+            /** @description Resource-pack units charged, as a decimal string. */
+            final_unit_deduction?: string;
+            /** @description The task's id (a numeric string on Kling). */
+            task_id: string;
+            task_info?: components["schemas"]["TaskInfo"];
+            task_result?: components["schemas"]["TaskResult"];
+            /** @description `submitted`, `processing`, `succeed` or `failed` today (see `TaskStatus`). */
+            task_status: string;
+            /** @description Why the task failed, when `task_status` is `failed`; otherwise empty. */
+            task_status_msg?: string;
+            /**
+             * Format: int64
+             * @description When the task last changed, in Unix milliseconds.
+             */
+            updated_at?: number;
+        };
         /** @description The create fields shared by both ways of naming the video. */
         CreateTaskCommon: {
             /**
@@ -340,6 +368,7 @@ export interface components {
 export type SchemaBalanceDeduction = components['schemas']['BalanceDeduction'];
 export type SchemaCallbackEvent = components['schemas']['CallbackEvent'];
 export type SchemaCallbackPayload = components['schemas']['CallbackPayload'];
+export type SchemaCallbackTask = components['schemas']['CallbackTask'];
 export type SchemaCreateTaskCommon = components['schemas']['CreateTaskCommon'];
 export type SchemaCreateTaskRequest = components['schemas']['CreateTaskRequest'];
 export type SchemaCreateTaskWithVideoId = components['schemas']['CreateTaskWithVideoId'];

@@ -17,7 +17,7 @@ export const CALLBACK_VALIDATOR_PATH = "generated/callback-validator.ts";
  * `parseCallback` needs the two branches to tell the dialects apart and to name the failing field.
  */
 const EXPORTS = {
-  validateTask: "Task",
+  validateCallbackTask: "CallbackTask",
   validateCallbackEvent: "CallbackEvent",
   validateCallbackPayload: "CallbackPayload",
 } as const;

@@ -3,7 +3,7 @@ import {
   type SchemaError,
   validateCallbackEvent,
   validateCallbackPayload,
-  validateTask,
+  validateCallbackTask,
 } from "../generated/callback-validator.js";
 import type { components } from "../generated/openapi.js";
 import { KlingCallbackError, KlingValidationError } from "./errors.js";
@@ -73,7 +73,7 @@ export function parseCallback(body: string | Uint8Array): Task {
     );
   }
   // Both branches may match a body carrying both key sets; the task dialect wins, as it is the one Kling sends.
-  if (validateTask(data)) return data as Task;
+  if (validateCallbackTask(data)) return data as Task;
   return fromEvent(data as CallbackEvent);
 }
 
@@ -315,7 +315,7 @@ function fromEvent(event: CallbackEvent): Task {
 function firstFailure(data: unknown): string {
   const record = data !== null && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
   const looksLikeEvent = record !== undefined && !("task_id" in record || "task_status" in record) && ("id" in record || "status" in record);
-  const validate = looksLikeEvent ? validateCallbackEvent : validateTask;
+  const validate = looksLikeEvent ? validateCallbackEvent : validateCallbackTask;
   validate(data);
   const error: SchemaError | undefined = validate.errors?.[0];
   if (error === undefined) return "it matches no schema";

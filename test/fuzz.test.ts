@@ -402,7 +402,7 @@ describe("fuzz: create inputs", () => {
 // ----------------------------------------------------------------------------------------------------------------
 
 const validateCallbackSpec = validatorAt("#/components/schemas/CallbackPayload");
-const validateTaskSpec = validatorAt("#/components/schemas/Task");
+const validateTaskSpec = validatorAt("#/components/schemas/CallbackTask");
 const NOW_S = 1_764_024_390;
 const now = () => NOW_S * 1000;
 const encoder = new TextEncoder();
