@@ -13,7 +13,7 @@ import {
 } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
 import { createLog, type Log, parseLogLevel } from "./logger.js";
-import { type ClientOptions, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
+import { baseUrlFrom, type ClientOptions, credentialsFrom, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
@@ -99,12 +99,7 @@ export async function batchItemId(batchId: string, input: CreateTaskInput): Prom
 }
 
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
-  const credentials = {
-    apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
-    accessKey: options.accessKey,
-    secretKey: options.secretKey,
-  };
-  const authorizer = createAuthorizer(credentials);
+  const authorizer = createAuthorizer(credentialsFrom(options));
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
       "dangerouslyAllowBrowser",
@@ -124,8 +119,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
     maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
   });
-  const baseUrl = options.baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
-  const raw = createRawClient({ baseUrl, fetch: transport() });
+  const raw = createRawClient({ baseUrl: baseUrlFrom(options.baseUrl), fetch: transport() });
 
   // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it.
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>

@@ -73,6 +73,23 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
+/**
+ * The credentials to use: the given ones, else the API key from the environment (`KLING_V2A_API_KEY`, then
+ * `DEERAPI_KEY`) unless an access key was given. Shared by the client and the proxy, so both read the same variables.
+ */
+export function credentialsFrom(options: { apiKey?: string | undefined; accessKey?: string | undefined; secretKey?: string | undefined }) {
+  return {
+    apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
+    accessKey: options.accessKey,
+    secretKey: options.secretKey,
+  };
+}
+
+/** The server: the given one, else `KLING_V2A_BASE_URL`, else DeerAPI. */
+export function baseUrlFrom(baseUrl: string | undefined): string {
+  return baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
+}
+
 /** True in a web page (not in Node, Deno, Bun, workers or workerd). */
 export function isBrowserPage(): boolean {
   const g = globalThis as { window?: unknown; document?: unknown };

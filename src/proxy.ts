@@ -1,7 +1,7 @@
 // createProxy: a key-safe server handler that lets browsers call the API through your server, and a Node http adapter.
 import { createAuthorizer } from "./auth.js";
 import { KlingValidationError } from "./errors.js";
-import { BASE_URLS, readEnv } from "./options.js";
+import { baseUrlFrom, credentialsFrom } from "./options.js";
 import { checkCreateInput, checkPageQuery, checkTaskId } from "./validate.js";
 
 export interface ProxyOptions {
@@ -36,12 +36,8 @@ const FORWARDED_RESPONSE_HEADERS = ["content-type", "retry-after", "retry-after-
  * `authorize` gets 401 (code 1000); any other path gets 404 (code 1202).
  */
 export function createProxy(options: ProxyOptions = {}): ProxyHandler {
-  const authorizer = createAuthorizer({
-    apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
-    accessKey: options.accessKey,
-    secretKey: options.secretKey,
-  });
-  const baseUrl = (options.baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? BASE_URLS.deerapi).replace(/\/+$/, "");
+  const authorizer = createAuthorizer(credentialsFrom(options));
+  const baseUrl = baseUrlFrom(options.baseUrl).replace(/\/+$/, "");
   const upstream = options.fetch ?? ((request: Request) => globalThis.fetch(request));
 
   return async (request) => {
