@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createClient, KlingInvalidRequestError, KlingValidationError } from "../src/index.js";
-import { createProxy, toNodeHandler } from "../src/proxy.js";
+import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 import { validatorAt } from "./support/spec.js";
 
@@ -19,9 +19,12 @@ afterEach(async () => {
   fake = undefined;
 });
 
+/** Every caller is the same logged-in user, as in a one-user app. */
+const oneUser = () => ({ owner: "user-1" });
+
 /** Mounts the proxy at /api/kling on a real loopback server, as an app would. */
-async function serve(options: Parameters<typeof createProxy>[0]): Promise<string> {
-  const proxy = toNodeHandler(createProxy(options));
+async function serve(options: Omit<ProxyOptions, "authorize"> & Partial<Pick<ProxyOptions, "authorize">>): Promise<string> {
+  const proxy = toNodeHandler(createProxy({ authorize: oneUser, ...options }));
   server = createServer((req, res) => {
     if (req.url?.startsWith("/api/kling/")) return proxy(req, res);
     res.writeHead(404).end();
@@ -40,6 +43,18 @@ describe("createProxy", () => {
     expect(await browserLike.listTasks({ pageSize: 10 })).toHaveLength(1);
     expect(fake.requests.length).toBeGreaterThanOrEqual(2);
     for (const request of fake.requests) expect(request.authorization).toBe(`Bearer ${SERVER_KEY}`);
+  });
+
+  it("keeps the SDK's safe create safe through it: an answer lost after the commit is found again, never billed twice", async () => {
+    let posts = 0;
+    fake = await startFakeKling({ uniqueExternalIds: true, fault: (request) => (request.method === "POST" && ++posts === 1 ? { kind: "drop-after-commit" } : undefined) });
+    const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
+    const browserLike = createClient({ baseUrl, logLevel: "off" });
+    const task = await browserLike.createTask({ video_url: "https://example.com/clip.mp4", external_task_id: "order-42" });
+    expect(fake.tasks).toHaveLength(1);
+    expect(task.task_id).toBe(fake.tasks[0]!.task_id);
+    expect(task.task_info?.external_task_id).toBe("order-42");
+    expect(fake.tasks[0]!.external_task_id).not.toBe("order-42");
   });
 
   it("answers a bad body with a Kling-shaped 400 (1201) naming the field, and forwards nothing", async () => {
@@ -70,7 +85,7 @@ describe("createProxy", () => {
 
   it("refuses with 401 (1000) when the app's authorize hook says no", async () => {
     fake = await startFakeKling();
-    const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url, authorize: (request) => request.headers.get("x-session") === "ok" });
+    const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url, authorize: (request) => (request.headers.get("x-session") === "ok" ? { owner: "user-1" } : null) });
     const denied = await fetch(`${baseUrl}/v1/audio/video-to-audio/1`);
     expect(denied.status).toBe(401);
     expect((await denied.json()).code).toBe(1000);
@@ -88,15 +103,17 @@ describe("createProxy", () => {
     await expect(client.createTask({ video_url: "ftp://x" } as never)).rejects.toBeInstanceOf(KlingValidationError);
   });
 
-  it("in front of the Prism mock: Prefer steers the upstream mock, validation stays Kling-shaped", async () => {
+  it("in front of the Prism mock: the caller's Prefer does not steer the upstream, validation stays Kling-shaped", async () => {
     const baseUrl = await serve({ apiKey: "mock", baseUrl: inject("prismUrl") });
-    const failed = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, { headers: { Prefer: "example=failed" } });
-    expect((await failed.json()).data.task_status).toBe("failed");
     const client = createClient({ baseUrl, logLevel: "off" });
-    await expect(client.getTask("866889456698785798")).resolves.toMatchObject({ task_status: "succeed" });
-    const notFound = await client.raw
-      .GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } }, headers: { Prefer: "code=404, example=1203_task_not_found" } })
-      .catch((e) => e);
-    expect(notFound).toBeInstanceOf(KlingInvalidRequestError);
+    const created = await client.createTask({ video_url: "https://example.com/clip.mp4", external_task_id: "prism-1" });
+    // Prism answers with its static example, whose external_task_id is not this caller's: the proxy shows none.
+    expect(created.task_id).toBe("866889456698785798");
+    expect(created.task_info?.external_task_id).toBeUndefined();
+    // Prism's static example task carries someone else's external_task_id, so through the proxy it is nobody's task.
+    const steered = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, { headers: { Prefer: "example=failed" } });
+    expect(steered.status).toBe(404);
+    expect((await steered.json()).code).toBe(1203);
+    await expect(client.getTask("866889456698785798")).rejects.toBeInstanceOf(KlingInvalidRequestError);
   });
 });
