@@ -403,7 +403,8 @@ window.__klingResult = result;
 
 /**
  * The same-origin page of the `chromium via proxy` row: `createClient({ baseUrl: "/api/kling" })` with no key, create +
- * wait through the proxy, then a body the client would refuse, posted straight to the proxy: 400, code 1201.
+ * wait through the proxy, then a body the client would refuse, posted straight to the proxy: 400, code 1201; then a
+ * text/plain create (what a cross-site form could send): 415.
  */
 function proxyPageHtml(importMap: Record<string, string>): string {
   return `<!doctype html>
@@ -435,6 +436,23 @@ try {
 } catch (error) {
   result.ok = false;
   result.problems.push("the bad-body request failed: " + (error && error.message ? error.message : String(error)));
+}
+try {
+  // The kind of POST a cross-site form can send without a preflight: refused before it is read, never forwarded.
+  const res = await fetch(${JSON.stringify(`${PROXY_MOUNT}/v1/audio/video-to-audio`)}, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
+  });
+  const body = await res.json().catch(() => undefined);
+  if (res.status === 415) result.checks.push("text/plain create → " + res.status);
+  else {
+    result.ok = false;
+    result.problems.push("a text/plain create through the proxy answered " + res.status + " " + JSON.stringify(body) + ", not 415");
+  }
+} catch (error) {
+  result.ok = false;
+  result.problems.push("the text/plain request failed: " + (error && error.message ? error.message : String(error)));
 }
 document.getElementById("status").textContent = JSON.stringify(result);
 window.__klingResult = result;
@@ -501,7 +519,12 @@ async function loadProxy(mockUrl: string): Promise<{ handler?: NodeHandler; moun
     const file = createRequire(join(appDir, "package.json")).resolve(`${PACKAGE}/proxy`);
     mount.file = relative(appDir, file);
     const proxy = (await import(pathToFileURL(file).href)) as {
-      createProxy?: (options: { apiKey: string; baseUrl: string; fetch: (request: Request) => Promise<Response> }) => (request: Request) => Promise<Response>;
+      createProxy?: (options: {
+        apiKey: string;
+        baseUrl: string;
+        authorize: (request: Request) => { owner: string } | null;
+        fetch: (request: Request) => Promise<Response>;
+      }) => (request: Request) => Promise<Response>;
       toNodeHandler?: (handler: (request: Request) => Promise<Response>) => NodeHandler;
     };
     if (typeof proxy.createProxy !== "function" || typeof proxy.toNodeHandler !== "function") {
@@ -511,6 +534,8 @@ async function loadProxy(mockUrl: string): Promise<{ handler?: NodeHandler; moun
       proxy.createProxy({
         apiKey: SERVER_KEY,
         baseUrl: mockUrl,
+        // The page's "session": one user, as an app's login would give; authorize is required.
+        authorize: () => ({ owner: "chromium-page-user" }),
         fetch: (request) => {
           mount.upstream.push({ method: request.method, url: request.url, authorization: request.headers.get("authorization") });
           return fetch(request);
@@ -706,7 +731,7 @@ const ROWS: Row[] = [
       // The server's side: every upstream call carried the server key, and the bad body never left the proxy.
       const problems: string[] = [];
       const creates = upstream.filter((call) => call.method === "POST").length;
-      if (creates !== 1) problems.push(`the mock got ${creates} creates through the proxy, not 1 (a bad body must not be forwarded)`);
+      if (creates !== 1) problems.push(`the mock got ${creates} creates through the proxy, not 1 (neither the bad body nor the text/plain create may be forwarded)`);
       const unkeyed = upstream.filter((call) => call.authorization !== `Bearer ${SERVER_KEY}`);
       if (upstream.length === 0) problems.push("the proxy sent nothing upstream");
       if (unkeyed.length > 0) problems.push(`${unkeyed.length} upstream calls without the server key: ${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`);
