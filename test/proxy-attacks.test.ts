@@ -128,6 +128,21 @@ describe("createProxy options", () => {
   });
 });
 
+describe("ownerSecret", () => {
+  it("keys the owner tags: the same secret keeps tasks visible across an API key rotation, another secret does not", async () => {
+    const secret = "a-long-random-owner-secret-0001";
+    const before = await open("fetch", { ownerSecret: secret });
+    await before.call(TASKS, json("alice", { ...CLIP, external_task_id: "kept" }));
+    const rotated = await open("fetch", { apiKey: "sk-rotated-key-000000000", ownerSecret: secret });
+    const seen = (await (await rotated.call(TASKS, { headers: as("alice") })).json()).data as unknown[];
+    expect(seen).toHaveLength(1);
+    const other = await open("fetch", { ownerSecret: "another-secret-entirely-0002" });
+    expect((await (await other.call(TASKS, { headers: as("alice") })).json()).data).toEqual([]);
+    expect((await other.call(`${TASKS}/kept`, { headers: as("alice") })).status).toBe(404);
+    expect(() => createProxy({ authorize: () => ({ owner: "a" }), ownerSecret: "short" })).toThrow(KlingValidationError);
+  });
+});
+
 describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (adapter) => {
   describe("authorize", () => {
     it("refuses with 401 (1000) before reading the body or calling upstream", async () => {
@@ -247,6 +262,10 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       expect(again.status).toBe(400); // the upstream refused the duplicate: one task, not two
       const posted = upstream.requests.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).external_task_id);
       expect(posted[0]).toBe(posted[1]);
+      // The upstream's refusal quotes the stored id; the browser sees its own id in it, never the owner tag.
+      const refusal = await again.json();
+      expect(refusal.message).toContain("retry-me");
+      expect(refusal.message).not.toContain(posted[0]);
       expect(upstream.tasks).toHaveLength(1);
       // A second proxy with the same server credentials (another instance) derives the same id.
       const other = await open(adapter);
