@@ -48,7 +48,8 @@ export function toNodeHandler(handler: (request: Request) => Promise<Response>):
     } catch {
       return send(res, new Response(JSON.stringify({ code: 1200, message: "Malformed request." }), { status: 400, headers: { "content-type": "application/json" } }));
     }
-    handler(request).then(
+    // Through a promise, so a handler that throws synchronously answers 500 instead of crashing the server.
+    Promise.resolve(request).then(handler).then(
       (response) => send(res, response),
       () => send(res, new Response(JSON.stringify({ code: 5000, message: "The proxy failed." }), { status: 500, headers: { "content-type": "application/json" } })),
     );
