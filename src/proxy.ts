@@ -87,7 +87,7 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
   const config = checkOptions(options);
   const credentials = credentialsFrom(options);
   const authorizer = createAuthorizer(credentials);
-  const redactor = createRedactor(authorizer.secrets);
+  const redactor = createRedactor([...authorizer.secrets, options.ownerSecret ?? ""]);
   const owners = createOwnerScope(options.ownerSecret ?? credentials.secretKey ?? credentials.apiKey ?? "");
   const upstream: Upstream = {
     baseUrl: baseUrlFrom(options.baseUrl).replace(/\/+$/, ""),
