@@ -34,7 +34,8 @@ export interface ProxyOptions {
   /**
    * REQUIRED. Your app's check of the caller (session, API token), run first, before the body is read: return
    * `{ owner }` to let the request through as that user, or a falsy value to answer 401 (code 1000). A throw, or an
-   * answer without a non-empty string `owner`, answers 500 and sends nothing. There is no default.
+   * answer without a non-empty string `owner`, answers 500 and sends nothing.
+   * @default none: required, `createProxy` throws `KlingValidationError` without it
    */
   authorize: (request: Request) => ProxyCaller | null | undefined | false | Promise<ProxyCaller | null | undefined | false>;
   /** Origins besides the request URL's own that may call (`https://app.example`; exact, no wildcard). @default [] (same origin only) */
@@ -167,13 +168,13 @@ function positiveInteger(value: number | undefined, field: string, fallback: num
 
 /** The spec's http(s) URL rule, through the client's own check (one definition), reported under `field`. */
 function checkCallbackUrl(url: string, field: string): string {
+  if (url === "") throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not "".`);
   try {
     checkCreateInput({ video_id: "x", callback_url: url });
   } catch (error) {
     if (error instanceof KlingValidationError) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${quoted(JSON.stringify(url))}.`);
     throw error;
   }
-  if (url === "") throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not "".`);
   return url;
 }
 
