@@ -36,15 +36,18 @@ const DRAIN_MAX_MS = 2000;
 export function toNodeHandler(handler: (request: Request) => Promise<Response>): NodeHandler {
   return (req, res) => {
     const caller = new AbortController();
+    const body = { open: true };
     res.on("close", () => {
       if (!res.writableFinished) caller.abort(new Error("The caller closed the connection."));
     });
     res.on("finish", () => {
+      // The answer is out: whatever the handler left unread is dropped, not queued for a reader that will never come.
+      body.open = false;
       if (!req.complete) drain(req);
     });
     let request: Request;
     try {
-      request = toRequest(req, caller.signal);
+      request = toRequest(req, caller.signal, body);
     } catch {
       return send(res, new Response(JSON.stringify({ code: 1200, message: "Malformed request." }), { status: 400, headers: { "content-type": "application/json" } }));
     }
@@ -56,42 +59,41 @@ export function toNodeHandler(handler: (request: Request) => Promise<Response>):
   };
 }
 
-function toRequest(req: NodeRequest, signal: AbortSignal): Request {
+function toRequest(req: NodeRequest, signal: AbortSignal, state: { open: boolean }): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
   const method = req.method ?? "GET";
   const url = `http://${headers.get("host") ?? "localhost"}${(req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"}`;
-  const body = method === "GET" || method === "HEAD" ? null : bodyStream(req);
+  const body = method === "GET" || method === "HEAD" ? null : bodyStream(req, state);
   return new Request(url, { method, headers, body, signal, duplex: "half" } as RequestInit);
 }
 
 /** The Node request as a byte stream that reads only as fast as it is consumed, and stops (pauses) when cancelled. */
-function bodyStream(req: NodeRequest): ReadableStream<Uint8Array> {
-  let open = true;
+function bodyStream(req: NodeRequest, state: { open: boolean }): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     start(controller) {
       req.on("data", (chunk) => {
-        if (!open) return;
+        if (!state.open) return;
         controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) req.pause();
       });
       req.on("end", () => {
-        if (open) controller.close();
-        open = false;
+        if (state.open) controller.close();
+        state.open = false;
       });
       req.on("error", (error) => {
-        if (open) controller.error(error);
-        open = false;
+        if (state.open) controller.error(error);
+        state.open = false;
       });
       req.pause();
     },
     pull() {
-      req.resume();
+      if (state.open) req.resume();
     },
     cancel() {
-      open = false;
+      state.open = false;
       req.pause();
     },
   });
