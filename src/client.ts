@@ -18,7 +18,18 @@ import type { BatchOptions, BatchResult } from "./batch.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput, checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import {
+  checkBaseUrl,
+  checkCount,
+  checkCreateInput,
+  checkDuration,
+  checkPageQuery,
+  checkRequestOptions,
+  checkTaskId,
+  checkWaitOptions,
+  PAGE_NUM_MAX,
+  PAGE_SIZE_MAX,
+} from "./validate.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
@@ -91,14 +102,30 @@ export function newExternalTaskId(): string {
  * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
  */
 export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
-  if (input.external_task_id) return input.external_task_id;
-  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
+  const own = (input as { external_task_id?: unknown } | null | undefined)?.external_task_id;
+  if (typeof own === "string" && own !== "") return own;
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input))));
   const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
   return `${batchId}-${hex}`;
 }
 
+/** The input as JSON with its keys sorted; an invalid input (not an object, or not serialisable) still gets a stable text. */
+function canonicalJson(input: unknown): string {
+  try {
+    if (typeof input === "object" && input !== null) {
+      return JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
+    }
+    return JSON.stringify([["input", input]]) ?? String(input);
+  } catch {
+    return String(input);
+  }
+}
+
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
+  checkDuration(options.timeoutMs, "timeoutMs");
+  checkCount(options.maxRetries, "maxRetries", 0);
+  const baseUrl = checkBaseUrl(baseUrlFrom(options.baseUrl));
+  const maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
   const authorizer = createAuthorizer(credentialsFrom(options));
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
@@ -117,9 +144,9 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     authorizer,
     log,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
-    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+    maxRetries,
   });
-  const raw = createRawClient({ baseUrl: baseUrlFrom(options.baseUrl), fetch: transport() });
+  const raw = createRawClient({ baseUrl, fetch: transport() });
 
   // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it.
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
@@ -131,12 +158,14 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   }
 
   async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, { deadline }) });
     return taskOf(data, "getTask");
   }
 
   async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
     checkPageQuery(query);
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, { deadline }) });
     if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
     return data?.data ?? [];
@@ -160,9 +189,10 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
    */
   async function createTask(input: CreateTaskInput, opts?: RequestOptions, deadline?: number): Promise<Task> {
     const checked = checkCreateInput(input);
+    checkRequestOptions(opts);
     const externalTaskId = checked.external_task_id ?? newExternalTaskId();
     const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
-    const maxRetries = opts?.maxRetries ?? options.maxRetries ?? DEFAULTS.maxRetries;
+    const retries = opts?.maxRetries ?? maxRetries;
     let ambiguous = false;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -173,7 +203,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
         const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
         if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
         ambiguous = true;
-        if (attempt < maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
+        if (attempt < retries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
         log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
         let existing: Task | undefined;
         try {
@@ -186,13 +216,14 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
           log.info(`createTask: found task ${existing.task_id} created by the earlier attempt (external_task_id=${externalTaskId})`);
           return existing;
         }
-        if (attempt >= maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
+        if (attempt >= retries || rejectedRetry) throw markMayExist(error, externalTaskId);
       }
     }
   }
 
   async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
     checkTaskId(taskId);
+    checkWaitOptions(opts);
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
     const deadline = (startedAt ?? Date.now()) + timeoutMs;
     const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
@@ -231,6 +262,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     },
     waitForTask: (taskId, opts) => waitForTask(taskId, opts),
     async run(input, opts = {}) {
+      checkWaitOptions(opts);
       const startedAt = Date.now();
       const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
       const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
@@ -240,7 +272,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     runBatch: (inputs, opts) => ({
       async *[Symbol.asyncIterator]() {
         const { runBatch } = await import("./batch.js");
-        yield* runBatch(client, inputs, opts);
+        yield* runBatch(client, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
       },
     }),
   };
