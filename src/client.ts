@@ -154,13 +154,13 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
 
   async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
     const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
-    return taskOf(data, "createTask");
+    return redactTask(taskOf(data, "createTask"), log.redact);
   }
 
   async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
     checkRequestOptions(opts);
     const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, { deadline }) });
-    return taskOf(data, "getTask");
+    return redactTask(taskOf(data, "getTask"), log.redact);
   }
 
   async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
@@ -168,7 +168,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     checkRequestOptions(opts);
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, { deadline }) });
     if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
-    return data?.data ?? [];
+    return (data?.data ?? []).map((task) => redactTask(task, log.redact));
   }
 
   async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
@@ -285,6 +285,17 @@ function taskOf(data: { data?: Task } | undefined, operation: string): Task {
     throw new KlingConnectionError(`${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`);
   }
   return task;
+}
+
+/**
+ * The task with the configured credentials removed from its `task_status_msg`: a server may quote the key there
+ * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output.
+ */
+function redactTask(task: Task, redact: (text: string) => string): Task {
+  const message = task?.task_status_msg;
+  if (typeof message !== "string" || message === "") return task;
+  const clean = redact(message);
+  return clean === message ? task : { ...task, task_status_msg: clean };
 }
 
 function boundedDelay(delay: number, deadline: number | undefined): number {
