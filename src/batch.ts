@@ -6,7 +6,7 @@ import {
   KlingRateLimitError,
   KlingTimeoutError,
 } from "./errors.js";
-import { batchItemId } from "./client.js";
+import { batchItemId } from "./item-id.js";
 import { DEFAULTS, type WaitOptions } from "./options.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import type { CreateTaskInput, Task } from "./types.js";
