@@ -1,15 +1,16 @@
 // createClient: the ergonomic client (safe creates, bounded waits and their polling loop, typed errors) over raw openapi-fetch.
 import createFetchClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
-import { KlingConnectionError, KlingError, KlingInvalidRequestError, KlingValidationError, noteExternalTaskId } from "./errors.js";
+import { KlingConnectionError, KlingValidationError } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
 import { createLog, parseLogLevel } from "./logger.js";
 import { baseUrlFrom, type ClientOptions, credentialsFrom, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
 import { newExternalTaskId } from "./item-id.js";
-import { backoffDelayMs, sleep } from "./retry.js";
+import { findByExternalId, type LookupSteps } from "./lookup.js";
+import { type CreateControl, safeCreate } from "./safe-create.js";
 import { waitLoop } from "./wait.js";
-import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
+import { type CallOptions, createTransport } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
 import {
   checkBaseUrl,
@@ -52,9 +53,6 @@ export function createRawClient(options: RawClientOptions): RawClient {
   });
 }
 
-/** How many list pages (of 500) a lookup by `external_task_id` reads before it gives up. */
-export const LOOKUP_MAX_PAGES = 10;
-
 export interface LookupOptions extends RequestOptions {
   /** Pages of 500 tasks to scan. @default 10 */
   maxPages?: number | undefined;
@@ -69,7 +67,10 @@ export interface VideoToAudioClient {
   listTasks(query?: { pageNum?: number; pageSize?: number }, options?: RequestOptions): Promise<Task[]>;
   /** Every task, page after page, fetched lazily; stops on a short page or after page 1000. */
   tasks(query?: { pageSize?: number }, options?: RequestOptions): AsyncIterable<Task>;
-  /** The task whose `task_info.external_task_id` is `externalTaskId`, found by scanning the list; `undefined` if none. */
+  /**
+   * The task whose `task_info.external_task_id` is `externalTaskId`, or `undefined`: one GET of the query path
+   * (Kling takes either id there), else a scan of the newest list pages (for gateways that take only task ids).
+   */
   findTaskByExternalId(externalTaskId: string, options?: LookupOptions): Promise<Task | undefined>;
   /** Polls until the task succeeds; throws `KlingTaskFailedError`, `KlingTimeoutError`, or the signal's reason. */
   waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
@@ -116,8 +117,8 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
     transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, ignoreRequestSignal: true, ...extra });
 
-  async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
-    const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
+  async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined, passConcurrencyLimit: boolean): Promise<Task> {
+    const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline, passConcurrencyLimit }) });
     return redactTask(taskOf(data, "createTask"), log.redact);
   }
 
@@ -135,54 +136,32 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     return (data?.data ?? []).map((task) => redactTask(task, log.redact));
   }
 
-  async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
-    const maxPages = opts?.maxPages ?? LOOKUP_MAX_PAGES;
-    for (let pageNum = 1; pageNum <= Math.min(maxPages, PAGE_NUM_MAX); pageNum++) {
-      const page = await listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline);
-      const found = page.find((task) => task.task_info?.external_task_id === externalTaskId);
-      if (found) return found;
-      if (page.length < PAGE_SIZE_MAX) return undefined;
-    }
-    return undefined;
+  const lookupState: LookupSteps["state"] = { direct: "unknown" };
+  function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
+    const steps: LookupSteps = {
+      get: (id) => getTaskWithin(id, opts, deadline),
+      page: (pageNum) => listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline),
+      state: lookupState,
+    };
+    return findByExternalId(steps, externalTaskId, opts?.maxPages);
   }
 
-  /**
-   * Safe create. Every create carries an external_task_id. When an attempt fails ambiguously (the request may
-   * have reached the server: connection lost after sending, attempt timeout, 5xx), the task is looked up by
-   * that id before the create is sent again, so one call never leaves two tasks behind.
-   */
-  async function createTask(input: CreateTaskInput, opts?: RequestOptions, deadline?: number): Promise<Task> {
+  /** Checks the input, gives it an external_task_id (the caller's, or a fresh one) and creates it safely. */
+  async function createTask(input: CreateTaskInput, opts?: RequestOptions, control: CreateControl = {}): Promise<Task> {
     const checked = checkCreateInput(input);
     checkRequestOptions(opts);
     const externalTaskId = checked.external_task_id ?? newExternalTaskId();
     const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
-    const retries = opts?.maxRetries ?? maxRetries;
-    let ambiguous = false;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await postCreate(body, opts, deadline);
-      } catch (error) {
-        if (opts?.signal?.aborted) throw opts.signal.reason;
-        // After an ambiguous failure, a rejection of the re-sent create may mean "that id already exists".
-        const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
-        if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
-        ambiguous = true;
-        if (attempt < retries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
-        log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
-        let existing: Task | undefined;
-        try {
-          existing = await findTaskByExternalId(externalTaskId, opts, deadline);
-        } catch (lookupError) {
-          if (opts?.signal?.aborted) throw opts.signal.reason;
-          throw markMayExist(error, externalTaskId, lookupError);
-        }
-        if (existing) {
-          log.info(`createTask: found task ${existing.task_id} created by the earlier attempt (external_task_id=${externalTaskId})`);
-          return existing;
-        }
-        if (attempt >= retries || rejectedRetry) throw markMayExist(error, externalTaskId);
-      }
-    }
+    const { deadline } = control;
+    const passConcurrencyLimit = control.onConcurrencyLimit !== undefined;
+    return safeCreate(
+      {
+        send: () => postCreate(body, opts, deadline, passConcurrencyLimit),
+        lookup: () => findTaskByExternalId(externalTaskId, opts, deadline),
+        log,
+      },
+      { ...control, externalTaskId, maxRetries: opts?.maxRetries ?? maxRetries, signal: opts?.signal },
+    );
   }
 
   async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
@@ -229,14 +208,15 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
       checkWaitOptions(opts);
       const startedAt = Date.now();
       const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
-      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
+      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, { deadline });
       return waitForTask(task.task_id, opts, task, startedAt);
     },
     // Loaded on first use, so apps that never run batches do not download or parse the batch code.
     runBatch: (inputs, opts) => ({
       async *[Symbol.asyncIterator]() {
         const { runBatch } = await import("./batch.js");
-        yield* runBatch(client, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
+        const batchClient = { createTask, waitForTask: client.waitForTask, tasks: client.tasks };
+        yield* runBatch(batchClient, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
       },
     }),
   };
@@ -262,12 +242,4 @@ function redactTask(task: Task, redact: (text: string) => string): Task {
   return clean === message ? task : { ...task, task_status_msg: clean };
 }
 
-function boundedDelay(delay: number, deadline: number | undefined): number {
-  return deadline === undefined ? delay : Math.max(0, Math.min(delay, deadline - Date.now()));
-}
 
-/** The error to throw when a task may exist under `externalTaskId`: always a KlingError that names the id. */
-function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
-  if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
-  return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
-}

@@ -61,6 +61,11 @@ export interface CallOptions {
    */
   unsafe?: boolean | undefined;
   /**
+   * A 1303 answer (the account's task limit) is thrown at once instead of retried: the caller handles the account's
+   * limit itself (a batch waits for a slot, a queue worker backs the queue off). @default false
+   */
+  passConcurrencyLimit?: boolean | undefined;
+  /**
    * The Request's own `signal` never aborts: the caller's signal, if any, is `signal` above (the client's methods
    * build their Requests so), and listening to the Request's costs time on every attempt. Raw calls leave this
    * unset, so `raw.GET(path, { signal })` still aborts. @default false
@@ -168,7 +173,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
         last = error;
         continue;
       }
-      if (!result.retry) throw error;
+      if (!result.retry || (call.passConcurrencyLimit && result.code === 1303)) throw error;
       if (unsafe && result.ambiguous) {
         if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
         throw error;

@@ -62,8 +62,13 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
  */
 const PLAIN_SEGMENT = /^[A-Za-z0-9._~:@+=-]{1,256}$/;
 
+/** Whether `id` can stand as one path segment as it is (see `checkTaskId`). */
+export function isPlainSegment(id: unknown): id is string {
+  return typeof id === "string" && PLAIN_SEGMENT.test(id) && id !== "." && id !== "..";
+}
+
 export function checkTaskId(taskId: unknown, field = "taskId"): string {
-  if (typeof taskId !== "string" || !PLAIN_SEGMENT.test(taskId) || taskId === "." || taskId === "..") {
+  if (!isPlainSegment(taskId)) {
     throw new KlingValidationError(field, `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ${shown(taskId)}.`);
   }
   return taskId;
