@@ -6,7 +6,7 @@ import { createClient, type VideoToAudioClient } from "./client.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
 import { downloadTask, type DownloadedFile } from "./cli-download.js";
 import { KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
-import { BASE_URLS, readEnv } from "./options.js";
+import { BASE_URLS, isLoopbackUrl, resolveOptions } from "./options.js";
 import type { CreateTaskInput, Task } from "./types.js";
 
 /** Exit codes, as documented in `--help` and the README. 130 is the shell's code for Ctrl-C (128 + SIGINT). */
@@ -226,15 +226,13 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
 }
 
 function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
-  const baseUrl = str(values["base-url"]) ?? readEnv("KLING_V2A_BASE_URL");
-  const apiKey = str(values["api-key"]) ?? readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY");
-  const accessKey = readEnv("KLING_V2A_ACCESS_KEY");
-  const secretKey = readEnv("KLING_V2A_SECRET_KEY");
-  // A local mock needs no key; anything else does, and saying so here beats a 401 from the server.
-  if (!apiKey && !accessKey && !(baseUrl && isLoopback(baseUrl))) {
+  const options = { apiKey: str(values["api-key"]), baseUrl: str(values["base-url"]) };
+  // The same resolution as the SDK's (flags first, then the environment); only the "no key" advice is the CLI's.
+  const resolved = resolveOptions(options);
+  if (!resolved.hasCredentials && !isLoopbackUrl(resolved.baseUrl)) {
     throw new UsageError("no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)");
   }
-  return createClient({ apiKey, accessKey, secretKey, baseUrl });
+  return createClient(options);
 }
 
 function inputFrom(values: Record<string, string | boolean | undefined>): CreateTaskInput {
@@ -377,14 +375,6 @@ function secondsFlag(value: string | boolean | undefined, flag: string): number 
 
 function str(value: string | boolean | undefined): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
-  } catch {
-    return false;
-  }
 }
 
 function version(): string {

@@ -3,8 +3,8 @@ import createFetchClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
 import { KlingConnectionError, KlingValidationError } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
-import { createLog, parseLogLevel } from "./logger.js";
-import { baseUrlFrom, type ClientOptions, credentialsFrom, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
+import { createLog } from "./logger.js";
+import { type ClientOptions, DEFAULTS, isBrowserPage, type RequestOptions, resolveOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
 import { newExternalTaskId } from "./item-id.js";
 import { findByExternalId, type LookupSteps } from "./lookup.js";
@@ -13,10 +13,7 @@ import { waitLoop } from "./wait.js";
 import { type CallOptions, createTransport } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
 import {
-  checkBaseUrl,
-  checkCount,
   checkCreateInput,
-  checkDuration,
   checkPageQuery,
   checkRequestOptions,
   checkTaskId,
@@ -87,11 +84,9 @@ export interface VideoToAudioClient {
 }
 
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
-  checkDuration(options.timeoutMs, "timeoutMs");
-  checkCount(options.maxRetries, "maxRetries", 0);
-  const baseUrl = checkBaseUrl(baseUrlFrom(options.baseUrl));
-  const maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
-  const authorizer = createAuthorizer(credentialsFrom(options));
+  const resolved = resolveOptions(options);
+  const { baseUrl, maxRetries } = resolved;
+  const authorizer = createAuthorizer(resolved);
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
       "dangerouslyAllowBrowser",
@@ -100,7 +95,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
         "or pass dangerouslyAllowBrowser: true if you understand the risk.",
     );
   }
-  const log = createLog(options.logger ?? console, options.logLevel ?? parseLogLevel(readEnv("KLING_V2A_LOG")) ?? DEFAULTS.logLevel, authorizer.secrets);
+  const log = createLog(options.logger ?? console, resolved.logLevel, authorizer.secrets);
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
   const baseFetch = options.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
   const transport = createTransport({
@@ -108,7 +103,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     platformFetch: options.fetch === undefined,
     authorizer,
     log,
-    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    timeoutMs: resolved.timeoutMs,
     maxRetries,
   });
   const raw = createRawClient({ baseUrl, fetch: transport() });
