@@ -132,7 +132,7 @@ export async function* runBatch(
         limit.congested(holding);
         const left = itemDeadline - Date.now();
         if (left <= 0) throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id, cause: error });
-        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303), left);
+        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, error.code), left);
         await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay, signal);
       },
     });

@@ -1,5 +1,6 @@
 // createClient: the ergonomic client (safe creates, bounded waits and their polling loop, typed errors) over raw openapi-fetch.
 import createFetchClient, { type Client } from "openapi-fetch";
+import { LIMITS } from "../generated/facts.js";
 import type { paths } from "../generated/openapi.js";
 import { KlingConnectionError, KlingValidationError } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
@@ -183,7 +184,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     listTasks: (query = {}, opts) => listPage(query, opts),
     tasks: (query = {}, opts) => ({
       async *[Symbol.asyncIterator]() {
-        const pageSize = query.pageSize ?? 30;
+        const pageSize = query.pageSize ?? LIMITS.pageSizeDefault;
         checkPageQuery({ pageSize });
         for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
           const page = await listPage({ pageNum, pageSize }, opts);

@@ -1,4 +1,5 @@
 // Safe create, the one create path: send; after an ambiguous failure look the task up by its external_task_id; send again.
+import { CODES } from "../generated/facts.js";
 import { KlingError, noteExternalTaskId } from "./errors/kling-error.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import { KlingInvalidRequestError } from "./errors/invalid-request-error.js";
@@ -40,7 +41,7 @@ export interface SafeCreateOptions extends CreateControl {
 
 /** Whether an error is Kling's "the account's task limit is reached" (code 1303). */
 export function isConcurrencyLimit(error: unknown): error is KlingRateLimitError {
-  return error instanceof KlingRateLimitError && error.code === 1303;
+  return error instanceof KlingRateLimitError && error.code !== undefined && CODES[error.code]?.concurrencyLimit === true;
 }
 
 /**

@@ -1,4 +1,5 @@
 // The retrying fetch under openapi-fetch: auth header, per-attempt timeout, typed errors, the retry table and safe creates.
+import { CODES } from "../generated/facts.js";
 import type { Authorizer } from "./auth.js";
 import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { apiErrorFrom, badBodyError, KlingConnectionError, type KlingError, KlingTimeoutError } from "./errors.js";
@@ -165,7 +166,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       }
       if (result.ambiguous) ambiguousFailures.add(error);
 
-      if ((result.code === 1003 || result.code === 1004) && authorizer.usesJwt && !renewed) {
+      const fact = result.code === undefined ? undefined : CODES[result.code];
+      if (fact?.renewToken && authorizer.usesJwt && !renewed) {
         // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
         renewed = true;
         authorizer.renew();
@@ -173,7 +175,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
         last = error;
         continue;
       }
-      if (!result.retry || (call.passConcurrencyLimit && result.code === 1303)) throw error;
+      if (!result.retry || (call.passConcurrencyLimit && fact?.concurrencyLimit)) throw error;
       if (unsafe && result.ambiguous) {
         if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
         throw error;
@@ -324,7 +326,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     return {
       error,
       retry: error.retryable,
-      ambiguous: status >= 500 || (code !== undefined && code >= 5000 && code <= 5002),
+      ambiguous: status >= 500 || (code !== undefined && CODES[code]?.ambiguous === true),
       delayMs,
       code,
       reason: `HTTP ${status}${code !== undefined ? ` code ${code}` : ""}`,

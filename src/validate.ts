@@ -1,12 +1,13 @@
 // Input checks before anything is sent: the spec's create-body rules, each failure naming its field.
-import { KlingValidationError } from "./errors.js";
+import { LIMITS } from "../generated/facts.js";
+import { KlingValidationError } from "./errors/validation-error.js";
 import type { CreateTaskInput } from "./types.js";
 
 /** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */
-export const MAX_PROMPT_LENGTH = 200;
+export const MAX_PROMPT_LENGTH = LIMITS.promptMaxLength;
 /** `listTasks` bounds, as in the spec. */
-export const PAGE_NUM_MAX = 1000;
-export const PAGE_SIZE_MAX = 500;
+export const PAGE_NUM_MAX = LIMITS.pageNumMax;
+export const PAGE_SIZE_MAX = LIMITS.pageSizeMax;
 
 const FIELDS = ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "external_task_id", "callback_url"] as const;
 /** Fields whose empty value means "not given": dropped from the body, never sent. */
@@ -75,12 +76,13 @@ export function checkTaskId(taskId: unknown, field = "taskId"): string {
 }
 
 export function checkPageQuery(query: { pageNum?: number; pageSize?: number }): void {
-  const bounds = { pageNum: PAGE_NUM_MAX, pageSize: PAGE_SIZE_MAX } as const;
+  const bounds = { pageNum: [LIMITS.pageNumMin, PAGE_NUM_MAX], pageSize: [LIMITS.pageSizeMin, PAGE_SIZE_MAX] } as const;
   for (const field of ["pageNum", "pageSize"] as const) {
     const value = query[field];
     if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 1 || value > bounds[field]) {
-      throw new KlingValidationError(field, `${field} must be an integer from 1 to ${bounds[field]}, not ${shown(value)}.`);
+    const [min, max] = bounds[field];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new KlingValidationError(field, `${field} must be an integer from ${min} to ${max}, not ${shown(value)}.`);
     }
   }
 }

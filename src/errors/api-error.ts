@@ -1,5 +1,5 @@
 // KlingApiError: the server answered with an error status or a non-zero Kling code.
-import { byStatus, CODES } from "./guidance.js";
+import { guidanceFor } from "./guidance.js";
 import { KlingError, type KlingErrorOptions } from "./kling-error.js";
 
 export interface KlingApiErrorOptions extends KlingErrorOptions {
@@ -37,7 +37,7 @@ export class KlingApiError extends KlingError {
     const serverMessage = options.message ?? "";
     // A hostile or broken server can send megabytes: the message quotes a readable part, `serverMessage` keeps all.
     const quoted = clip(serverMessage.trim(), 1000);
-    const [happened, next] = (options.code !== undefined && CODES[options.code]) || byStatus(options.status);
+    const [happened, next] = guidanceFor(options.code, options.status);
     const ids = [
       options.code !== undefined ? `code ${options.code}` : undefined,
       `HTTP ${options.status}`,

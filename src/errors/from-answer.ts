@@ -1,4 +1,5 @@
 // From a server's answer to the right error: the class by Kling code first, HTTP status second; unusable bodies.
+import { type CodeCategory, CODES } from "../../generated/facts.js";
 import { isRetryable } from "../retry.js";
 import { KlingAccountError } from "./account-error.js";
 import { KlingApiError, type KlingApiErrorOptions } from "./api-error.js";
@@ -22,16 +23,20 @@ export interface ApiErrorInput {
 
 type ApiErrorClass = new (options: KlingApiErrorOptions) => KlingApiError;
 
+/** The class of each category of the spec's code table. */
+const CLASS_OF: Record<CodeCategory, ApiErrorClass> = {
+  authentication: KlingAuthenticationError,
+  account: KlingAccountError,
+  permission: KlingPermissionError,
+  invalid_request: KlingInvalidRequestError,
+  policy: KlingPolicyError,
+  rate_limit: KlingRateLimitError,
+  server: KlingServerError,
+};
+
 function classByCode(code: number | undefined): ApiErrorClass | undefined {
-  if (code === undefined) return undefined;
-  if (code >= 1000 && code <= 1004) return KlingAuthenticationError;
-  if (code >= 1100 && code <= 1102) return KlingAccountError;
-  if (code === 1103 || code === 1304) return KlingPermissionError;
-  if (code >= 1200 && code <= 1203) return KlingInvalidRequestError;
-  if (code === 1300 || code === 1301) return KlingPolicyError;
-  if (code === 1302 || code === 1303) return KlingRateLimitError;
-  if (code >= 5000 && code <= 5002) return KlingServerError;
-  return undefined;
+  const fact = code === undefined ? undefined : CODES[code];
+  return fact ? CLASS_OF[fact.category] : undefined;
 }
 
 function classByStatus(status: number): ApiErrorClass {
