@@ -147,7 +147,7 @@ export function arraysWithoutItems(doc: Json): string[] {
   return missing;
 }
 
-/** Notes on what the 3.0 file could not keep, printed by the build (and listed in the README). */
+/** Notes on what the 3.0 file could not keep, printed by the build (and listed in docs/spec.md). */
 export interface DownConvertResult {
   doc: Json;
   notes: string[];
