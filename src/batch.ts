@@ -5,13 +5,12 @@ import {
   KlingError,
   KlingRateLimitError,
   KlingTimeoutError,
-  KlingValidationError,
 } from "./errors.js";
-import { batchItemId } from "./client.js";
-import type { WaitOptions } from "./options.js";
+import { batchItemId } from "./item-id.js";
+import { DEFAULTS, type WaitOptions } from "./options.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput } from "./validate.js";
+import { checkCount, checkCreateInput, checkDuration, checkWaitOptions } from "./validate.js";
 
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */
@@ -96,10 +95,10 @@ export async function* runBatch(
   inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
   options: BatchOptions = {},
 ): AsyncGenerator<BatchResult, void, undefined> {
+  checkWaitOptions(options);
+  checkCount(options.concurrency, "concurrency", 1);
+  checkDuration(options.itemTimeoutMs, "itemTimeoutMs");
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new KlingValidationError("concurrency", `concurrency must be a positive integer, not ${concurrency}.`);
-  }
   // Our own signal, following the caller's: when the consumer stops early (break, return, throw), in-flight
   // items are cancelled and awaited, so nothing of this run is still creating tasks once the loop has exited.
   const stop = new AbortController();
@@ -127,7 +126,7 @@ export async function* runBatch(
 
   const remaining = () => deadline - Date.now();
 
-  const retries = options.maxRetries ?? 2;
+  const retries = options.maxRetries ?? DEFAULTS.maxRetries;
   const isTransient = (error: unknown) =>
     (error instanceof KlingApiError && error.retryable) ||
     error instanceof KlingConnectionError ||
@@ -138,12 +137,13 @@ export async function* runBatch(
    * reaches the adaptive limit at once. After a failure that may have created the task, the next attempt looks
    * it up by its external_task_id before sending it again, exactly as createTask does within one call.
    */
-  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal): Promise<Task> {
+  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal, itemDeadline: number): Promise<Task> {
     let mayExist = false;
     let failures = 0;
+    const remaining = () => itemDeadline - Date.now();
     for (;;) {
       if (remaining() <= 0) {
-        throw new KlingTimeoutError({ kind: "wait", timeoutMs: options.timeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: mayExist ? input.external_task_id : undefined });
+        throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id });
       }
       try {
         if (mayExist) {
@@ -198,12 +198,18 @@ export async function* runBatch(
     const item = new AbortController();
     const cancel = () => item.abort(signal.reason);
     cancels.add(cancel);
+    const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
+    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
+    const createTimer = setTimeout(
+      () => item.abort(new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${externalTaskId}`, externalTaskId })),
+      Math.max(0, itemDeadline - Date.now()),
+    );
     try {
       input = checkCreateInput(raw);
       externalTaskId = await batchItemId(batchId, input);
-      const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
       const found = existing.get(externalTaskId);
-      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }, item.signal));
+      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
+      clearTimeout(createTimer);
       holding++;
       let task: Task;
       try {
@@ -224,8 +230,9 @@ export async function* runBatch(
     } catch (error) {
       if (signal.aborted) return;
       const kling = error instanceof KlingError ? error : new KlingError(`batch item ${itemIndex} failed: ${String(error)}`, { cause: error });
-      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (input.external_task_id ?? ""), ok: false, error: kling });
+      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (await batchItemId(batchId, raw)), ok: false, error: kling });
     } finally {
+      clearTimeout(createTimer);
       cancels.delete(cancel);
     }
   }

@@ -1,24 +1,28 @@
 // createClient: the ergonomic client (safe creates, bounded waits and their polling loop, typed errors) over raw openapi-fetch.
 import createFetchClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
-import {
-  KlingApiError,
-  KlingConnectionError,
-  KlingError,
-  KlingInvalidRequestError,
-  KlingTaskFailedError,
-  KlingTimeoutError,
-  KlingValidationError,
-  noteExternalTaskId,
-} from "./errors.js";
+import { KlingConnectionError, KlingError, KlingInvalidRequestError, KlingValidationError, noteExternalTaskId } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
-import { createLog, type Log, parseLogLevel } from "./logger.js";
+import { createLog, parseLogLevel } from "./logger.js";
 import { baseUrlFrom, type ClientOptions, credentialsFrom, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
+import { newExternalTaskId } from "./item-id.js";
 import { backoffDelayMs, sleep } from "./retry.js";
+import { waitLoop } from "./wait.js";
 import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput, checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import {
+  checkBaseUrl,
+  checkCount,
+  checkCreateInput,
+  checkDuration,
+  checkPageQuery,
+  checkRequestOptions,
+  checkTaskId,
+  checkWaitOptions,
+  PAGE_NUM_MAX,
+  PAGE_SIZE_MAX,
+} from "./validate.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
@@ -81,24 +85,11 @@ export interface VideoToAudioClient {
   readonly raw: RawClient;
 }
 
-/** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */
-export function newExternalTaskId(): string {
-  return `kv2a-${globalThis.crypto.randomUUID()}`;
-}
-
-/**
- * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
- * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
- */
-export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
-  if (input.external_task_id) return input.external_task_id;
-  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
-  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${batchId}-${hex}`;
-}
-
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
+  checkDuration(options.timeoutMs, "timeoutMs");
+  checkCount(options.maxRetries, "maxRetries", 0);
+  const baseUrl = checkBaseUrl(baseUrlFrom(options.baseUrl));
+  const maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
   const authorizer = createAuthorizer(credentialsFrom(options));
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
@@ -117,9 +108,9 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     authorizer,
     log,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
-    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+    maxRetries,
   });
-  const raw = createRawClient({ baseUrl: baseUrlFrom(options.baseUrl), fetch: transport() });
+  const raw = createRawClient({ baseUrl, fetch: transport() });
 
   // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it.
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
@@ -127,19 +118,21 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
 
   async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
     const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
-    return taskOf(data, "createTask");
+    return redactTask(taskOf(data, "createTask"), log.redact);
   }
 
   async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, { deadline }) });
-    return taskOf(data, "getTask");
+    return redactTask(taskOf(data, "getTask"), log.redact);
   }
 
   async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
     checkPageQuery(query);
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, { deadline }) });
     if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
-    return data?.data ?? [];
+    return (data?.data ?? []).map((task) => redactTask(task, log.redact));
   }
 
   async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
@@ -160,9 +153,10 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
    */
   async function createTask(input: CreateTaskInput, opts?: RequestOptions, deadline?: number): Promise<Task> {
     const checked = checkCreateInput(input);
+    checkRequestOptions(opts);
     const externalTaskId = checked.external_task_id ?? newExternalTaskId();
     const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
-    const maxRetries = opts?.maxRetries ?? options.maxRetries ?? DEFAULTS.maxRetries;
+    const retries = opts?.maxRetries ?? maxRetries;
     let ambiguous = false;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -173,7 +167,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
         const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
         if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
         ambiguous = true;
-        if (attempt < maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
+        if (attempt < retries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
         log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
         let existing: Task | undefined;
         try {
@@ -186,13 +180,14 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
           log.info(`createTask: found task ${existing.task_id} created by the earlier attempt (external_task_id=${externalTaskId})`);
           return existing;
         }
-        if (attempt >= maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
+        if (attempt >= retries || rejectedRetry) throw markMayExist(error, externalTaskId);
       }
     }
   }
 
   async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
     checkTaskId(taskId);
+    checkWaitOptions(opts);
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
     const deadline = (startedAt ?? Date.now()) + timeoutMs;
     const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
@@ -231,6 +226,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     },
     waitForTask: (taskId, opts) => waitForTask(taskId, opts),
     async run(input, opts = {}) {
+      checkWaitOptions(opts);
       const startedAt = Date.now();
       const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
       const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
@@ -240,7 +236,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     runBatch: (inputs, opts) => ({
       async *[Symbol.asyncIterator]() {
         const { runBatch } = await import("./batch.js");
-        yield* runBatch(client, inputs, opts);
+        yield* runBatch(client, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
       },
     }),
   };
@@ -255,6 +251,17 @@ function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   return task;
 }
 
+/**
+ * The task with the configured credentials removed from its `task_status_msg`: a server may quote the key there
+ * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output.
+ */
+function redactTask(task: Task, redact: (text: string) => string): Task {
+  const message = task?.task_status_msg;
+  if (typeof message !== "string" || message === "") return task;
+  const clean = redact(message);
+  return clean === message ? task : { ...task, task_status_msg: clean };
+}
+
 function boundedDelay(delay: number, deadline: number | undefined): number {
   return deadline === undefined ? delay : Math.max(0, Math.min(delay, deadline - Date.now()));
 }
@@ -263,107 +270,4 @@ function boundedDelay(delay: number, deadline: number | undefined): number {
 function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
   if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
   return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal
-// ---------------------------------------------------------------------------------------------
-
-/** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
-export const FIRST_POLL_MS = 1_000;
-/** Each poll waits this much longer than the one before, up to the steady interval. */
-export const POLL_GROWTH = 1.5;
-/** The steady interval between polls once the task has been running a while. */
-export const STEADY_POLL_MS = 5_000;
-/** Every delay is spread by ±20% so that many waiters do not poll in lockstep. */
-export const POLL_JITTER = 0.2;
-
-/**
- * The delay before poll number `poll` (0 = the first): 1 s, 1.5 s, 2.25 s, 3.4 s, then 5 s for good, each
- * ±20%. Tasks usually take tens of seconds: early polls catch quick ones, the steady 5 s keeps a long wait cheap.
- */
-export function pollDelayMs(poll: number, steadyMs: number = STEADY_POLL_MS, random: () => number = Math.random): number {
-  const base = Math.min(steadyMs, Math.min(FIRST_POLL_MS, steadyMs) * POLL_GROWTH ** poll);
-  return Math.round(base * (1 - POLL_JITTER + 2 * POLL_JITTER * random()));
-}
-
-export interface WaitLoopOptions {
-  /** Absolute epoch ms: when the wait gives up with `KlingTimeoutError`. */
-  deadline: number;
-  /** The whole wait's length, for the timeout message. */
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-  onProgress?: ((task: Task) => void) | undefined;
-  /** The steady poll interval. @default 5000 */
-  pollIntervalMs?: number | undefined;
-  /** A task already in hand (from create): reported, then the first poll waits its delay instead of running at once. */
-  initial?: Task | undefined;
-  log: Log;
-  now?: () => number;
-  random?: () => number;
-}
-
-/** Statuses that end a task; any other value, known or not, counts as still running. */
-function isFinal(task: Task): boolean {
-  return task.task_status === "succeed" || task.task_status === "failed";
-}
-
-/**
- * Polls `fetchTask` until the task succeeds (resolves), fails (`KlingTaskFailedError`), the deadline passes
- * (`KlingTimeoutError` with `taskId` and `lastStatus`) or the signal aborts (rejects with its reason).
- * A poll that fails with a retryable error (after the transport's own retries) does not end the wait: the
- * next poll comes on schedule, because a long wait should ride out a short outage.
- */
-export async function waitLoop(taskId: string, fetchTask: () => Promise<Task>, options: WaitLoopOptions): Promise<Task> {
-  const now = options.now ?? Date.now;
-  const { signal, log } = options;
-  let lastStatus: string | undefined;
-  let lastError: unknown;
-  let poll = 0;
-
-  const observe = (task: Task): Task => {
-    if (task.task_status !== lastStatus) {
-      lastStatus = task.task_status;
-      options.onProgress?.(task);
-    }
-    if (task.task_status === "failed") throw new KlingTaskFailedError(task);
-    return task;
-  };
-  const timeout = () => new KlingTimeoutError({ kind: "wait", taskId, lastStatus, timeoutMs: options.timeoutMs, cause: lastError });
-
-  if (options.initial) {
-    observe(options.initial);
-    if (isFinal(options.initial)) return options.initial;
-  } else {
-    poll = -1; // poll at once: the task may be finished already
-  }
-
-  for (;;) {
-    if (poll >= 0) {
-      const delay = Math.min(pollDelayMs(poll, options.pollIntervalMs, options.random), options.deadline - now());
-      if (delay <= 0 && now() >= options.deadline) throw timeout();
-      await sleep(delay, signal);
-    }
-    poll++;
-    if (now() >= options.deadline) throw timeout();
-    signal?.throwIfAborted();
-    try {
-      const task = await fetchTask();
-      lastError = undefined;
-      if (log.enabled("debug")) log.debug(`poll ${poll} task ${taskId}: ${task.task_status}`);
-      if (isFinal(observe(task))) return task;
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (error instanceof KlingTaskFailedError) throw error;
-      if (error instanceof KlingTimeoutError && error.kind === "wait") throw timeout();
-      if (!isTransient(error)) throw error;
-      lastError = error;
-      log.warn(`poll ${poll} of task ${taskId} failed, polling again on schedule: ${(error as Error).message}`);
-    }
-  }
-}
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof KlingApiError) return error.retryable;
-  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
 }

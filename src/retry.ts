@@ -1,4 +1,7 @@
-// The retry policy: which answers are retried, how long to wait, what Retry-After asks for; and the cancellable sleep.
+// The retry policy: which answers are retried, which failures are transient, how long to wait, and the cancellable sleep.
+import { KlingApiError } from "./errors/api-error.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import { KlingTimeoutError } from "./errors/timeout-error.js";
 
 /** Kling codes that are worth retrying: rate limits (1302, 1303) and server trouble (5000-5002). */
 const RETRY_CODES = new Set([1302, 1303, 5000, 5001, 5002]);
@@ -24,6 +27,15 @@ export function isRetryable(status: number | undefined, code: number | undefined
     if (FINAL_CODES.has(code)) return false;
   }
   return status !== undefined && RETRY_STATUSES.has(status);
+}
+
+/**
+ * Whether a thrown error is worth another try later: an answer the retry table retries, a connection failure, or
+ * an attempt that timed out. The one predicate behind polls that ride out an outage and batch items that retry.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof KlingApiError) return error.retryable;
+  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
 }
 
 /**

@@ -1,5 +1,6 @@
 // The retrying fetch under openapi-fetch: auth header, per-attempt timeout, typed errors, the retry table and safe creates.
 import type { Authorizer } from "./auth.js";
+import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { apiErrorFrom, badBodyError, KlingConnectionError, type KlingError, KlingTimeoutError } from "./errors.js";
 import type { Log } from "./logger.js";
 import { backoffDelayMs, retryAfterMs, sleep } from "./retry.js";
@@ -174,7 +175,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       }
       const delay = result.delayMs ?? backoffDelayMs(retries, result.code, random);
       if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
-        log.warn(`${describe(request)} gave up after ${attempt} attempt(s): ${error.message}`);
+        // The error itself reaches the caller; a warning as well would say the same thing twice.
+        if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
         throw error;
       }
       retries++;
@@ -232,7 +234,29 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     attempt.sent = true;
     // The signal goes in `init` rather than a new Request: constructing one costs more than the rest of the transport.
     const response = await config.fetch(copy, init ? { ...init, signal } : { signal });
-    return interpret(request, response, await response.text());
+    let text: string;
+    try {
+      text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
+    } catch (error) {
+      if (error instanceof AnswerTooLargeError) return tooLargeFailure(request, response, error);
+      throw error;
+    }
+    return interpret(request, response, text);
+  }
+
+  /** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
+  function tooLargeFailure(request: Request, response: Response, error: AnswerTooLargeError): Failure {
+    const ok = response.status >= 200 && response.status < 300;
+    return {
+      error: new KlingConnectionError(
+        `${describe(request)} answered HTTP ${response.status} with a body over ${error.limit} bytes (${error.message}), far more than any Kling answer; ` +
+          "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
+        { status: response.status, cause: error },
+      ),
+      retry: false,
+      ambiguous: ok || response.status >= 500,
+      reason: `HTTP ${response.status} with a body over ${error.limit} bytes`,
+    };
   }
 
   function networkFailure(request: Request, error: unknown): Failure {

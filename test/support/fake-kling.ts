@@ -52,6 +52,8 @@ export interface FakeTask {
   body: Record<string, unknown>;
   createdAt: number;
   fails: boolean;
+  /** The `task_status_msg` of a failed task. @default "Video duration must be between 3 and 20 seconds" */
+  reason?: string;
 }
 
 export interface FakeKling {
@@ -102,7 +104,7 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
     return {
       task_id: task.task_id,
       task_status: status,
-      task_status_msg: status === "failed" ? "Video duration must be between 3 and 20 seconds" : "",
+      task_status_msg: status === "failed" ? (task.reason ?? "Video duration must be between 3 and 20 seconds") : "",
       task_info: task.external_task_id ? { external_task_id: task.external_task_id } : {},
       ...(status === "succeed"
         ? { task_result: { audios: [{ id: `${task.task_id}1`, url_mp3: `${base}.mp3`, url_wav: `${base}.wav`, duration_mp3: "7.0", duration_wav: "7.0" }] } }
