@@ -48,6 +48,10 @@ export interface paths {
          * Get one video-to-audio task
          * @description Returns the task with its status and, once it has succeeded, its results. Polling holds
          *     no concurrency slot. Result URLs stay valid for 30 days after the task was created.
+         *     The path takes either the task's `task_id` or its `external_task_id` (Kling: "use one of
+         *     the two"), so a task whose create answer was lost is found with one request. Some gateways
+         *     take only `task_id` here and answer 404 (code 1203) for an external id; clients then fall
+         *     back to scanning the list.
          */
         get: operations["getTask"];
         put?: never;
@@ -487,7 +491,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The `task_id` that `createTask` returned.
+                 * @description The `task_id` that `createTask` returned, or the task's `external_task_id`.
                  * @example 866889456698785798
                  */
                 task_id: string;
