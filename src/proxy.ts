@@ -1,8 +1,8 @@
 // createProxy: the security boundary between browsers and the server's Kling account; each concern lives in src/proxy/.
 import { createAuthorizer } from "./auth.js";
-import { newExternalTaskId } from "./client.js";
 import { KlingValidationError } from "./errors.js";
-import { baseUrlFrom, credentialsFrom, DEFAULTS } from "./options.js";
+import { newExternalTaskId } from "./item-id.js";
+import { DEFAULTS, resolveOptions } from "./options.js";
 import { ReadLimitError, readLimited } from "./read-limited.js";
 import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
 import { errorEnvelope, jsonAnswer, quoted, TASK_NOT_FOUND } from "./proxy/answers.js";
@@ -85,13 +85,15 @@ const RELAYED_HEADERS: Record<string, RegExp> = {
  * (400, code 1201). Tasks are kept per owner; the server's credentials never reach the browser. See docs/proxy.md.
  */
 export function createProxy(options: ProxyOptions): ProxyHandler {
-  const config = checkOptions(options);
-  const credentials = credentialsFrom(options);
-  const authorizer = createAuthorizer(credentials);
+  requireAuthorize(options);
+  // The client's one reading of credentials, server and timeout (options, then the environment, then defaults).
+  const resolved = resolveOptions({ apiKey: options.apiKey, accessKey: options.accessKey, secretKey: options.secretKey, baseUrl: options.baseUrl, timeoutMs: options.timeoutMs });
+  const config = checkOptions(options, resolved.timeoutMs);
+  const authorizer = createAuthorizer(resolved);
   const redactor = createRedactor([...authorizer.secrets, options.ownerSecret ?? ""]);
-  const owners = createOwnerScope(options.ownerSecret ?? credentials.secretKey ?? credentials.apiKey ?? "");
+  const owners = createOwnerScope(options.ownerSecret ?? resolved.secretKey ?? resolved.apiKey ?? "");
   const upstream: Upstream = {
-    baseUrl: baseUrlFrom(options.baseUrl).replace(/\/+$/, ""),
+    baseUrl: resolved.baseUrl,
     fetch: options.fetch ?? ((request: Request) => globalThis.fetch(request)),
     async authorization() {
       const header = await authorizer.authorization();
@@ -136,13 +138,17 @@ interface Call {
   timedOut: () => boolean;
 }
 
-function checkOptions(options: ProxyOptions): Config {
+/** First of all checks, so a proxy without it never comes to exist, whatever else is wrong. */
+function requireAuthorize(options: ProxyOptions): void {
   if (typeof options?.authorize !== "function") {
     throw new KlingValidationError(
       "authorize",
       "createProxy needs authorize(request), returning { owner } for a caller it lets in or a falsy value: without it anyone who can reach the server uses your Kling account. For an open proxy, say so: authorize: () => ({ owner: \"public\" }).",
     );
   }
+}
+
+function checkOptions(options: ProxyOptions, timeoutMs: number): Config {
   const callbackUrl = options.callbackUrl;
   if (typeof callbackUrl === "string") checkCallbackUrl(callbackUrl, "callbackUrl");
   else if (callbackUrl !== undefined && typeof callbackUrl !== "function") throw new KlingValidationError("callbackUrl", "callbackUrl must be a URL or a function of the caller.");
@@ -155,7 +161,7 @@ function checkOptions(options: ProxyOptions): Config {
     callbackUrl,
     maxBodyBytes: positiveInteger(options.maxBodyBytes, "maxBodyBytes", PROXY_DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, "bodyTimeoutMs", PROXY_DEFAULTS.bodyTimeoutMs),
-    timeoutMs: positiveInteger(options.timeoutMs, "timeoutMs", PROXY_DEFAULTS.timeoutMs),
+    timeoutMs,
     listScanPages: Math.min(positiveInteger(options.listScanPages, "listScanPages", PROXY_DEFAULTS.listScanPages), PAGE_NUM_MAX),
   };
 }

@@ -287,9 +287,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       for (const task of upstream.tasks) expect(task.external_task_id!.length).toBeLessThanOrEqual(64);
     });
 
-    it("refuses a browser external_task_id it cannot keep within 64 characters stored, or with control characters", async () => {
+    it("refuses a browser external_task_id it cannot keep within 64 characters stored, or that is no plain path segment", async () => {
       const door = await open(adapter);
-      for (const id of ["x".repeat(48), "a\nb", "a b"]) {
+      for (const id of ["x".repeat(48), "a\nb", "a b", "a/b", "a?b"]) {
         const response = await door.call(TASKS, json("alice", { ...CLIP, external_task_id: id }));
         expect(response.status, JSON.stringify(id)).toBe(400);
         const body = await response.json();
@@ -512,7 +512,7 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const door = await open(adapter);
       for (const id of ["1%0d%0aPrefer:%20code=500", "..%2F..%2Fadmin", "1%3FpageNum=1"]) {
         const response = await door.call(`${TASKS}/${id}`, { headers: as("alice") });
-        expect(response.status, id).toBe(404);
+        expect([400, 404], id).toContain(response.status); // refused as no task id (1201), or not found
       }
       for (const request of upstream.requests) {
         expect(request.url).toMatch(/^\/v1\/audio\/video-to-audio\/[^/?]+$/);

@@ -1,5 +1,6 @@
 // Owner scoping: the external_task_id the proxy stores is an HMAC tag of the caller's owner, a dot, then the browser's own id.
 import { KlingValidationError } from "../errors.js";
+import { checkTaskId } from "../validate.js";
 
 /** Characters of the owner tag: 12 bytes of HMAC-SHA256 (96 bits), base64url without padding. */
 export const OWNER_TAG_LENGTH = 16;
@@ -10,8 +11,6 @@ export const OWNER_TAG_LENGTH = 16;
 export const MAX_STORED_ID_LENGTH = 64;
 /** The longest `external_task_id` a browser may send through the proxy: what is left of 64 after the tag and the dot. */
 export const MAX_BROWSER_ID_LENGTH = MAX_STORED_ID_LENGTH - OWNER_TAG_LENGTH - 1;
-/** Printable ASCII without spaces: what every gateway takes in an id and in a URL path segment once encoded. */
-const BROWSER_ID = /^[\x21-\x7e]+$/;
 /** Domain separation: the HMAC key (often the API key) signs nothing else with this label. */
 const LABEL = "kling-video-to-audio/proxy/owner-tag/v1\u0000";
 
@@ -52,15 +51,18 @@ export function checkBrowserId(id: string): string {
   if (id.length > MAX_BROWSER_ID_LENGTH) {
     throw new KlingValidationError("external_task_id", `external_task_id is ${id.length} characters long; through this proxy it takes at most ${MAX_BROWSER_ID_LENGTH}.`);
   }
-  if (!BROWSER_ID.test(id)) {
-    throw new KlingValidationError("external_task_id", "external_task_id may hold only printable ASCII characters, without spaces.");
-  }
-  return id;
+  // The client's rule for ids in a path: a browser id must also work as the id of a get.
+  return checkTaskId(id, "external_task_id");
 }
 
 /** Whether `id` could be a browser's id, so a get by it may mean the caller's external_task_id. */
 export function isBrowserId(id: string): boolean {
-  return id.length <= MAX_BROWSER_ID_LENGTH && BROWSER_ID.test(id);
+  try {
+    checkBrowserId(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -1,8 +1,6 @@
 // One call from the proxy to the API: only the headers it chooses, bounded in time and size, answered as parsed JSON or a ready error.
+import { MAX_ANSWER_BYTES } from "../bounded-body.js";
 import { ReadLimitError, readLimited } from "../read-limited.js";
-
-/** The most bytes of an upstream answer the proxy reads (a list page of 500 tasks is well under 1 MB). */
-export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 export interface Upstream {
   /** The server, without a trailing slash. */
