@@ -1,11 +1,9 @@
-// Scrubs the server's credentials out of everything the proxy sends back, whatever their length, in strings, JSON keys and values.
+// Scrubs the server's credentials out of everything the proxy sends back, in strings, JSON keys and values, whatever their length.
+import { createLog, type Logger } from "../logger.js";
 
-const REDACTED = "[redacted]";
-// As in the client's logger: a JWT's header is base64url JSON, so it starts with `eyJ`; anything after `Bearer ` is a token.
-const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
-const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
 /** Signed tokens kept for redaction: a JWT lives 30 minutes, so a few cover every token still in use. */
 const MAX_TOKENS = 8;
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface Redactor {
   /** Adds a token (a freshly signed JWT) to what is redacted. */
@@ -17,34 +15,25 @@ export interface Redactor {
 }
 
 /**
- * A redactor for the server's credentials. Unlike the client's log redaction, secrets of any length are removed: a
- * garbled answer is better than a key in a browser. Each secret is also removed in its URL-encoded form.
+ * A redactor for the server's credentials: the client's log redaction (every configured secret however short,
+ * anything after `Bearer `, JWT-shaped tokens), applied also to each secret's URL-encoded form and to every token
+ * the proxy signed.
  */
 export function createRedactor(credentials: readonly string[]): Redactor {
   const fixed = credentials.filter((s) => s !== "");
   const tokens: string[] = [];
-  let known: string[] = [];
+  let redact = (text: string) => text;
   const refresh = () => {
-    const all = new Set<string>();
-    for (const secret of [...fixed, ...tokens]) {
-      all.add(secret);
-      all.add(encodeURIComponent(secret));
-    }
-    // Longest first, so a secret that contains another is removed whole.
-    known = [...all].sort((a, b) => b.length - a.length);
+    const secrets = [...fixed, ...tokens].flatMap((secret) => [secret, encodeURIComponent(secret)]);
+    redact = createLog(SILENT, "off", secrets).redact;
   };
   refresh();
-  const text = (input: string): string => {
-    let out = input;
-    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
-  };
   const json = (value: unknown): unknown => {
-    if (typeof value === "string") return text(value);
+    if (typeof value === "string") return redact(value);
     if (Array.isArray(value)) return value.map(json);
     if (value === null || typeof value !== "object") return value;
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[text(key)] = json(inner);
+    for (const [key, inner] of Object.entries(value)) out[redact(key)] = json(inner);
     return out;
   };
   return {
@@ -54,7 +43,7 @@ export function createRedactor(credentials: readonly string[]): Redactor {
       if (tokens.length > MAX_TOKENS) tokens.shift();
       refresh();
     },
-    text,
+    text: (text) => redact(text),
     json,
   };
 }
