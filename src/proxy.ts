@@ -234,20 +234,33 @@ async function create(flow: Flow, request: Request, caller: ProxyCaller, tag: st
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return fail(flow, 415, 1200, "A create must be sent as Content-Type: application/json.");
   }
-  const { maxBodyBytes } = flow.config;
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > maxBodyBytes) return fail(flow, 413, 1200, `The body is larger than this server takes (${maxBodyBytes} bytes).`);
+  const bytes = await readBody(flow, request);
+  if (bytes instanceof Response) return bytes;
+  const prepared = upstreamBody(flow, bytes, caller, tag);
+  if (prepared instanceof Response) return prepared;
+  return withUpstreamCall(flow, request, caller, tag, async (call) => {
+    const answer = await exchange(flow.upstream, { method: "POST", target: COLLECTION, body: JSON.stringify(prepared.body), ...upstreamOf(call) });
+    return relay(flow, call, answer, (envelope) => ({ ...envelope, data: createdView(envelope.data, tag, prepared.browserId) }));
+  });
+}
 
-  const bodyTimeout = AbortSignal.timeout(flow.config.bodyTimeoutMs);
-  let bytes: Uint8Array;
+/** The body, never read past `maxBodyBytes` nor waited for past `bodyTimeoutMs`; else the refusal to send. */
+async function readBody(flow: Flow, request: Request): Promise<Uint8Array | Response> {
+  const { maxBodyBytes, bodyTimeoutMs } = flow.config;
+  const tooLarge = () => fail(flow, 413, 1200, `The body is larger than this server takes (${maxBodyBytes} bytes).`);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) return tooLarge();
+  const bodyTimeout = AbortSignal.timeout(bodyTimeoutMs);
   try {
-    bytes = await readLimited(request.body, maxBodyBytes, { signal: anySignal([request.signal, bodyTimeout]) });
+    return await readLimited(request.body, maxBodyBytes, { signal: anySignal([request.signal, bodyTimeout]) });
   } catch (error) {
-    if (error instanceof ReadLimitError) return fail(flow, 413, 1200, `The body is larger than this server takes (${maxBodyBytes} bytes).`);
-    if (bodyTimeout.aborted) return fail(flow, 408, 1200, `The body did not arrive within ${flow.config.bodyTimeoutMs} ms.`);
+    if (error instanceof ReadLimitError) return tooLarge();
+    if (bodyTimeout.aborted) return fail(flow, 408, 1200, `The body did not arrive within ${bodyTimeoutMs} ms.`);
     return fail(flow, 400, 1200, "The body could not be read.");
   }
+}
 
+/** What goes upstream: the checked input under the caller's stored id, without the browser's callback_url, with the server's. */
+function upstreamBody(flow: Flow, bytes: Uint8Array, caller: ProxyCaller, tag: string): { body: Record<string, unknown>; browserId: string } | Response {
   let body: Record<string, unknown>;
   let browserId: string;
   try {
@@ -258,18 +271,13 @@ async function create(flow: Flow, request: Request, caller: ProxyCaller, tag: st
   } catch (error) {
     return invalid(flow, error);
   }
-  let callbackUrl: string | undefined;
   try {
-    callbackUrl = callbackFor(flow.config.callbackUrl, caller);
+    const callbackUrl = callbackFor(flow.config.callbackUrl, caller);
+    if (callbackUrl !== undefined) body.callback_url = callbackUrl;
   } catch {
     return fail(flow, 500, 5000, "The server's callbackUrl gave no valid http(s) URL for this caller.");
   }
-  if (callbackUrl !== undefined) body.callback_url = callbackUrl;
-
-  return withUpstreamCall(flow, request, caller, tag, async (call) => {
-    const answer = await exchange(flow.upstream, { method: "POST", target: COLLECTION, body: JSON.stringify(body), ...upstreamOf(call) });
-    return relay(flow, call, answer, (envelope) => ({ ...envelope, data: createdView(envelope.data, tag, browserId) }));
-  });
+  return { body, browserId };
 }
 
 function parseBody(bytes: Uint8Array): unknown {
