@@ -20,6 +20,8 @@ export interface PrismOptions {
 export interface RunningPrism {
   /** `http://host:port`, without a trailing slash. */
   url: string;
+  /** The operations Prism parsed from the spec (for facts such as field names), `callbacks` removed. */
+  operations: ReadonlyArray<{ method: string; path: string; request?: unknown }>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,9 @@ export const SPEC_PATH = fileURLToPath(new URL("../openapi/openapi.yaml", import
 
 export async function startPrism(options: PrismOptions = {}): Promise<RunningPrism> {
   const operations = await getHttpOperationsFromSpec(options.specPath ?? SPEC_PATH);
+  // Prism would POST its own unsigned example (or faker) body to every create's callback_url: the lifecycle layer
+  // delivers the real ones, so a receiver must see only those.
+  for (const operation of operations) delete operation.callbacks;
   const server = createServer(operations, {
     components: { logger: createLogger("prism", { enabled: options.verbose ?? false }) },
     cors: true,
@@ -41,5 +46,5 @@ export async function startPrism(options: PrismOptions = {}): Promise<RunningPri
     },
   });
   const url = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
-  return { url: url.replace(/\/$/, ""), close: () => server.close() };
+  return { url: url.replace(/\/$/, ""), operations, close: () => server.close() };
 }
