@@ -1,5 +1,7 @@
 // Callback deliveries: POSTs each status change to the task's callback_url, signed (Standard Webhooks) when a secret is set, retried with backoff, bounded.
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
 import { signCallback } from "../src/callbacks.js";
 import type { Delivery, DeliveryAttempt } from "./types.js";
 
@@ -66,16 +68,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     if (options.secret !== undefined) Object.assign(headers, await signCallback(delivery.body, { secret: options.secret, id: delivery.id }));
     else headers["webhook-id"] = delivery.id;
     try {
-      const response = await fetch(delivery.url, {
-        method: "POST",
-        headers,
-        body: delivery.body,
-        redirect: "manual",
-        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(timeoutMs)]),
-      });
-      entry.status = response.status;
-      // The receiver's answer is not read: only its status counts, and a huge or endless body must not hold us.
-      await response.body?.cancel().catch(() => {});
+      entry.status = await post(delivery.url, headers, delivery.body, timeoutMs, stop.signal);
     } catch (error) {
       entry.error = describeFailure(error, timeoutMs);
     }
@@ -131,6 +124,33 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
   };
 }
 
+/**
+ * One POST with node:http(s) (not fetch, whose "bad ports" list would refuse e.g. :6000), resolving the status. The
+ * answer's body is discarded as it arrives: only the status counts, and a huge or endless body must not hold us,
+ * so the whole exchange (not each socket event) is bounded by `timeoutMs`.
+ */
+function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const client = target.protocol === "https:" ? https : http;
+    const payload = Buffer.from(body);
+    const request = client.request(target, { method: "POST", headers: { ...headers, "content-length": payload.length }, agent: false }, (response) => {
+      resolve(response.statusCode ?? 0);
+      response.resume();
+      response.on("error", () => {});
+    });
+    const timer = setTimeout(() => request.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })), timeoutMs);
+    const onAbort = () => request.destroy(Object.assign(new Error("aborted"), { name: "AbortError" }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    request.on("close", () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
 /** Resolves true after `ms`, or false at once when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -151,9 +171,8 @@ function describeFailure(error: unknown, timeoutMs: number): string {
   const name = (error as { name?: unknown } | null)?.name;
   if (name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
   if (name === "AbortError") return "cancelled (mock closing)";
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  return code ?? (error instanceof Error ? error.message : String(error));
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
 }
 
 /** The URL without its query and credentials: a callback URL may carry a token, which must not reach a log. */

@@ -184,11 +184,12 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     });
   }
 
-  /** The caller's request as Prism should see it: its own headers, a token when none is needed, maybe a `Prefer`. */
+  /** The caller's request as Prism should see it: its own headers, the layer's token, maybe a `Prefer`. */
   function forwarded(req: http.IncomingMessage, body: Buffer, prefer?: string): http.OutgoingHttpHeaders {
     const headers = keptHeaders(req.headers);
     if (body.length > 0 || req.headers["content-length"] !== undefined) headers["content-length"] = body.length;
-    if (!options.requireAuth) headers.authorization = MOCK_TOKEN;
+    // The layer has already judged the caller's token (refuseAuth); Prism, which always wants one, gets a fixed one.
+    headers.authorization = MOCK_TOKEN;
     if (prefer !== undefined) headers.prefer = prefer;
     return headers;
   }
