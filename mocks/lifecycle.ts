@@ -81,7 +81,7 @@ class BodyTooLarge extends Error {}
  * timestamps and playable media URLs into it, words Prism's validation failures, and delivers callbacks.
  */
 export async function startMock(options: MockOptions = {}): Promise<RunningMock> {
-  const [prism, media] = await Promise.all([startPrism({ port: 0, host: "127.0.0.1" }), loadMedia()]);
+  const [prism, media] = await Promise.all([startPrism({ port: 0, host: "127.0.0.1", callbacks: false }), loadMedia()]);
   try {
     return await startLayer(prism, media, { ...options, host: options.host ?? "127.0.0.1" });
   } catch (error) {
