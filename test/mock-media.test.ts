@@ -1,6 +1,7 @@
 // The mock's media, through the built package (dist/mocks/index.js): real MP3/WAV/MP4 files whose lengths match the task, Range, CORS, and `kling-v2a run --download`.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -133,6 +134,22 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
     const port = new URL(mock.url).port;
     const viaLocalhost = await json(`http://localhost:${port}${CREATE_PATH}/${task.task_id}`);
     expect(viaLocalhost.body.data.task_result.audios[0].url_mp3).toBe(`http://localhost:${port}/media/${task.task_id}.mp3`);
+  });
+
+  it("never builds a URL from a hostile Host header", async () => {
+    const { port } = new URL(mock.url);
+    for (const host of ["evil.example/x?", "a b", "<script>", "example.com:80@evil", ""]) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path: `${CREATE_PATH}/${task.task_id}`, headers: { host } }, (res) => {
+          let text = "";
+          res.on("data", (chunk) => (text += chunk));
+          res.on("end", () => resolve(text));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(JSON.parse(body).data.task_result.audios[0].url_mp3, host).toBe(`${mock.url}/media/${task.task_id}.mp3`);
+    }
   });
 
   it("keeps the fixtures small and as the manifest says", () => {
