@@ -27,6 +27,8 @@ interface MockTask {
   gateway: boolean;
   /** How many of the task's status changes have been delivered to its callback_url (0-3). */
   announced: number;
+  /** The announcement in progress, which the next one waits for. */
+  announcing?: Promise<void>;
   timer?: NodeJS.Timeout;
 }
 
@@ -244,7 +246,13 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   // ------------------------------------------------------------------------------------------
 
   /** Delivers every status change of `task` that is due and not yet delivered, then waits for the next one. */
-  async function announce(task: MockTask): Promise<void> {
+  function announce(task: MockTask): Promise<void> {
+    // One at a time per task (two requests may reveal the same change at once): each status goes out once, in order.
+    task.announcing = (task.announcing ?? Promise.resolve()).catch(() => {}).then(() => announceDue(task));
+    return task.announcing;
+  }
+
+  async function announceDue(task: MockTask): Promise<void> {
     if (task.callbackUrl === undefined || closed) return;
     const at = now();
     const due = stateOf(task, at).stage;
