@@ -149,6 +149,21 @@ describe("callbacks", () => {
     expect(hook.received.map((d) => JSON.parse(d.body).updated_at)).toEqual([1_800_000_000_000, 1_800_000_001_000, 1_800_000_002_000]);
   });
 
+  it("with an injected clock, many requests at once still send each status change once, in order", async () => {
+    const hook = await receiver();
+    let clock = 1_800_000_000_000;
+    const mock = await mockWith({ now: () => clock, submittedMs: 1000, processingMs: 1000 });
+    const id = await create(mock, { video_url: "https://example.com/clip.mp4", callback_url: hook.url });
+    await expect.poll(() => hook.received.length, WAIT).toBe(1);
+    clock += 1500;
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${mock.url}${CREATE_PATH}/${id}`)));
+    clock += 1500;
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${mock.url}${CREATE_PATH}/${id}`)));
+    await expect.poll(() => mock.deliveries.filter((d) => d.outcome === "delivered").length, WAIT).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(hook.received.map((d) => JSON.parse(d.body).task_status)).toEqual(["submitted", "processing", "succeed"]);
+  });
+
   it("stops delivering on close(): no timer fires afterwards, a hanging attempt is cut", async () => {
     const hook = await receiver(() => "hang");
     const mock = await startMock({ submittedMs: 100, processingMs: 100, callbackTimeoutMs: 60_000 });
