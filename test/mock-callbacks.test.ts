@@ -1,4 +1,6 @@
 // Callback deliveries from the mock: every status change POSTed to callback_url, signed so verifyCallback accepts it, retried keeping its webhook-id, bounded, and only ours.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startMock } from "../mocks/index.js";
 import type { Delivery, RunningMock } from "../mocks/types.js";
@@ -173,6 +175,32 @@ describe("callbacks", () => {
     expect(mock.deliveries.map((d) => d.outcome)).toEqual(["dropped"]);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(hook.received).toHaveLength(1);
+  });
+
+  it("is not held by a receiver that answers 200 and then streams an endless body", async () => {
+    const endless = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    cleanups.push(async () => {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    });
+    const settled: Delivery[] = [];
+    const mock = await mockWith({ submittedMs: 0, processingMs: 0, callbackTimeoutMs: 500, onDelivery: (d) => settled.push(d) });
+    await create(mock, { video_url: "https://example.com/clip.mp4", callback_url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}/` });
+    await expect.poll(() => settled.length, WAIT).toBe(3);
+    expect(settled.map((d) => [d.status, d.outcome, d.attempts.length])).toEqual([
+      ["submitted", "delivered", 1],
+      ["processing", "delivered", 1],
+      ["succeed", "delivered", 1],
+    ]);
   });
 
   it("keeps a callback_url's query (it may hold a token) out of its log lines", async () => {
