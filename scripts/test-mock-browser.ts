@@ -1,5 +1,7 @@
 // `tsx scripts/test-mock-browser.ts`: the packed package's mock, installed into a fresh folder, checked from Node and from a page in headless Chromium on another origin that creates a task, polls and plays its media.
 //
+// It also runs the mock's vitest suites (media, callbacks, errors, every documented Prefer recipe) with
+// KLING_MOCK_ENTRY pointing at the installed package's `kling-video-to-audio/mock`, one line per suite.
 // One PASS/FAIL line per check, then "N passed, N failed" as the last line; exits 1 if any failed. Run by .ci/run
 // beside the runtime matrix (too slow for npm test: it builds, packs, installs and starts a browser).
 //
@@ -303,6 +305,39 @@ async function browserChecks(mockUrl: string): Promise<void> {
   }
 }
 
+/** The mock's vitest suites, run against the installed package's mock instead of the source (KLING_MOCK_ENTRY). */
+const SUITES = ["test/mock-media.test.ts", "test/mock-callbacks.test.ts", "test/mock-errors.test.ts", "test/mock-prefer.test.ts"];
+
+async function suiteChecks(entry: string): Promise<void> {
+  const report = join(base, "vitest.json");
+  const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    let output = "";
+    const child = spawn(process.execPath, [vitest, "run", "--reporter=json", `--outputFile.json=${report}`, ...SUITES], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", KLING_MOCK_ENTRY: entry },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("close", (code) => resolve({ code, output }));
+  });
+  let files: Array<{ name: string; assertionResults: Array<{ status: string; fullName: string }> }> = [];
+  try {
+    files = JSON.parse(await readFile(report, "utf8")).testResults;
+  } catch {
+    record("installed mock: the vitest suites", false, `no report (exit ${result.code}): ${result.output.slice(-300)}`);
+    return;
+  }
+  for (const suite of SUITES) {
+    const file = files.find((f) => f.name.endsWith(suite));
+    const tests = file?.assertionResults ?? [];
+    const failed = tests.filter((t) => t.status !== "passed");
+    const ok = tests.length > 0 && failed.length === 0;
+    record(`installed mock: ${suite}`, ok, ok ? `${tests.length} tests passed` : `${failed.length} of ${tests.length} failed: ${failed.map((t) => t.fullName).join("; ").slice(0, 300)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   let tarball: string;
@@ -324,6 +359,7 @@ async function main(): Promise<void> {
     await mock.close();
     hook.close();
   }
+  await suiteChecks(createRequire(join(appDir, "package.json")).resolve(`${PACKAGE}/mock`));
 }
 
 const watchdog = setTimeout(() => {

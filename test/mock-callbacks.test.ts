@@ -2,10 +2,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startMock } from "../mocks/index.js";
 import type { Delivery, RunningMock } from "../mocks/types.js";
 import { parseCallback, verifyCallback } from "../src/callbacks.js";
-import { CREATE_PATH, startReceiver } from "./support/mock.js";
+import { CREATE_PATH, loadMock, startReceiver } from "./support/mock.js";
+
+const { startMock } = await loadMock();
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /** Generous: the machine is shared; nothing below asserts that anything is fast. */

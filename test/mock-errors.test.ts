@@ -1,9 +1,10 @@
 // The mock's refusals: a 400 with code 1201 whose message names the field and the rule for every kind of violation, Kling-shaped for malformed JSON too; 401 only with requireAuth.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMock } from "../mocks/index.js";
 import type { RunningMock } from "../mocks/types.js";
-import { CREATE_PATH } from "./support/mock.js";
+import { CREATE_PATH, loadMock } from "./support/mock.js";
 import { validatorAt } from "./support/spec.js";
+
+const { startMock } = await loadMock();
 
 const validError = validatorAt("#/components/schemas/ErrorEnvelope");
 const URL_OK = "https://example.com/clip.mp4";

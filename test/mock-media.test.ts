@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { RunningMock } from "../mocks/types.js";
-import { CREATE_PATH, EXAMPLE_ID, hasFfprobe, manifest, probe, wavSeconds } from "./support/mock.js";
+import { CREATE_PATH, EXAMPLE_ID, hasFfprobe, loadMock, manifest, probe, wavSeconds } from "./support/mock.js";
 
 const buildError = inject("buildError");
 const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
@@ -23,7 +23,7 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
 
   beforeAll(async () => {
     // The built entry, as an installed package's `kling-video-to-audio/mock` resolves it.
-    const { startMock } = (await import(new URL("../dist/mocks/index.js", import.meta.url).href)) as typeof import("../mocks/index.js");
+    const { startMock } = await loadMock("dist");
     mock = await startMock({ submittedMs: 0, processingMs: 0 });
     const created = await json(`${mock.url}${CREATE_PATH}`, {
       method: "POST",
@@ -115,7 +115,7 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
   });
 
   it("has no media for unknown tasks, tasks still running, or odd names", async () => {
-    const { startMock } = await import("../mocks/index.js");
+    const { startMock } = await loadMock("dist");
     const slow = await startMock({ submittedMs: 60_000 });
     try {
       const created = await json(`${slow.url}${CREATE_PATH}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });

@@ -1,10 +1,11 @@
 // Every Prefer recipe that docs/mock.md documents, run on every operation its row names, against the lifecycle mock.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMock } from "../mocks/index.js";
 import type { RunningMock } from "../mocks/types.js";
-import { CREATE_PATH, EXAMPLE_ID, withMockMedia } from "./support/mock.js";
+import { CREATE_PATH, EXAMPLE_ID, loadMock, withMockMedia } from "./support/mock.js";
 import { deref, spec, validatorAt } from "./support/spec.js";
+
+const { startMock } = await loadMock();
 
 type Operation = "createTask" | "getTask" | "listTasks";
 const OPERATIONS: Record<Operation, { method: "get" | "post"; path: string }> = {

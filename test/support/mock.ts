@@ -6,9 +6,22 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const CREATE_PATH = "/v1/audio/video-to-audio";
+
+type MockModule = typeof import("../../mocks/index.js");
+
+/**
+ * The mock under test: `KLING_MOCK_ENTRY` (a file path, e.g. an installed package's dist/mocks/index.js, as
+ * scripts/test-mock-browser.ts sets it) or else `fallback` (the source, unless a test asks for the build).
+ */
+export async function loadMock(fallback: "source" | "dist" = "source"): Promise<MockModule> {
+  const entry = process.env.KLING_MOCK_ENTRY;
+  if (entry) return (await import(pathToFileURL(entry).href)) as MockModule;
+  if (fallback === "dist") return (await import(new URL("../../dist/mocks/index.js", import.meta.url).href)) as MockModule;
+  return import("../../mocks/index.js");
+}
 export const EXAMPLE_ID = "866889456698785798";
 
 /** The committed fixtures' manifest, as scripts/make-media.ts measured them. */
