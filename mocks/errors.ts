@@ -40,26 +40,40 @@ export function parseViolations(header: string | string[] | undefined): Violatio
 export function describeViolations(violations: readonly Violation[], body: unknown, facts: OperationFacts, query?: URLSearchParams): string {
   const record = isRecord(body) ? body : undefined;
   const queryValues = queryRecord(query, facts);
-  // "" and null mean "not given" (gateway samples send the unused video field as ""), as the SDK reads them.
+  // "" and null mean "not given" (the spec's NotGiven; gateway samples send the unused video field as ""), as the SDK reads them.
   const given = (field: string) => record !== undefined && field in record && record[field] !== "" && record[field] !== null;
+  const isBranch = (violation: Violation) => facts.branchFields.includes(fieldOf(violation, facts) ?? "");
   const branchesGiven = facts.branchFields.filter(given);
   const parts: string[] = [];
   if (record !== undefined && facts.branchFields.length > 1) {
     if (branchesGiven.length > 1) parts.push(`${branchesGiven.join(" and ")}: give exactly one of ${facts.branchFields.join(" or ")}, not both`);
-    else if (branchesGiven.length === 0 && violations.some((v) => v.code === "required" && facts.branchFields.includes(requiredName(v) ?? ""))) {
-      parts.push(`${facts.branchFields.join(" or ")} is required (exactly one of them)`);
-    }
+    else if (branchesGiven.length === 0) parts.push(`${facts.branchFields.join(" or ")} is required (exactly one of them)`);
   }
+  // Fields with a complaint of their own: their "or not given" alternative and any/oneOf summaries add nothing.
+  const specific = new Set(violations.filter((v) => !isSummary(v) && !isNotGiven(v)).map((v) => fieldOf(v, facts) ?? ""));
   for (const violation of violations) {
     const code = String(violation.code ?? "");
+    const field = fieldOf(violation, facts) ?? "";
     // The oneOf summary, and each branch's objection to the other branch's video field, say nothing new.
-    if (code === "oneOf") continue;
-    if (code === "false schema" && facts.branchFields.includes(fieldOf(violation, facts) ?? "")) continue;
+    if (code === "oneOf" && field === "") continue;
+    if (isBranch(violation) && (code === "false schema" || isNotGiven(violation))) continue;
     if (code === "required" && facts.branchFields.includes(requiredName(violation) ?? "")) continue;
+    if ((isSummary(violation) || isNotGiven(violation)) && specific.has(field)) continue;
+    // With no video given, a branch's complaint about an empty video field is the "required" above.
+    if (branchesGiven.length === 0 && isBranch(violation) && record !== undefined && !given(field) && field in record) continue;
     parts.push(describeOne(violation, location(violation)[1] === "query" ? queryValues : record, facts));
   }
   const unique = [...new Set(parts.filter((part) => part !== ""))];
   return `Invalid parameter: ${unique.length > 0 ? unique.join("; ") : "the request does not match the API schema"}`;
+}
+
+function isSummary(violation: Violation): boolean {
+  return violation.code === "anyOf" || violation.code === "oneOf";
+}
+
+/** The spec's NotGiven alternative (`enum: [""]`) failing: Ajv lists no allowed value but the empty string. */
+function isNotGiven(violation: Violation): boolean {
+  return violation.code === "enum" && typeof violation.message === "string" && /allowed values: ?$/.test(violation.message);
 }
 
 /** The message for a body that is not JSON at all. */
