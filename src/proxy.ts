@@ -1,7 +1,7 @@
 // createProxy: the security boundary between browsers and the server's Kling account; each concern lives in src/proxy/.
 import { createAuthorizer } from "./auth.js";
-import { KlingValidationError } from "./errors.js";
-import { newExternalTaskId } from "./item-id.js";
+import { KlingValidationError } from "./errors/validation-error.js";
+import { newExternalTaskId } from "./safe-create.js";
 import { DEFAULTS, resolveOptions } from "./options.js";
 import { ReadLimitError, readLimited } from "./read-limited.js";
 import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";

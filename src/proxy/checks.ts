@@ -1,5 +1,5 @@
 // What the proxy checks on a request before anything goes upstream: the operation, the Origin, the media type, the page query.
-import { KlingValidationError } from "../errors.js";
+import { KlingValidationError } from "../errors/validation-error.js";
 import { checkPageQuery } from "../validate.js";
 import { quoted } from "./answers.js";
 
