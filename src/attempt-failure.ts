@@ -3,7 +3,7 @@ import { apiErrorFrom, badBodyError } from "./errors/from-answer.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import type { KlingError } from "./errors/kling-error.js";
 import { CODES } from "../generated/facts.js";
-import type { AnswerTooLargeError } from "./bounded-body.js";
+import type { ReadLimitError } from "./read-limited.js";
 import { retryAfterMs } from "./retry.js";
 
 /** What one attempt came to when it did not succeed. */
@@ -33,17 +33,17 @@ const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNRE
 
 
 /** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
-export function tooLargeFailure(context: FailureContext, request: Request, response: Response, error: AnswerTooLargeError): Failure {
+export function tooLargeFailure(context: FailureContext, request: Request, response: Response, error: ReadLimitError): Failure {
   const ok = response.status >= 200 && response.status < 300;
   return {
     error: new KlingConnectionError(
-      `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.limit} bytes (${error.message}), far more than any Kling answer; ` +
+      `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.maxBytes} bytes (${error.message}), far more than any Kling answer; ` +
         "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
       { status: response.status, cause: error },
     ),
     retry: false,
     ambiguous: ok || response.status >= 500,
-    reason: `HTTP ${response.status} with a body over ${error.limit} bytes`,
+    reason: `HTTP ${response.status} with a body over ${error.maxBytes} bytes`,
   };
 }
 

@@ -138,20 +138,6 @@ export function isLoopbackUrl(url: string): boolean {
   }
 }
 
-/**
- * The credentials to use: the given ones, else the API key from the environment (`KLING_V2A_API_KEY`, then
- * `DEERAPI_KEY`) unless an access key was given. @deprecated use `resolveOptions`; kept for the proxy until it moves.
- */
-export function credentialsFrom(options: { apiKey?: string | undefined; accessKey?: string | undefined; secretKey?: string | undefined }) {
-  const resolved = resolveOptions({ ...options, baseUrl: DEFAULTS.baseUrl });
-  return { apiKey: resolved.apiKey, accessKey: resolved.accessKey, secretKey: resolved.secretKey };
-}
-
-/** The server: the given one, else `KLING_V2A_BASE_URL`, else DeerAPI. @deprecated use `resolveOptions`. */
-export function baseUrlFrom(baseUrl: string | undefined): string {
-  return baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
-}
-
 /** True in a web page (not in Node, Deno, Bun, workers or workerd). */
 export function isBrowserPage(): boolean {
   const g = globalThis as { window?: unknown; document?: unknown };

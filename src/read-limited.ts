@@ -6,8 +6,10 @@ export class ReadLimitError extends Error {
   constructor(
     /** The limit that was passed, in bytes. */
     readonly maxBytes: number,
+    /** The length the body declared (`Content-Length`), when that alone was over the limit and nothing was read. */
+    readonly declared?: number,
   ) {
-    super(`The body is larger than ${maxBytes} bytes.`);
+    super(declared === undefined ? `The body is larger than ${maxBytes} bytes.` : `The body declares ${declared} bytes, more than ${maxBytes}.`);
   }
 }
 

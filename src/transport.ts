@@ -1,7 +1,8 @@
 // The retrying fetch under openapi-fetch: auth header, per-attempt timeout, typed errors, the retry table and safe creates.
 import { CODES } from "../generated/facts.js";
 import type { Authorizer } from "./auth.js";
-import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
+import { MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
+import { ReadLimitError } from "./read-limited.js";
 import type { Failure, FailureContext } from "./attempt-failure.js";
 import type { KlingError } from "./errors/kling-error.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
@@ -235,7 +236,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     try {
       text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
     } catch (error) {
-      if (error instanceof AnswerTooLargeError) return (await failures()).tooLargeFailure(context, request, response, error);
+      if (error instanceof ReadLimitError) return (await failures()).tooLargeFailure(context, request, response, error);
       throw error;
     }
     const { status, statusText, headers } = response;
