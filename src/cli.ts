@@ -21,7 +21,8 @@ Usage:
   kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force]] [--json]
   kling-v2a list   [--page N] [--page-size N] [--json]
   kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR [--force]] [--timeout SEC] [--results FILE] [--json]
-  kling-v2a mock   [--port 4010] [--no-lifecycle]    (serves the spec with Prism; tasks progress over time)
+  kling-v2a mock   [--port 4010] [--webhook-secret whsec_...] [--require-auth] [...]   (a local Kling: tasks progress,
+                   media play, callbacks arrive; no key needed; all flags: kling-v2a mock --help)
 
 Input flags (run, create):
   --video-url URL              an MP4/MOV, 3-20 s, at most 100 MB
