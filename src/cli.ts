@@ -89,6 +89,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     const { runMockCommand } = await import("../mocks/command.js");
     return runMockCommand(rest);
   }
+  if (command === "worker" || command === "enqueue" || command === "results") {
+    const { runQueueCommand } = await import("./cli-worker.js");
+    return runQueueCommand(command, rest, io);
+  }
   const json = argv.includes("--json");
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error("interrupted (Ctrl-C)"));
@@ -183,7 +187,7 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
   }
 }
 
-function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
+export function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
   const baseUrl = str(values["base-url"]) ?? readEnv("KLING_V2A_BASE_URL");
   let apiKey = str(values["api-key"]) ?? readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY");
   const accessKey = readEnv("KLING_V2A_ACCESS_KEY");
