@@ -169,12 +169,19 @@ async function reachable(ready: Promise<unknown>, redis: Redis): Promise<void> {
 
 /** Fails fast (exit 3) on a Redis that does not answer, before anything is started that would retry it forever. */
 async function probe(bullmq: Bullmq, name: string, redis: Redis): Promise<void> {
-  const queue = new bullmq.Queue(name, { connection: redis.connection });
+  const queue = openQueue(bullmq, name, redis);
   try {
     await reachable(queue.waitUntilReady(), redis);
   } finally {
     await queue.close().catch(() => {});
   }
+}
+
+/** A queue whose connection errors stay quiet: `reachable` turns a Redis that never answers into one clear line. */
+function openQueue(bullmq: Bullmq, name: string, redis: Redis): import("bullmq").Queue {
+  const queue = new bullmq.Queue(name, { connection: redis.connection });
+  queue.on("error", () => {});
+  return queue;
 }
 
 class RedisUnreachable extends Error {
@@ -250,7 +257,7 @@ async function enqueue({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
   const batchId = typeof values["batch-id"] === "string" ? values["batch-id"] : await defaultBatchId(file);
   const inputs = [];
   for await (const input of readInputs(file)) inputs.push(input);
-  const queue = new bullmq.Queue(name, { connection: redis.connection });
+  const queue = openQueue(bullmq, name, redis);
   try {
     await reachable(queue.waitUntilReady(), redis);
     const ids = await ours.enqueueVideos(queue, inputs, { batchId });
@@ -276,7 +283,7 @@ async function results({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
   onePositional(positionals, undefined);
   const batchId = typeof values["batch-id"] === "string" ? values["batch-id"] : "";
   if (!batchId) throw new QueueUsageError("--batch-id", "--batch-id ID is required (enqueue printed it)");
-  const queue = new bullmq.Queue(queueName(values), { connection: redis.connection });
+  const queue = openQueue(bullmq, queueName(values), redis);
   try {
     await reachable(queue.waitUntilReady(), redis);
     const counts = { succeeded: 0, failed: 0 };

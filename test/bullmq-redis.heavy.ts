@@ -1,11 +1,15 @@
 // kling-video-to-audio/bullmq on a real redis-server: worker processes, SIGKILL mid-job, 1303, re-enqueueing, failing tasks.
+import { execFile } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Queue, type Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createVideoToAudioWorker, enqueueVideos, type VideoToAudioWorkerOptions } from "../src/bullmq/index.js";
 import { createClient } from "../src/index.js";
-import { duplicateCreates, spawnWorker, stopAll, type WorkerProcess } from "./support/bullmq-cluster.js";
+import { duplicateCreates, SOURCE_CLI, spawnWorker, stopAll, type WorkerProcess } from "./support/bullmq-cluster.js";
 import { type FakeKling, type FakeKlingOptions, startFakeKling } from "./support/fake-kling.js";
-import { type RedisServer, startRedis } from "./support/redis.js";
+import { freePort, type RedisServer, startRedis } from "./support/redis.js";
 
 let redis: RedisServer;
 const connection = () => ({ url: redis.url });
@@ -243,5 +247,38 @@ describe("one worker, real Redis", () => {
     // A later worker without the option keeps what the queue has.
     await inProcessWorker(queue, fake, { accountConcurrency: undefined });
     expect(await queue.getGlobalConcurrency()).toBe(3);
+  }, 60_000);
+});
+
+describe("the queue commands", () => {
+  it("exit 3 with one line, and no password, when Redis does not answer", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kling-bullmq-"));
+    await writeFile(join(dir, "clips.txt"), "https://example.com/a.mp4\n");
+    const port = await freePort();
+    const [node, ...pre] = SOURCE_CLI;
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(node!, [...pre, "enqueue", join(dir, "clips.txt"), "--redis", `redis://user:hunter2-secret@127.0.0.1:${port}`], { timeout: 60_000 }, (error, _stdout, stderr) =>
+        resolve({ code: typeof error?.code === "number" ? error.code : 0, stderr }),
+      ),
+    );
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split("\n")).toEqual([`kling-v2a: cannot reach Redis at redis://127.0.0.1:${port} within 10 s; is redis-server running there?`]);
+    expect(result.stderr).not.toContain("hunter2");
+  }, 90_000);
+
+  it("enqueue refuses a file with a bad item, naming it, and adds nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kling-bullmq-"));
+    const file = join(dir, "items.jsonl");
+    await writeFile(file, ['{"video_url":"https://example.com/a.mp4"}', '{"video_url":"https://example.com/b.mp4","external_task_id":"12345"}'].join("\n"));
+    const queue = newQueue();
+    const [node, ...pre] = SOURCE_CLI;
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(node!, [...pre, "enqueue", file, "--redis", redis.url, "--queue", queue.name], { timeout: 60_000 }, (error, _stdout, stderr) =>
+        resolve({ code: typeof error?.code === "number" ? error.code : 0, stderr }),
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/inputs\[1\]: external_task_id "12345" is all digits/);
+    expect(await queue.count()).toBe(0);
   }, 60_000);
 });

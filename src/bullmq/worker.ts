@@ -74,7 +74,9 @@ export interface VideoJobProgress {
  */
 export async function createVideoToAudioWorker(options: VideoToAudioWorkerOptions): Promise<Worker<VideoJobData, Task>> {
   const client = options.client ?? createClient(options.clientOptions);
+  const onError = options.onError ?? ((error: Error) => console.error(`kling-video-to-audio/bullmq: ${error.message}`));
   const queue = new Queue<VideoJobData, Task>(options.queueName, { connection: options.connection });
+  queue.on("error", onError);
   let worker: Worker<VideoJobData, Task> | undefined;
   try {
     const accountConcurrency = await resolveAccountConcurrency(queue, options.accountConcurrency);
@@ -92,7 +94,7 @@ export async function createVideoToAudioWorker(options: VideoToAudioWorkerOption
       autorun: false,
     });
     const started = worker;
-    started.on("error", options.onError ?? ((error) => console.error(`kling-video-to-audio/bullmq: ${error.message}`)));
+    started.on("error", onError);
     // A job whose lock could not be renewed now belongs to whichever worker takes it over: stop watching it here.
     started.on("lockRenewalFailed", (ids) => ids.forEach((id) => started.cancelJob(id, "lock lost")));
     started.on("closed", () => void queue.close().catch(() => {}));
