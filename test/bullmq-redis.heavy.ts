@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, type Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createVideoToAudioWorker, enqueueVideos, type VideoToAudioWorkerOptions } from "../src/bullmq/index.js";
+import { batchResults, createVideoToAudioWorker, DEFAULT_BATCH_ID, enqueueVideos, type VideoToAudioWorkerOptions } from "../src/bullmq/index.js";
 import { createClient } from "../src/index.js";
 import { duplicateCreates, SOURCE_CLI, spawnWorker, stopAll, type WorkerProcess } from "./support/bullmq-cluster.js";
 import { type FakeKling, type FakeKlingOptions, startFakeKling } from "./support/fake-kling.js";
@@ -175,6 +175,12 @@ describe("one worker, real Redis", () => {
     expect(failed!.progress).toMatchObject({ task_status: "failed" });
     expect(await (await queue.getJob(ok!))!.getState()).toBe("completed");
     expect(fake.tasks).toHaveLength(2);
+    const results = [];
+    for await (const r of batchResults(queue, DEFAULT_BATCH_ID)) results.push(r);
+    expect(results).toMatchObject([
+      { index: 0, externalTaskId: ok, ok: true, task_status: "succeed" },
+      { index: 1, externalTaskId: bad, ok: false, task_id: fake.tasks[1]!.task_id, task_status: "failed", error: { message: expect.stringMatching(/Video duration/) } },
+    ]);
   }, 60_000);
 
   it("fails the attempt on a wait timeout and the retry waits for the same task", async () => {
@@ -187,6 +193,10 @@ describe("one worker, real Redis", () => {
     expect(job!.attemptsMade).toBeGreaterThan(1);
     expect(fake.tasks).toHaveLength(1);
     expect(job!.returnvalue.task_id).toBe(fake.tasks[0]!.task_id);
+    // Read back, it is a success, whatever its earlier attempts said.
+    const results = [];
+    for await (const r of batchResults(queue, DEFAULT_BATCH_ID)) results.push(r);
+    expect(results).toMatchObject([{ index: 0, externalTaskId: id, ok: true, task_id: fake.tasks[0]!.task_id, task_status: "succeed" }]);
   }, 60_000);
 
   it("looks a task up when Kling answers that its external_task_id already exists", async () => {

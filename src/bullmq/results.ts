@@ -26,11 +26,13 @@ export interface BatchProgress {
 const PAGE = 500;
 
 /**
- * The batch's completed and failed jobs, page after page (bounded memory), in the order the queue lists them.
+ * The batch's completed jobs, then its failed ones, page after page (bounded memory), oldest first.
  * `progress.pending` counts the batch's other jobs once the iteration has ended.
  */
 export async function* batchResults(queue: Pick<Queue, "getJobs">, batchId: string, progress: BatchProgress = { pending: 0 }): AsyncGenerator<BatchJobResult> {
-  for await (const job of jobsOf(queue, ["completed", "failed"], batchId)) yield describe(job as Job<VideoJobData, Task>);
+  // By state, not by the job's fields: a job that completed on a retry still carries its earlier attempt's failedReason.
+  for await (const job of jobsOf(queue, ["completed"], batchId)) yield describe(job as Job<VideoJobData, Task>, true);
+  for await (const job of jobsOf(queue, ["failed"], batchId)) yield describe(job as Job<VideoJobData, Task>, false);
   progress.pending = 0;
   for await (const _ of jobsOf(queue, ["waiting", "active", "delayed", "prioritized", "waiting-children"], batchId)) progress.pending++;
 }
@@ -43,11 +45,11 @@ async function* jobsOf(queue: Pick<Queue, "getJobs">, states: Parameters<Queue["
   }
 }
 
-function describe(job: Job<VideoJobData, Task>): BatchJobResult {
-  const result: BatchJobResult = { index: job.data.index, externalTaskId: String(job.id), ok: job.finishedOn !== undefined && !job.failedReason };
+function describe(job: Job<VideoJobData, Task>, completed: boolean): BatchJobResult {
+  const result: BatchJobResult = { index: job.data.index, externalTaskId: String(job.id), ok: completed };
   const task = job.returnvalue as Task | null | undefined;
   const progress = job.progress as { task_id?: string; task_status?: string } | undefined;
-  if (result.ok && task) {
+  if (completed && task) {
     result.task_id = task.task_id;
     result.task_status = task.task_status;
     result.audios = (task.task_result?.audios ?? []).map((a) => ({ url_mp3: a.url_mp3, url_wav: a.url_wav }));
