@@ -582,7 +582,7 @@ return errors === 0;
 validate53.evaluated = {"props":{"task_id":true,"task_status":true,"task_status_msg":true,"task_info":true,"task_result":true,"final_unit_deduction":true,"final_balance_deduction":true,"created_at":true,"updated_at":true},"dynamicProps":false,"dynamicItems":false};
 
 export const validateCallbackEvent: SchemaValidator = validate66;
-const schema27 = {"type":"object","required":["id","status"],"properties":{"id":{"type":"string","minLength":1},"status":{"type":"string"},"message":{"type":"string"},"create_time":{"type":"integer","format":"int64"},"update_time":{"type":"integer","format":"int64"},"external_id":{"type":"string"},"outputs":{"type":"array"},"billing":{"type":"array"}}};
+const schema27 = {"type":"object","required":["id","status"],"properties":{"id":{"type":"string","minLength":1},"status":{"type":"string"},"message":{"type":"string"},"create_time":{"type":"integer","format":"int64"},"update_time":{"type":"integer","format":"int64"},"external_id":{"type":"string"},"outputs":{"type":"array","items":{}},"billing":{"type":"array","items":{}}}};
 
 function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -687,9 +687,11 @@ var valid0 = true;
 if(valid0){
 if(data.outputs !== undefined){
 const _errs13 = errors;
+if(errors === _errs13){
 if(!(Array.isArray(data.outputs))){
 validate66.errors = [{instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
+}
 }
 var valid0 = _errs13 === errors;
 }
@@ -699,9 +701,11 @@ var valid0 = true;
 if(valid0){
 if(data.billing !== undefined){
 const _errs15 = errors;
+if(errors === _errs15){
 if(!(Array.isArray(data.billing))){
 validate66.errors = [{instancePath:instancePath+"/billing",schemaPath:"#/properties/billing/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
+}
 }
 var valid0 = _errs15 === errors;
 }

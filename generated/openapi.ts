@@ -48,6 +48,10 @@ export interface paths {
          * Get one video-to-audio task
          * @description Returns the task with its status and, once it has succeeded, its results. Polling holds
          *     no concurrency slot. Result URLs stay valid for 30 days after the task was created.
+         *     The path takes either the task's `task_id` or its `external_task_id` (Kling: "use one of
+         *     the two"), so a task whose create answer was lost is found with one request. Some gateways
+         *     take only `task_id` here and answer 404 (code 1203) for an external id; clients then fall
+         *     back to scanning the list.
          */
         get: operations["getTask"];
         put?: never;
@@ -75,12 +79,14 @@ export interface components {
          *     `succeed`, `external_id` → `task_info.external_task_id`).
          */
         CallbackEvent: {
+            /** @description What the task cost; the shape of an item is not documented. */
             billing?: unknown[];
             /** Format: int64 */
             create_time?: number;
             external_id?: string;
             id: string;
             message?: string;
+            /** @description What the task produced; the shape of an item is not documented. */
             outputs?: unknown[];
             status: string;
             /** Format: int64 */
@@ -128,28 +134,34 @@ export interface components {
             asmr_mode?: boolean;
             /** @description What the background music should be, at most 200 characters (Unicode code points). */
             bgm_prompt?: string;
-            /** @description Kling POSTs the task to this URL on every status change (see the `taskStatus` callback). */
-            callback_url?: components["schemas"]["HttpUrl"];
+            /**
+             * @description Kling POSTs the task to this URL on every status change (see the `taskStatus` callback).
+             *     An empty string counts as not given (Kling's own example sends one).
+             */
+            callback_url?: components["schemas"]["HttpUrl"] | components["schemas"]["NotGiven"];
             /**
              * @description Your own id for the task, unique within the account. It is echoed in
              *     `task_info.external_task_id` and lets you find the task again; `task_id` stays the
-             *     primary id.
+             *     primary id. An empty string counts as not given (Kling's own example sends one).
              */
             external_task_id?: string;
             /** @description What the sound effects should be, at most 200 characters (Unicode code points). */
             sound_effect_prompt?: string;
         };
-        /** @description The create body. Exactly one of `video_id` and `video_url`; unknown fields are rejected. */
+        /**
+         * @description The create body. Exactly one of `video_id` and `video_url` (the other absent or `""`);
+         *     unknown fields are rejected.
+         */
         CreateTaskRequest: components["schemas"]["CreateTaskWithVideoId"] | components["schemas"]["CreateTaskWithVideoUrl"];
         /** By video_id */
         CreateTaskWithVideoId: components["schemas"]["CreateTaskCommon"] & {
             /** @description The id of a video Kling generated, at most 30 days old and 3.0-20.0 seconds long. */
             video_id: string;
-            video_url?: never;
+            video_url?: components["schemas"]["NotGiven"];
         };
         /** By video_url */
         CreateTaskWithVideoUrl: components["schemas"]["CreateTaskCommon"] & {
-            video_id?: never;
+            video_id?: components["schemas"]["NotGiven"];
             /**
              * @description A publicly fetchable MP4 or MOV file, at most 100 MB and 3.0-20.0 seconds long
              *     (some gateways also ask for 720p or 1080p). Checked by the server.
@@ -173,6 +185,13 @@ export interface components {
          * @description An absolute http(s) URL.
          */
         HttpUrl: string;
+        /**
+         * @description An empty string, read as "not given". Kling's own documented create example sends
+         *     `external_task_id` and `callback_url` empty, and gateway samples send the unused video
+         *     field as `""` beside the other one.
+         * @enum {string}
+         */
+        NotGiven: "";
         /** @description The source video of the task. */
         ParentVideo: {
             /** @description Duration in seconds, as a decimal string (for example `"7.0"`). */
@@ -375,6 +394,7 @@ export type SchemaCreateTaskWithVideoId = components['schemas']['CreateTaskWithV
 export type SchemaCreateTaskWithVideoUrl = components['schemas']['CreateTaskWithVideoUrl'];
 export type SchemaErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type SchemaHttpUrl = components['schemas']['HttpUrl'];
+export type SchemaNotGiven = components['schemas']['NotGiven'];
 export type SchemaParentVideo = components['schemas']['ParentVideo'];
 export type SchemaResultAudio = components['schemas']['ResultAudio'];
 export type SchemaResultVideo = components['schemas']['ResultVideo'];
@@ -471,7 +491,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The `task_id` that `createTask` returned.
+                 * @description The `task_id` that `createTask` returned, or the task's `external_task_id`.
                  * @example 866889456698785798
                  */
                 task_id: string;

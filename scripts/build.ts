@@ -62,7 +62,7 @@ const SCHEMA_LIST_KEYS = ["allOf", "anyOf", "oneOf"] as const;
 const UNSUPPORTED_30 = ["prefixItems", "$defs", "dependentRequired", "dependentSchemas", "if", "then", "else", "contains", "minContains", "maxContains", "unevaluatedItems", "$anchor", "$dynamicRef", "$dynamicAnchor"];
 
 /** Calls `visit` on every schema object (components/schemas and every `schema` of a parameter, header or media type), parents first. */
-function forEachSchema(doc: Json, visit: (schema: Json, where: string) => void): void {
+export function forEachSchema(doc: Json, visit: (schema: Json, where: string) => void): void {
   const walkSchema = (schema: Json, where: string): void => {
     if (!schema || typeof schema !== "object" || Array.isArray(schema)) return;
     visit(schema, where); // before the children: it may restructure them
@@ -133,7 +133,21 @@ function flattenClosedAllOf(schema: Json, doc: Json): boolean {
   return true;
 }
 
-/** Notes on what the 3.0 file could not keep, printed by the build (and listed in the README). */
+/**
+ * Pointers of the array schemas that lack `items`. JSON Schema 2020-12 allows that, OpenAPI 3.0 does not ("items MUST
+ * be present if type is array"): kin-openapi and orval refuse such a file, and the JSON-Schema-based 3.0 validators
+ * do not notice.
+ */
+export function arraysWithoutItems(doc: Json): string[] {
+  const missing: string[] = [];
+  forEachSchema(doc, (schema, where) => {
+    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+    if (types.includes("array") && schema.items === undefined) missing.push(where);
+  });
+  return missing;
+}
+
+/** Notes on what the 3.0 file could not keep, printed by the build (and listed in docs/spec.md). */
 export interface DownConvertResult {
   doc: Json;
   notes: string[];
@@ -179,6 +193,8 @@ export function downConvert(doc31: Json): DownConvertResult {
   if (out.components && "pathItems" in out.components) throw new Error("components.pathItems has no OpenAPI 3.0 form");
   if (doc31.webhooks) notes.push("webhooks dropped");
   if (doc31.info?.license?.identifier) notes.push(`info.license.identifier dropped (name "${doc31.info.license.name}" stays)`);
+  const untyped = arraysWithoutItems(out);
+  if (untyped.length > 0) throw new Error(`${untyped.join(", ")}: an array without "items" is not valid OpenAPI 3.0; give it items (\`items: {}\` for any) in ${OUTPUTS.specYaml}`);
   return { doc: out, notes };
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CALLBACK_VALIDATOR_PATH, compileCallbackValidator } from "./compile-validators.js";
+import { FACTS_PATH, generateFacts } from "./generate-facts.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const check = process.argv.includes("--check");
@@ -24,20 +25,22 @@ try {
   console.error(`generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${output}`);
   process.exit(1);
 }
-// The callback validator: ajv standalone code, so the SDK validates callbacks without ajv at runtime.
-const validator = compileCallbackValidator();
-if (check) {
+/** Writes `path`, or with --check fails when what is on disk differs from `text`. */
+function emit(path: string, text: string): void {
+  if (!check) return writeFileSync(`${root}${path}`, text);
   let onDisk = "";
   try {
-    onDisk = readFileSync(`${root}${CALLBACK_VALIDATOR_PATH}`, "utf8");
+    onDisk = readFileSync(`${root}${path}`, "utf8");
   } catch {
     // a missing file is reported as a difference below
   }
-  if (onDisk !== validator) {
-    console.error(`generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${CALLBACK_VALIDATOR_PATH} differs.`);
+  if (onDisk !== text) {
+    console.error(`generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${path} differs.`);
     process.exit(1);
   }
-} else {
-  writeFileSync(`${root}${CALLBACK_VALIDATOR_PATH}`, validator);
 }
+// The callback validator: ajv standalone code, so the SDK validates callbacks without ajv at runtime.
+emit(CALLBACK_VALIDATOR_PATH, compileCallbackValidator());
+// The code table and input limits, so src never types a spec fact in by hand.
+emit(FACTS_PATH, generateFacts());
 if (check) console.log("generated/ matches the spec");

@@ -1,17 +1,11 @@
 // runBatch: many inputs through create-then-wait under an adaptive concurrency limit; resumable, never billed twice.
-import {
-  KlingApiError,
-  KlingConnectionError,
-  KlingError,
-  KlingRateLimitError,
-  KlingTimeoutError,
-  KlingValidationError,
-} from "./errors.js";
-import { batchItemId } from "./client.js";
+import { KlingError, KlingTimeoutError } from "./errors.js";
+import { batchItemId } from "./item-id.js";
 import type { WaitOptions } from "./options.js";
 import { backoffDelayMs, sleep } from "./retry.js";
+import type { CreateControl } from "./safe-create.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput } from "./validate.js";
+import { checkCount, checkCreateInput, checkDuration, checkWaitOptions } from "./validate.js";
 
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */
@@ -36,10 +30,9 @@ export type BatchResult = { index: number; input: CreateTaskInput; externalTaskI
   | { ok: false; error: KlingError }
 );
 
-/** What runBatch needs of the client; kept narrow so batches are testable on their own. */
+/** What runBatch needs of the client (its safe create with the batch's 1303 handling); narrow so batches test alone. */
 export interface BatchClient {
-  createTask(input: CreateTaskInput, options?: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }): Promise<Task>;
-  findTaskByExternalId(externalTaskId: string, options?: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }): Promise<Task | undefined>;
+  createTask(input: CreateTaskInput, options: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }, control: CreateControl): Promise<Task>;
   waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
   tasks(query?: { pageSize?: number }, options?: { signal?: AbortSignal | undefined }): AsyncIterable<Task>;
 }
@@ -96,10 +89,10 @@ export async function* runBatch(
   inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
   options: BatchOptions = {},
 ): AsyncGenerator<BatchResult, void, undefined> {
+  checkWaitOptions(options);
+  checkCount(options.concurrency, "concurrency", 1);
+  checkDuration(options.itemTimeoutMs, "itemTimeoutMs");
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new KlingValidationError("concurrency", `concurrency must be a positive integer, not ${concurrency}.`);
-  }
   // Our own signal, following the caller's: when the consumer stops early (break, return, throw), in-flight
   // items are cancelled and awaited, so nothing of this run is still creating tasks once the loop has exited.
   const stop = new AbortController();
@@ -127,50 +120,25 @@ export async function* runBatch(
 
   const remaining = () => deadline - Date.now();
 
-  const retries = options.maxRetries ?? 2;
-  const isTransient = (error: unknown) =>
-    (error instanceof KlingApiError && error.retryable) ||
-    error instanceof KlingConnectionError ||
-    (error instanceof KlingTimeoutError && error.kind === "attempt");
-
   /**
-   * Creates one item. The batch sends each create once (maxRetries 0) and does the retrying itself, so a 1303
-   * reaches the adaptive limit at once. After a failure that may have created the task, the next attempt looks
-   * it up by its external_task_id before sending it again, exactly as createTask does within one call.
+   * Creates one item safely (the client's one create path), with the batch's handling of code 1303: the account is
+   * full, so the batch runs no more than it holds now and sends again when one of its tasks ends (or after the backoff,
+   * or the server's Retry-After, when it holds none or the server asked), within the item's deadline.
    */
-  async function createWithBackoff(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal): Promise<Task> {
-    let mayExist = false;
-    let failures = 0;
-    for (;;) {
-      if (remaining() <= 0) {
-        throw new KlingTimeoutError({ kind: "wait", timeoutMs: options.timeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: mayExist ? input.external_task_id : undefined });
-      }
-      try {
-        if (mayExist) {
-          const found = await client.findTaskByExternalId(input.external_task_id, { signal, maxRetries: 0 });
-          if (found) return found;
-          mayExist = false;
-        }
-        const task = await client.createTask(input, { signal, maxRetries: 0 });
-        congestionStreak = 0;
-        limit.succeeded();
-        return task;
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (error instanceof KlingRateLimitError && error.code === 1303) {
-          // The account is full: run no more than the batch holds now, and try again when one of its tasks ends
-          // (or after the backoff, or the server's Retry-After, when it holds none or the server asked).
-          limit.congested(holding);
-          const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, 1303), Math.max(0, remaining()));
-          await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay, signal);
-          continue;
-        }
-        if (error instanceof KlingError && error.externalTaskId) mayExist = true;
-        if (!isTransient(error) || failures >= retries) throw error;
-        const asked = error instanceof KlingApiError ? error.retryAfterMs : undefined;
-        await sleep(Math.min(asked ?? backoffDelayMs(failures++), Math.max(0, remaining())), signal);
-      }
-    }
+  async function create(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal, itemDeadline: number): Promise<Task> {
+    const task = await client.createTask(input, { signal, maxRetries: options.maxRetries }, {
+      deadline: itemDeadline,
+      onConcurrencyLimit: async (error) => {
+        limit.congested(holding);
+        const left = itemDeadline - Date.now();
+        if (left <= 0) throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id, cause: error });
+        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, error.code), left);
+        await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay, signal);
+      },
+    });
+    congestionStreak = 0;
+    limit.succeeded();
+    return task;
   }
 
   async function untilSlotOrDelay(slot: boolean, delay: number, signal: AbortSignal): Promise<void> {
@@ -198,12 +166,18 @@ export async function* runBatch(
     const item = new AbortController();
     const cancel = () => item.abort(signal.reason);
     cancels.add(cancel);
+    const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
+    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
+    const createTimer = setTimeout(
+      () => item.abort(new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${externalTaskId}`, externalTaskId })),
+      Math.max(0, itemDeadline - Date.now()),
+    );
     try {
       input = checkCreateInput(raw);
       externalTaskId = await batchItemId(batchId, input);
-      const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
       const found = existing.get(externalTaskId);
-      const created = found ?? (await createWithBackoff({ ...input, external_task_id: externalTaskId }, item.signal));
+      const created = found ?? (await create({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
+      clearTimeout(createTimer);
       holding++;
       let task: Task;
       try {
@@ -224,8 +198,9 @@ export async function* runBatch(
     } catch (error) {
       if (signal.aborted) return;
       const kling = error instanceof KlingError ? error : new KlingError(`batch item ${itemIndex} failed: ${String(error)}`, { cause: error });
-      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (input.external_task_id ?? ""), ok: false, error: kling });
+      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (await batchItemId(batchId, raw)), ok: false, error: kling });
     } finally {
+      clearTimeout(createTimer);
       cancels.delete(cancel);
     }
   }

@@ -1,13 +1,16 @@
 // `kling-v2a batch FILE`: runBatch over a JSONL or URL-list file, results appended as they finish, resumable.
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { BatchResult } from "./batch.js";
 import type { Io } from "./cli.js";
 import { downloadTask } from "./cli-download.js";
 import { KlingValidationError } from "./errors.js";
-import { batchItemId, type VideoToAudioClient } from "./client.js";
+import type { VideoToAudioClient } from "./client.js";
+import { batchItemId } from "./item-id.js";
+import { openResultsFile } from "./results-file.js";
 import type { CreateTaskInput } from "./types.js";
+import { checkCreateInput } from "./validate.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },
@@ -16,6 +19,7 @@ export const BATCH_OPTIONS = {
   timeout: { type: "string" },
   results: { type: "string" },
   "poll-interval": { type: "string" },
+  force: { type: "boolean" },
 } as const;
 
 interface BatchFlags {
@@ -25,6 +29,8 @@ interface BatchFlags {
   timeoutMs?: number | undefined;
   results?: string | undefined;
   pollIntervalMs?: number | undefined;
+  /** Overwrite downloaded files that exist. */
+  force?: boolean | undefined;
   json: boolean;
 }
 
@@ -40,23 +46,29 @@ interface ResultLine {
   error?: { name: string; message: string; code?: number | undefined };
 }
 
+/** One input of a batch file, with the 0-based line it is on (its `index` in the results, the same on every run). */
+export interface FileInput {
+  line: number;
+  input: CreateTaskInput;
+}
+
 /** Inputs from a file, read lazily: `.jsonl` holds one create body a line, anything else one video URL a line. */
-export async function* readInputs(path: string): AsyncGenerator<CreateTaskInput> {
+export async function* readInputs(path: string): AsyncGenerator<FileInput> {
   const jsonl = /\.jsonl$/i.test(path);
   const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
-  let number = 0;
+  let line = -1;
   for await (const raw of lines) {
-    number++;
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
+    line++;
+    const text = raw.trim();
+    if (text === "" || text.startsWith("#")) continue;
     if (!jsonl) {
-      yield { video_url: line };
+      yield { line, input: { video_url: text } };
       continue;
     }
     try {
-      yield JSON.parse(line) as CreateTaskInput;
+      yield { line, input: JSON.parse(text) as CreateTaskInput };
     } catch {
-      throw new KlingValidationError(`line ${number}`, `${path}:${number} is not valid JSON: each line of a .jsonl file is one create body.`);
+      throw new KlingValidationError(`line ${line + 1}`, `${path}:${line + 1} is not valid JSON: each line of a .jsonl file is one create body.`);
     }
   }
 }
@@ -68,20 +80,13 @@ async function countInputs(path: string): Promise<number> {
   return count;
 }
 
-/** External ids that already succeeded in an earlier run, read from the results file. */
-async function succeededBefore(path: string): Promise<Set<string>> {
-  const done = new Set<string>();
-  if (!existsSync(path)) return done;
-  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) {
-    try {
-      const result = JSON.parse(line) as ResultLine;
-      if (result.ok) done.add(result.externalTaskId);
-    } catch {
-      // A line cut short by a crash: that item simply runs again (and is found by its id, not created twice).
-    }
+/** The id an input's task has in this batch, computed as runBatch computes it; undefined for an invalid input. */
+async function itemIdOf(batchId: string, input: CreateTaskInput): Promise<string | undefined> {
+  try {
+    return await batchItemId(batchId, checkCreateInput(input));
+  } catch {
+    return undefined;
   }
-  return done;
 }
 
 /** A stable default batch id for a file, so rerunning the same command resumes the same batch. */
@@ -94,9 +99,10 @@ export async function runBatchFile(kling: VideoToAudioClient, file: string, flag
   if (!existsSync(file)) throw new KlingValidationError("FILE", `no such file: ${file}`);
   const batchId = flags.batchId ?? (await defaultBatchId(file));
   const resultsPath = flags.results ?? `${file}.results.jsonl`;
-  const skip = await succeededBefore(resultsPath);
+  // Taken before anything is created: an unwritable path or a second run on the same file stops here.
+  const results = openResultsFile(resultsPath);
+  const skip = results.succeeded;
   const total = await countInputs(file);
-  const results = createWriteStream(resultsPath, { flags: "a" });
   const started = Date.now();
   const counts = { succeeded: 0, failed: 0, skipped: 0, running: 0 };
   const tty = io.stderr.isTTY;
@@ -114,13 +120,19 @@ export async function runBatchFile(kling: VideoToAudioClient, file: string, flag
   const timer = tty ? setInterval(() => draw(), 250) : undefined;
   timer?.unref();
 
+  /** The file line of each item runBatch sees, by runBatch's index. */
+  const lineOf: number[] = [];
   async function* pending(): AsyncGenerator<CreateTaskInput> {
-    for await (const input of readInputs(file)) {
-      if (skip.size > 0 && input && typeof input === "object" && skip.has(await batchItemId(batchId, input))) {
-        counts.skipped++;
-        continue;
+    for await (const { line, input } of readInputs(file)) {
+      if (skip.size > 0) {
+        const id = await itemIdOf(batchId, input);
+        if (id !== undefined && skip.has(id)) {
+          counts.skipped++;
+          continue;
+        }
       }
       counts.running++;
+      lineOf.push(line);
       yield input;
     }
   }
@@ -128,15 +140,16 @@ export async function runBatchFile(kling: VideoToAudioClient, file: string, flag
   try {
     for await (const result of kling.runBatch(pending(), { batchId, concurrency: flags.concurrency, timeoutMs: flags.timeoutMs, pollIntervalMs: flags.pollIntervalMs, signal })) {
       counts.running--;
-      const line = await describe(result, flags.download, signal);
+      const deadline = flags.timeoutMs === undefined ? undefined : started + flags.timeoutMs;
+      const line = await describe({ ...result, index: lineOf[result.index] ?? result.index }, { dir: flags.download, force: flags.force, deadline, signal });
       if (line.ok) counts.succeeded++;
       else counts.failed++;
-      await new Promise<void>((done, fail) => results.write(`${JSON.stringify(line)}\n`, (error) => (error ? fail(error) : done())));
+      results.append(line);
       if (!tty && !flags.json) io.stderr.write(`${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`);
     }
   } finally {
     if (timer) clearInterval(timer);
-    await new Promise<void>((done) => results.end(done));
+    results.close();
   }
   draw(true);
   const notStarted = total - counts.skipped - counts.succeeded - counts.failed;
@@ -160,15 +173,22 @@ export async function runBatchFile(kling: VideoToAudioClient, file: string, flag
   return counts.failed > 0 || notStarted > 0 ? 1 : 0;
 }
 
-async function describe(result: BatchResult, download: string | undefined, signal: AbortSignal): Promise<ResultLine> {
+interface DownloadPlan {
+  dir: string | undefined;
+  force: boolean | undefined;
+  deadline: number | undefined;
+  signal: AbortSignal;
+}
+
+async function describe(result: BatchResult, download: DownloadPlan): Promise<ResultLine> {
   const line: ResultLine = { index: result.index, externalTaskId: result.externalTaskId, ok: result.ok };
   if (result.ok) {
     line.task_id = result.task.task_id;
     line.task_status = result.task.task_status;
     line.audios = (result.task.task_result?.audios ?? []).map((a) => ({ url_mp3: a.url_mp3, url_wav: a.url_wav }));
-    if (download) {
+    if (download.dir) {
       try {
-        line.files = (await downloadTask(result.task, download, { signal })).map((f) => f.path);
+        line.files = (await downloadTask(result.task, download.dir, download)).map((f) => f.path);
       } catch (error) {
         line.ok = false;
         line.error = { name: (error as Error).name, message: (error as Error).message };
@@ -203,6 +223,7 @@ export function parseBatchFlags(values: Record<string, string | boolean | undefi
     timeoutMs: number("timeout", 1000),
     results: typeof values.results === "string" ? values.results : undefined,
     pollIntervalMs: number("poll-interval", 1000),
+    force: values.force === true,
     json: values.json === true,
   };
 }

@@ -1,11 +1,11 @@
 // `--download DIR`: streams a task's MP3 and WAV files to disk, atomically, named by task id, with a progress bar.
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { KlingConnectionError } from "./errors.js";
+import { KlingConnectionError, KlingTimeoutError, KlingValidationError } from "./errors.js";
 import type { Task } from "./types.js";
 
 export interface DownloadedFile {
@@ -17,7 +17,16 @@ export interface DownloadedFile {
   bytes: number;
 }
 
+/** A transfer that sends nothing for this long is given up. */
+export const DOWNLOAD_STALL_MS = 30_000;
+
 export interface DownloadOptions {
+  /** Replace files that already exist; without it an existing file is an error and nothing is downloaded. @default false */
+  force?: boolean | undefined;
+  /** Give up a transfer that sends no data for this long, in ms. @default 30000 */
+  stallMs?: number | undefined;
+  /** Absolute epoch ms by which every transfer must have finished (the command's `--timeout`). @default none */
+  deadline?: number | undefined;
   /** Draw a progress bar on this stream (a terminal). @default undefined: no bar */
   progress?: NodeJS.WriteStream | undefined;
   /** Cancels the downloads. @default undefined */
@@ -41,16 +50,68 @@ export function plannedFiles(task: Task, dir: string): Array<Omit<DownloadedFile
 
 /** Downloads every audio file of `task` into `dir`; a file appears under its final name only once complete. */
 export async function downloadTask(task: Task, dir: string, options: DownloadOptions = {}): Promise<DownloadedFile[]> {
+  const planned = plannedFiles(task, dir);
+  const taken = options.force ? [] : planned.filter((file) => existsSync(file.path));
+  if (taken.length > 0) {
+    throw new KlingValidationError("--download", `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; pass --force to overwrite.`);
+  }
   await mkdir(dir, { recursive: true });
   const done: DownloadedFile[] = [];
-  for (const file of plannedFiles(task, dir)) {
+  for (const file of planned) {
     done.push({ ...file, bytes: await downloadOne(file.url, file.path, options) });
   }
   return done;
 }
 
+/**
+ * A signal for one transfer: the caller's abort, the deadline, and a stall timer that `touch()` resets on every chunk.
+ * `reason()` says which limit ended it, as the error to throw.
+ */
+function transferLimits(url: string, options: DownloadOptions) {
+  const controller = new AbortController();
+  const stallMs = options.stallMs ?? DOWNLOAD_STALL_MS;
+  let why: Error | undefined;
+  const stop = (error: Error) => {
+    why ??= error;
+    controller.abort(error);
+  };
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const left = options.deadline === undefined ? undefined : Math.max(0, options.deadline - Date.now());
+  const deadlineTimer =
+    left === undefined ? undefined : setTimeout(() => stop(new KlingTimeoutError({ kind: "wait", timeoutMs: left, request: `The download of ${url}` })), left);
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => stop(new KlingTimeoutError({ kind: "attempt", timeoutMs: stallMs, request: `The download of ${url} (stalled: no data)` })), stallMs);
+  };
+  touch();
+  return {
+    signal: controller.signal,
+    touch,
+    reason: () => why,
+    end() {
+      clearTimeout(stallTimer);
+      clearTimeout(deadlineTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 async function downloadOne(url: string, path: string, options: DownloadOptions): Promise<number> {
-  const response = await (options.fetch ?? fetch)(url, { signal: options.signal ?? null }).catch((error: unknown) => {
+  const limits = transferLimits(url, options);
+  try {
+    return await transfer(url, path, options, limits);
+  } catch (error) {
+    throw limits.reason() ?? error;
+  } finally {
+    limits.end();
+  }
+}
+
+async function transfer(url: string, path: string, options: DownloadOptions, limits: ReturnType<typeof transferLimits>): Promise<number> {
+  const response = await (options.fetch ?? fetch)(url, { signal: limits.signal }).catch((error: unknown) => {
+    if (options.signal?.aborted) throw options.signal.reason;
     throw new KlingConnectionError(`Could not download ${url}: ${(error as Error).message}`, { cause: error });
   });
   if (!response.ok || !response.body) {
@@ -66,6 +127,7 @@ async function downloadOne(url: string, path: string, options: DownloadOptions):
   let drawn = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      limits.touch();
       bytes += chunk.length;
       if (options.progress && Date.now() - drawn > 100) {
         drawn = Date.now();
@@ -76,7 +138,7 @@ async function downloadOne(url: string, path: string, options: DownloadOptions):
   });
   try {
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(temporary), {
-      signal: options.signal,
+      signal: limits.signal,
     });
     await rename(temporary, path);
   } catch (error) {

@@ -13,8 +13,6 @@ export type QueueCommand = (typeof QUEUE_COMMANDS)[number];
 export const DEFAULT_QUEUE = "kling-v2a";
 /** How long a command waits for Redis to answer at start before it gives up (exit 3). */
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Exit code after Ctrl-C or SIGTERM. */
-const INTERRUPTED = 130;
 
 const HELP = `kling-v2a worker | enqueue | results: many workers share one Kling account through a BullMQ queue on Redis
 
@@ -231,14 +229,14 @@ function untilInterrupted(running: import("bullmq").Worker, log: (line: string) 
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) process.exit(INTERRUPTED);
+      if (stopping) process.exit(EXIT.interrupted);
       stopping = true;
       log(`${signal}: handing running jobs back to the queue, then stopping (again to quit at once)`);
       running.cancelAllJobs("worker stopping");
       running.close().finally(() => {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
-        resolve(INTERRUPTED);
+        resolve(EXIT.interrupted);
       });
     };
     process.on("SIGINT", stop);
@@ -256,11 +254,18 @@ async function enqueue({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
   const name = queueName(values);
   const batchId = typeof values["batch-id"] === "string" ? values["batch-id"] : await defaultBatchId(file);
   const inputs = [];
-  for await (const input of readInputs(file)) inputs.push(input);
+  const lines: number[] = [];
+  for await (const { line, input } of readInputs(file)) {
+    inputs.push(input);
+    lines.push(line);
+  }
   const queue = openQueue(bullmq, name, redis);
   try {
     await reachable(queue.waitUntilReady(), redis);
-    const ids = await ours.enqueueVideos(queue, inputs, { batchId });
+    // A job's index is its item's 0-based line in FILE, as in `kling-v2a batch` results.
+    const ids = await ours.enqueueVideos(queue, inputs, { batchId, indexes: lines }).catch((error: unknown) => {
+      throw onLine(error, file, lines);
+    });
     const jobs = new Set(ids).size;
     const summary = { queue: name, batchId, items: ids.length, jobs, redis: redis.shown };
     io.stdout.write(
@@ -298,6 +303,15 @@ async function results({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
   } finally {
     await queue.close().catch(() => {});
   }
+}
+
+/** A refusal of `inputs[i]` told as the file's line, which is what the user can find. */
+function onLine(error: unknown, file: string, lines: number[]): unknown {
+  if (!(error instanceof KlingValidationError)) return error;
+  const position = /^inputs\[(\d+)\]/.exec(error.field)?.[1];
+  if (position === undefined) return error;
+  const line = (lines[Number(position)] ?? 0) + 1;
+  return new KlingValidationError(error.field, `${file}:${line}: ${error.message}`, { cause: error });
 }
 
 function fail(io: Io, error: unknown): number {

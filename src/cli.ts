@@ -6,21 +6,21 @@ import { createClient, type VideoToAudioClient } from "./client.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
 import { downloadTask, type DownloadedFile } from "./cli-download.js";
 import { KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
-import { BASE_URLS, readEnv } from "./options.js";
+import { BASE_URLS, isLoopbackUrl, resolveOptions } from "./options.js";
 import type { CreateTaskInput, Task } from "./types.js";
 
-/** Exit codes, as documented in `--help` and the README. */
-export const EXIT = { ok: 0, taskFailed: 1, usage: 2, api: 3, timeout: 4 } as const;
+/** Exit codes, as documented in `--help` and the README. 130 is the shell's code for Ctrl-C (128 + SIGINT). */
+export const EXIT = { ok: 0, taskFailed: 1, usage: 2, api: 3, timeout: 4, interrupted: 130 } as const;
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 
 Usage:
-  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR] [--json]
+  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR [--force]] [--json]
   kling-v2a create (--video-url URL | --video-id ID) [input flags] [--json]
   kling-v2a get    TASK_ID [--json]
-  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR] [--json]
+  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force]] [--json]
   kling-v2a list   [--page N] [--page-size N] [--json]
-  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR] [--timeout SEC] [--results FILE] [--json]
+  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR [--force]] [--timeout SEC] [--results FILE] [--json]
   kling-v2a mock   [--port 4010] [--no-lifecycle]    (serves the spec with Prism; tasks progress over time)
 
 Input flags (run, create):
@@ -41,12 +41,17 @@ Global flags:
   --help, --version
 
 Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line). Results are
-appended to FILE.results.jsonl as items finish; running the same command again skips what succeeded
-and waits for tasks already created instead of creating (and paying for) them again.
+appended to FILE.results.jsonl as items finish (index = the item's 0-based line in FILE); running the
+same command again skips what succeeded and waits for tasks already created instead of creating (and
+paying for) them again. One run at a time per results file (a .lock file beside it).
 
-Progress (status, elapsed time) goes to stderr when it is a terminal; results go to stdout.
+Downloads: --download DIR saves <task_id>.mp3/.wav; an existing file is not overwritten without
+--force; a transfer that sends nothing for 30 s, or runs past --timeout, is given up.
+
+Progress (status, elapsed time) goes to stderr: redrawn on a terminal, a line per status change otherwise;
+results go to stdout.
 Exit codes: 0 success, 1 task failed (batch: any item failed), 2 usage or validation error,
-3 API or connection error, 4 timeout.
+3 API or connection error, 4 timeout, 130 interrupted (Ctrl-C: the task keeps running; the task id is printed).
 
 Examples:
   kling-v2a run --video-url https://example.com/clip.mp4 --bgm-prompt "slow ambient piano" --download ./audio
@@ -74,9 +79,24 @@ const INPUT = {
   "callback-url": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
-const WAIT = { timeout: { type: "string" }, download: { type: "string" }, "poll-interval": { type: "string" } } as const satisfies ParseArgsConfig["options"];
+const WAIT = {
+  timeout: { type: "string" },
+  download: { type: "string" },
+  force: { type: "boolean" },
+  "poll-interval": { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
 
 class UsageError extends Error {}
+
+/** Ctrl-C: the reason the command's signal aborts with. */
+class Interrupted extends Error {
+  override readonly name = "Interrupted";
+}
+
+/** What the running command knows of its task, so an interruption can say how to pick it up again. */
+interface Session {
+  taskId?: string | undefined;
+}
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -95,18 +115,23 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
   const json = argv.includes("--json");
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error("interrupted (Ctrl-C)"));
-  process.once("SIGINT", onSignal);
+  const session: Session = {};
+  // The first Ctrl-C stops the command cleanly (the task keeps running on the server); a second one exits at once.
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort(new Interrupted("interrupted (Ctrl-C)"));
+  };
+  process.on("SIGINT", onSignal);
   try {
-    return await dispatch(command, rest, io, controller.signal);
+    return await dispatch(command, rest, io, controller.signal, session);
   } catch (error) {
-    return report(error, io, json);
+    return report(controller.signal.aborted ? controller.signal.reason : error, io, json, session);
   } finally {
     process.off("SIGINT", onSignal);
   }
 }
 
-async function dispatch(command: string | undefined, rest: string[], io: Io, signal: AbortSignal): Promise<number> {
+async function dispatch(command: string | undefined, rest: string[], io: Io, signal: AbortSignal, session: Session): Promise<number> {
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     io.stdout.write(HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
@@ -137,12 +162,14 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
   }
   const kling = clientFrom(values);
   const json = values.json === true;
-  const progress = io.stderr.isTTY && (command === "run" || command === "wait") ? startProgress(io.stderr) : undefined;
+  const startedAt = Date.now();
+  const progress = command === "run" || command === "wait" ? startProgress(io.stderr, session) : undefined;
   try {
     switch (command) {
       case "create": {
         noPositionals(positionals);
         const task = await kling.createTask(inputFrom(values), { signal });
+        session.taskId = task.task_id;
         print(io, json, task, `task ${task.task_id} ${task.task_status}${externalOf(task)}\nwait for it: kling-v2a wait ${task.task_id}\n`);
         return EXIT.ok;
       }
@@ -162,20 +189,35 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
       }
       case "run":
       case "wait": {
+        const timeoutMs = secondsFlag(values.timeout, "--timeout");
         const waitOptions = {
           signal,
-          timeoutMs: secondsFlag(values.timeout, "--timeout"),
+          timeoutMs,
           pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
           onProgress: progress?.update,
         };
+        if (command === "wait") session.taskId = onePositional(positionals, "TASK_ID");
         const task =
           command === "run"
             ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))
-            : await kling.waitForTask(onePositional(positionals, "TASK_ID"), waitOptions);
+            : await kling.waitForTask(session.taskId!, waitOptions);
         progress?.stop();
-        const files = typeof values.download === "string" ? await downloadTask(task, values.download, { progress: io.stderr.isTTY ? io.stderr : undefined, signal }) : undefined;
-        print(io, json, files ? { task, files } : task, describeTask(task) + (files ? describeFiles(files) : ""));
-        return EXIT.ok;
+        if (typeof values.download !== "string") {
+          print(io, json, task, describeTask(task));
+          return EXIT.ok;
+        }
+        const deadline = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
+        const download = { force: values.force === true, deadline, progress: io.stderr.isTTY ? io.stderr : undefined, signal };
+        try {
+          const files = await downloadTask(task, values.download, download);
+          print(io, json, { task, files }, describeTask(task) + describeFiles(files));
+          return EXIT.ok;
+        } catch (error) {
+          if (signal.aborted) throw error;
+          // The task succeeded and was paid for: its result is printed whatever happened to the files.
+          print(io, json, { task, files: [], error: errorJson(error) }, describeTask(task));
+          return report(error, io, false, session);
+        }
       }
       case "batch":
         return await runBatchFile(kling, onePositional(positionals, "FILE"), parseBatchFlags(values), io, signal);
@@ -188,16 +230,13 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
 }
 
 export function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
-  const baseUrl = str(values["base-url"]) ?? readEnv("KLING_V2A_BASE_URL");
-  let apiKey = str(values["api-key"]) ?? readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY");
-  const accessKey = readEnv("KLING_V2A_ACCESS_KEY");
-  const secretKey = readEnv("KLING_V2A_SECRET_KEY");
-  // A local mock accepts any bearer token, so trying the CLI against it needs no key.
-  if (!apiKey && !accessKey && baseUrl && isLoopback(baseUrl)) apiKey = "mock";
-  if (!apiKey && !accessKey) {
+  const options = { apiKey: str(values["api-key"]), baseUrl: str(values["base-url"]) };
+  // The same resolution as the SDK's (flags first, then the environment); only the "no key" advice is the CLI's.
+  const resolved = resolveOptions(options);
+  if (!resolved.hasCredentials && !isLoopbackUrl(resolved.baseUrl)) {
     throw new UsageError("no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)");
   }
-  return createClient({ apiKey, accessKey, secretKey, baseUrl });
+  return createClient(options);
 }
 
 function inputFrom(values: Record<string, string | boolean | undefined>): CreateTaskInput {
@@ -247,24 +286,30 @@ function externalOf(task: Task): string {
   return id ? ` (external_task_id ${id})` : "";
 }
 
-/** A one-line status display on a terminal: status and elapsed time, redrawn in place. */
-function startProgress(stream: NodeJS.WriteStream) {
+/**
+ * Progress on stderr: on a terminal a status line redrawn in place; elsewhere (logs, CI) one line per status change,
+ * so the task id is on record as soon as the task exists. Either way the session learns the task id.
+ */
+function startProgress(stream: NodeJS.WriteStream, session: Session) {
   const started = Date.now();
+  const tty = stream.isTTY === true;
   let status = "starting";
-  let taskId = "";
-  const draw = () => stream.write(`\r\x1b[2K${taskId ? `task ${taskId} ` : ""}${status} · ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  const timer = setInterval(draw, 200);
-  timer.unref();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const draw = () => stream.write(`\r\x1b[2K${session.taskId ? `task ${session.taskId} ` : ""}${status} · ${elapsed()}`);
+  const timer = tty ? setInterval(draw, 200) : undefined;
+  timer?.unref();
   let stopped = false;
   return {
     update(task: Task) {
       status = task.task_status;
-      taskId = task.task_id;
-      draw();
+      session.taskId = task.task_id;
+      if (tty) draw();
+      else stream.write(`task ${task.task_id} ${status} · ${elapsed()}\n`);
     },
     stop() {
       if (stopped) return;
       stopped = true;
+      if (!tty) return;
       clearInterval(timer);
       draw();
       stream.write("\n");
@@ -272,25 +317,36 @@ function startProgress(stream: NodeJS.WriteStream) {
   };
 }
 
-/** Prints an error (never a secret: SDK errors hold none) and picks the exit code. */
-function report(error: unknown, io: Io, json: boolean): number {
+/** The fields of an error worth printing as JSON (SDK errors hold no secret). */
+function errorJson(error: unknown): Record<string, unknown> {
+  const e = error as Record<string, unknown>;
+  const fields = ["name", "code", "status", "requestId", "field", "taskId", "lastStatus", "externalTaskId", "task"] as const;
+  const detail: Record<string, unknown> = { message: error instanceof Error ? error.message : String(error) };
+  for (const field of fields) if (e && e[field] !== undefined) detail[field] = e[field];
+  if (error instanceof UsageError) detail.name = "UsageError";
+  return detail;
+}
+
+/** Prints an error once (never a secret: SDK errors hold none) and picks the exit code. */
+function report(error: unknown, io: Io, json: boolean, session: Session): number {
   const code = exitCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   if (json) {
-    const e = error as Record<string, unknown>;
-    const fields = ["name", "code", "status", "requestId", "field", "taskId", "lastStatus", "externalTaskId", "task"] as const;
-    const detail: Record<string, unknown> = { message };
-    for (const field of fields) if (e && e[field] !== undefined) detail[field] = e[field];
-    if (error instanceof UsageError) detail.name = "UsageError";
+    const detail = errorJson(error);
+    if (error instanceof Interrupted && session.taskId) detail.taskId = session.taskId;
     io.stdout.write(`${JSON.stringify({ error: detail }, null, 2)}\n`);
   }
   io.stderr.write(`kling-v2a: ${message}\n`);
+  if (error instanceof Interrupted && session.taskId) {
+    io.stderr.write(`task ${session.taskId} keeps running on the server; pick it up with: kling-v2a wait ${session.taskId}\n`);
+  }
   if (error instanceof KlingTimeoutError && error.taskId) io.stderr.write(`keep waiting: kling-v2a wait ${error.taskId}\n`);
   if (error instanceof UsageError) io.stderr.write("see kling-v2a --help\n");
   return code;
 }
 
 export function exitCodeOf(error: unknown): number {
+  if (error instanceof Interrupted) return EXIT.interrupted;
   if (error instanceof UsageError || error instanceof KlingValidationError) return EXIT.usage;
   if (error instanceof KlingTaskFailedError) return EXIT.taskFailed;
   if (error instanceof KlingTimeoutError) return EXIT.timeout;
@@ -323,14 +379,6 @@ function secondsFlag(value: string | boolean | undefined, flag: string): number 
 
 function str(value: string | boolean | undefined): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
-  } catch {
-    return false;
-  }
 }
 
 function version(): string {

@@ -1,24 +1,27 @@
 // createClient: the ergonomic client (safe creates, bounded waits and their polling loop, typed errors) over raw openapi-fetch.
 import createFetchClient, { type Client } from "openapi-fetch";
+import { LIMITS } from "../generated/facts.js";
 import type { paths } from "../generated/openapi.js";
-import {
-  KlingApiError,
-  KlingConnectionError,
-  KlingError,
-  KlingInvalidRequestError,
-  KlingTaskFailedError,
-  KlingTimeoutError,
-  KlingValidationError,
-  noteExternalTaskId,
-} from "./errors.js";
+import { KlingConnectionError, KlingValidationError } from "./errors.js";
 import { createAuthorizer } from "./auth.js";
-import { createLog, type Log, parseLogLevel } from "./logger.js";
-import { baseUrlFrom, type ClientOptions, credentialsFrom, DEFAULTS, isBrowserPage, readEnv, type RequestOptions, type WaitOptions } from "./options.js";
+import { createLog } from "./logger.js";
+import { type ClientOptions, DEFAULTS, isBrowserPage, type RequestOptions, resolveOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
-import { backoffDelayMs, sleep } from "./retry.js";
-import { type CallOptions, createTransport, isAmbiguousFailure } from "./transport.js";
+import { newExternalTaskId } from "./item-id.js";
+import { findByExternalId, type LookupSteps } from "./lookup.js";
+import { type CreateControl, safeCreate } from "./safe-create.js";
+import { waitLoop } from "./wait.js";
+import { type CallOptions, createTransport } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput, checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import {
+  checkCreateInput,
+  checkPageQuery,
+  checkRequestOptions,
+  checkTaskId,
+  checkWaitOptions,
+  PAGE_NUM_MAX,
+  PAGE_SIZE_MAX,
+} from "./validate.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
@@ -48,9 +51,6 @@ export function createRawClient(options: RawClientOptions): RawClient {
   });
 }
 
-/** How many list pages (of 500) a lookup by `external_task_id` reads before it gives up. */
-export const LOOKUP_MAX_PAGES = 10;
-
 export interface LookupOptions extends RequestOptions {
   /** Pages of 500 tasks to scan. @default 10 */
   maxPages?: number | undefined;
@@ -65,7 +65,10 @@ export interface VideoToAudioClient {
   listTasks(query?: { pageNum?: number; pageSize?: number }, options?: RequestOptions): Promise<Task[]>;
   /** Every task, page after page, fetched lazily; stops on a short page or after page 1000. */
   tasks(query?: { pageSize?: number }, options?: RequestOptions): AsyncIterable<Task>;
-  /** The task whose `task_info.external_task_id` is `externalTaskId`, found by scanning the list; `undefined` if none. */
+  /**
+   * The task whose `task_info.external_task_id` is `externalTaskId`, or `undefined`: one GET of the query path
+   * (Kling takes either id there), else a scan of the newest list pages (for gateways that take only task ids).
+   */
   findTaskByExternalId(externalTaskId: string, options?: LookupOptions): Promise<Task | undefined>;
   /** Polls until the task succeeds; throws `KlingTaskFailedError`, `KlingTimeoutError`, or the signal's reason. */
   waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
@@ -81,25 +84,10 @@ export interface VideoToAudioClient {
   readonly raw: RawClient;
 }
 
-/** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */
-export function newExternalTaskId(): string {
-  return `kv2a-${globalThis.crypto.randomUUID()}`;
-}
-
-/**
- * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
- * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
- */
-export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
-  if (input.external_task_id) return input.external_task_id;
-  const canonical = JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)));
-  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${batchId}-${hex}`;
-}
-
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
-  const authorizer = createAuthorizer(credentialsFrom(options));
+  const resolved = resolveOptions(options);
+  const { baseUrl, maxRetries } = resolved;
+  const authorizer = createAuthorizer(resolved);
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
       "dangerouslyAllowBrowser",
@@ -108,7 +96,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
         "or pass dangerouslyAllowBrowser: true if you understand the risk.",
     );
   }
-  const log = createLog(options.logger ?? console, options.logLevel ?? parseLogLevel(readEnv("KLING_V2A_LOG")) ?? DEFAULTS.logLevel, authorizer.secrets);
+  const log = createLog(options.logger ?? console, resolved.logLevel, authorizer.secrets);
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
   const baseFetch = options.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
   const transport = createTransport({
@@ -116,83 +104,65 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     platformFetch: options.fetch === undefined,
     authorizer,
     log,
-    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
-    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+    timeoutMs: resolved.timeoutMs,
+    maxRetries,
   });
-  const raw = createRawClient({ baseUrl: baseUrlFrom(options.baseUrl), fetch: transport() });
+  const raw = createRawClient({ baseUrl, fetch: transport() });
 
   // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it.
   const call = (opts: RequestOptions | undefined, extra?: Partial<CallOptions>) =>
     transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, ignoreRequestSignal: true, ...extra });
 
-  async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task> {
-    const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline }) });
-    return taskOf(data, "createTask");
+  async function postCreate(body: CreateTaskInput, opts: RequestOptions | undefined, deadline: number | undefined, passConcurrencyLimit: boolean): Promise<Task> {
+    const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, { unsafe: true, deadline, passConcurrencyLimit }) });
+    return redactTask(taskOf(data, "createTask"), log.redact);
   }
 
   async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, { deadline }) });
-    return taskOf(data, "getTask");
+    return redactTask(taskOf(data, "getTask"), log.redact);
   }
 
   async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
     checkPageQuery(query);
+    checkRequestOptions(opts);
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, { deadline }) });
     if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
-    return data?.data ?? [];
+    return (data?.data ?? []).map((task) => redactTask(task, log.redact));
   }
 
-  async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
-    const maxPages = opts?.maxPages ?? LOOKUP_MAX_PAGES;
-    for (let pageNum = 1; pageNum <= Math.min(maxPages, PAGE_NUM_MAX); pageNum++) {
-      const page = await listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline);
-      const found = page.find((task) => task.task_info?.external_task_id === externalTaskId);
-      if (found) return found;
-      if (page.length < PAGE_SIZE_MAX) return undefined;
-    }
-    return undefined;
+  const lookupState: LookupSteps["state"] = { direct: "unknown" };
+  function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
+    const steps: LookupSteps = {
+      get: (id) => getTaskWithin(id, opts, deadline),
+      page: (pageNum) => listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline),
+      state: lookupState,
+    };
+    return findByExternalId(steps, externalTaskId, opts?.maxPages);
   }
 
-  /**
-   * Safe create. Every create carries an external_task_id. When an attempt fails ambiguously (the request may
-   * have reached the server: connection lost after sending, attempt timeout, 5xx), the task is looked up by
-   * that id before the create is sent again, so one call never leaves two tasks behind.
-   */
-  async function createTask(input: CreateTaskInput, opts?: RequestOptions, deadline?: number): Promise<Task> {
+  /** Checks the input, gives it an external_task_id (the caller's, or a fresh one) and creates it safely. */
+  async function createTask(input: CreateTaskInput, opts?: RequestOptions, control: CreateControl = {}): Promise<Task> {
     const checked = checkCreateInput(input);
+    checkRequestOptions(opts);
     const externalTaskId = checked.external_task_id ?? newExternalTaskId();
     const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
-    const maxRetries = opts?.maxRetries ?? options.maxRetries ?? DEFAULTS.maxRetries;
-    let ambiguous = false;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await postCreate(body, opts, deadline);
-      } catch (error) {
-        if (opts?.signal?.aborted) throw opts.signal.reason;
-        // After an ambiguous failure, a rejection of the re-sent create may mean "that id already exists".
-        const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
-        if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
-        ambiguous = true;
-        if (attempt < maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), opts?.signal);
-        log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
-        let existing: Task | undefined;
-        try {
-          existing = await findTaskByExternalId(externalTaskId, opts, deadline);
-        } catch (lookupError) {
-          if (opts?.signal?.aborted) throw opts.signal.reason;
-          throw markMayExist(error, externalTaskId, lookupError);
-        }
-        if (existing) {
-          log.info(`createTask: found task ${existing.task_id} created by the earlier attempt (external_task_id=${externalTaskId})`);
-          return existing;
-        }
-        if (attempt >= maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
-      }
-    }
+    const { deadline } = control;
+    const passConcurrencyLimit = control.onConcurrencyLimit !== undefined;
+    return safeCreate(
+      {
+        send: () => postCreate(body, opts, deadline, passConcurrencyLimit),
+        lookup: () => findTaskByExternalId(externalTaskId, opts, deadline),
+        log,
+      },
+      { ...control, externalTaskId, maxRetries: opts?.maxRetries ?? maxRetries, signal: opts?.signal },
+    );
   }
 
   async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
     checkTaskId(taskId);
+    checkWaitOptions(opts);
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
     const deadline = (startedAt ?? Date.now()) + timeoutMs;
     const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
@@ -214,7 +184,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     listTasks: (query = {}, opts) => listPage(query, opts),
     tasks: (query = {}, opts) => ({
       async *[Symbol.asyncIterator]() {
-        const pageSize = query.pageSize ?? 30;
+        const pageSize = query.pageSize ?? LIMITS.pageSizeDefault;
         checkPageQuery({ pageSize });
         for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
           const page = await listPage({ pageNum, pageSize }, opts);
@@ -231,21 +201,30 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     },
     waitForTask: (taskId, opts) => waitForTask(taskId, opts),
     async run(input, opts = {}) {
+      checkWaitOptions(opts);
       const startedAt = Date.now();
       const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
-      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, deadline);
+      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, { deadline });
       return waitForTask(task.task_id, opts, task, startedAt);
     },
     // Loaded on first use, so apps that never run batches do not download or parse the batch code.
     runBatch: (inputs, opts) => ({
       async *[Symbol.asyncIterator]() {
         const { runBatch } = await import("./batch.js");
-        yield* runBatch(client, inputs, opts);
+        const batchClient = { createTask, waitForTask: client.waitForTask, tasks: client.tasks };
+        yield* runBatch(batchClient, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
       },
     }),
   };
+  controlledCreates.set(client, createTask);
   return client;
 }
+
+/**
+ * @internal Each client's create path with its controls (look up first, hand 1303 to the caller), for the queue
+ * workers of `kling-video-to-audio/bullmq`, which must not retry 1303 themselves. Not part of the public client.
+ */
+export const controlledCreates = new WeakMap<VideoToAudioClient, (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>>();
 
 function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   const task = data?.data;
@@ -255,115 +234,15 @@ function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   return task;
 }
 
-function boundedDelay(delay: number, deadline: number | undefined): number {
-  return deadline === undefined ? delay : Math.max(0, Math.min(delay, deadline - Date.now()));
-}
-
-/** The error to throw when a task may exist under `externalTaskId`: always a KlingError that names the id. */
-function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
-  if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
-  return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal
-// ---------------------------------------------------------------------------------------------
-
-/** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
-export const FIRST_POLL_MS = 1_000;
-/** Each poll waits this much longer than the one before, up to the steady interval. */
-export const POLL_GROWTH = 1.5;
-/** The steady interval between polls once the task has been running a while. */
-export const STEADY_POLL_MS = 5_000;
-/** Every delay is spread by ±20% so that many waiters do not poll in lockstep. */
-export const POLL_JITTER = 0.2;
-
 /**
- * The delay before poll number `poll` (0 = the first): 1 s, 1.5 s, 2.25 s, 3.4 s, then 5 s for good, each
- * ±20%. Tasks usually take tens of seconds: early polls catch quick ones, the steady 5 s keeps a long wait cheap.
+ * The task with the configured credentials removed from its `task_status_msg`: a server may quote the key there
+ * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output.
  */
-export function pollDelayMs(poll: number, steadyMs: number = STEADY_POLL_MS, random: () => number = Math.random): number {
-  const base = Math.min(steadyMs, Math.min(FIRST_POLL_MS, steadyMs) * POLL_GROWTH ** poll);
-  return Math.round(base * (1 - POLL_JITTER + 2 * POLL_JITTER * random()));
+function redactTask(task: Task, redact: (text: string) => string): Task {
+  const message = task?.task_status_msg;
+  if (typeof message !== "string" || message === "") return task;
+  const clean = redact(message);
+  return clean === message ? task : { ...task, task_status_msg: clean };
 }
 
-export interface WaitLoopOptions {
-  /** Absolute epoch ms: when the wait gives up with `KlingTimeoutError`. */
-  deadline: number;
-  /** The whole wait's length, for the timeout message. */
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-  onProgress?: ((task: Task) => void) | undefined;
-  /** The steady poll interval. @default 5000 */
-  pollIntervalMs?: number | undefined;
-  /** A task already in hand (from create): reported, then the first poll waits its delay instead of running at once. */
-  initial?: Task | undefined;
-  log: Log;
-  now?: () => number;
-  random?: () => number;
-}
 
-/** Statuses that end a task; any other value, known or not, counts as still running. */
-function isFinal(task: Task): boolean {
-  return task.task_status === "succeed" || task.task_status === "failed";
-}
-
-/**
- * Polls `fetchTask` until the task succeeds (resolves), fails (`KlingTaskFailedError`), the deadline passes
- * (`KlingTimeoutError` with `taskId` and `lastStatus`) or the signal aborts (rejects with its reason).
- * A poll that fails with a retryable error (after the transport's own retries) does not end the wait: the
- * next poll comes on schedule, because a long wait should ride out a short outage.
- */
-export async function waitLoop(taskId: string, fetchTask: () => Promise<Task>, options: WaitLoopOptions): Promise<Task> {
-  const now = options.now ?? Date.now;
-  const { signal, log } = options;
-  let lastStatus: string | undefined;
-  let lastError: unknown;
-  let poll = 0;
-
-  const observe = (task: Task): Task => {
-    if (task.task_status !== lastStatus) {
-      lastStatus = task.task_status;
-      options.onProgress?.(task);
-    }
-    if (task.task_status === "failed") throw new KlingTaskFailedError(task);
-    return task;
-  };
-  const timeout = () => new KlingTimeoutError({ kind: "wait", taskId, lastStatus, timeoutMs: options.timeoutMs, cause: lastError });
-
-  if (options.initial) {
-    observe(options.initial);
-    if (isFinal(options.initial)) return options.initial;
-  } else {
-    poll = -1; // poll at once: the task may be finished already
-  }
-
-  for (;;) {
-    if (poll >= 0) {
-      const delay = Math.min(pollDelayMs(poll, options.pollIntervalMs, options.random), options.deadline - now());
-      if (delay <= 0 && now() >= options.deadline) throw timeout();
-      await sleep(delay, signal);
-    }
-    poll++;
-    if (now() >= options.deadline) throw timeout();
-    signal?.throwIfAborted();
-    try {
-      const task = await fetchTask();
-      lastError = undefined;
-      if (log.enabled("debug")) log.debug(`poll ${poll} task ${taskId}: ${task.task_status}`);
-      if (isFinal(observe(task))) return task;
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (error instanceof KlingTaskFailedError) throw error;
-      if (error instanceof KlingTimeoutError && error.kind === "wait") throw timeout();
-      if (!isTransient(error)) throw error;
-      lastError = error;
-      log.warn(`poll ${poll} of task ${taskId} failed, polling again on schedule: ${(error as Error).message}`);
-    }
-  }
-}
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof KlingApiError) return error.retryable;
-  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
-}

@@ -1,9 +1,6 @@
 // The public entry point: createClient, BASE_URLS, the error classes, callbacks and the data types.
 export {
-  batchItemId,
   createClient,
-  newExternalTaskId,
-  pollDelayMs,
   type LookupOptions,
   type RawClient,
   type VideoToAudioClient,

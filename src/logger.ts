@@ -31,7 +31,6 @@ export function parseLogLevel(value: string | undefined): LogLevel | undefined {
 }
 
 const REDACTED = "[redacted]";
-const MIN_SECRET_LENGTH = 8;
 // A JWT's header is base64url JSON, so it starts with `eyJ` (`{"`); requiring that spares hostnames like api.example.com.
 const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
 const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
@@ -42,9 +41,9 @@ const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
  * stringified first so no object can smuggle a key out. A throwing logger never breaks a request.
  */
 export function createLog(logger: Logger, level: LogLevel, secrets: readonly string[]): Log {
-  // Longest first, so a secret that contains another is removed whole. Strings shorter than 8 characters are no
-  // real keys (a local mock takes "mock"), and redacting every occurrence of them would garble the text.
-  const known = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  // Longest first, so a secret that contains another is removed whole. Every configured credential counts, however
+  // short: a short key is still the key.
+  const known = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
   const redact = (text: string): string => {
     let out = text;
     for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);

@@ -1,6 +1,7 @@
-// Client options, their defaults in one place, and where the environment supplies them.
-import type { Logger, LogLevel } from "./logger.js";
+// Client options, their defaults in one place, and resolveOptions: the one reading of options and the environment.
+import { type Logger, type LogLevel, parseLogLevel } from "./logger.js";
 import type { Task } from "./types.js";
+import { checkBaseUrl, checkCount, checkDuration } from "./validate.js";
 
 /** The servers the API is known at. Paths such as `/v1/audio/video-to-audio` are appended. */
 export const BASE_URLS = {
@@ -13,9 +14,9 @@ export const BASE_URLS = {
 export interface ClientOptions {
   /** Sent as `Authorization: Bearer <apiKey>`. @default env `KLING_V2A_API_KEY`, then `DEERAPI_KEY` */
   apiKey?: string | undefined;
-  /** Kling access key, for a JWT signed on the fly (with `secretKey`). @default undefined */
+  /** Kling access key, for a JWT signed on the fly (with `secretKey`). @default env `KLING_V2A_ACCESS_KEY` */
   accessKey?: string | undefined;
-  /** Kling secret key, signs the JWT (with `accessKey`). @default undefined */
+  /** Kling secret key, signs the JWT (with `accessKey`). @default env `KLING_V2A_SECRET_KEY` */
   secretKey?: string | undefined;
   /** The server. @default env `KLING_V2A_BASE_URL`, then `BASE_URLS.deerapi` */
   baseUrl?: string | undefined;
@@ -73,19 +74,80 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
+/** Where each option comes from in the environment, when the caller leaves it out. */
+export const ENV = {
+  apiKey: ["KLING_V2A_API_KEY", "DEERAPI_KEY"],
+  accessKey: ["KLING_V2A_ACCESS_KEY"],
+  secretKey: ["KLING_V2A_SECRET_KEY"],
+  baseUrl: ["KLING_V2A_BASE_URL"],
+  logLevel: ["KLING_V2A_LOG"],
+} as const;
+
+function fromEnv(names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = readEnv(name);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** The options every entry (client, proxy, CLI, batch, workers) runs with: checked, defaults and environment applied. */
+export interface ResolvedOptions {
+  apiKey: string | undefined;
+  accessKey: string | undefined;
+  secretKey: string | undefined;
+  /** Checked, without trailing slashes. */
+  baseUrl: string;
+  timeoutMs: number;
+  maxRetries: number;
+  logLevel: LogLevel;
+  /** Whether any credential was found; a loopback server (the mock) needs none. */
+  hasCredentials: boolean;
+}
+
 /**
- * The credentials to use: the given ones, else the API key from the environment (`KLING_V2A_API_KEY`, then
- * `DEERAPI_KEY`) unless an access key was given. Shared by the client and the proxy, so both read the same variables.
+ * Resolves credentials, server and limits in one place: given options first, then the environment (see `ENV`), then
+ * `DEFAULTS`. Explicit credentials of one kind keep the environment's of the other kind out: an `apiKey` given in
+ * code is not joined by an access key from the environment, nor the reverse. Throws `KlingValidationError` naming a
+ * bad option.
  */
-export function credentialsFrom(options: { apiKey?: string | undefined; accessKey?: string | undefined; secretKey?: string | undefined }) {
+export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
+  checkDuration(options.timeoutMs, "timeoutMs");
+  checkCount(options.maxRetries, "maxRetries", 0);
+  const givenKey = options.apiKey || undefined;
+  const givenPair = options.accessKey || options.secretKey ? { accessKey: options.accessKey || undefined, secretKey: options.secretKey || undefined } : undefined;
+  const apiKey = givenKey ?? (givenPair ? undefined : fromEnv(ENV.apiKey));
+  const pair = givenPair ?? (givenKey || apiKey ? { accessKey: undefined, secretKey: undefined } : { accessKey: fromEnv(ENV.accessKey), secretKey: fromEnv(ENV.secretKey) });
   return {
-    apiKey: options.apiKey ?? (options.accessKey ? undefined : (readEnv("KLING_V2A_API_KEY") ?? readEnv("DEERAPI_KEY"))),
-    accessKey: options.accessKey,
-    secretKey: options.secretKey,
+    apiKey,
+    ...pair,
+    baseUrl: checkBaseUrl(options.baseUrl ?? fromEnv(ENV.baseUrl) ?? DEFAULTS.baseUrl),
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+    logLevel: options.logLevel ?? parseLogLevel(fromEnv(ENV.logLevel)) ?? DEFAULTS.logLevel,
+    hasCredentials: Boolean(apiKey || pair.accessKey || pair.secretKey),
   };
 }
 
-/** The server: the given one, else `KLING_V2A_BASE_URL`, else DeerAPI. */
+/** Whether `url` points at this machine (where the mock runs, needing no key). */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The credentials to use: the given ones, else the API key from the environment (`KLING_V2A_API_KEY`, then
+ * `DEERAPI_KEY`) unless an access key was given. @deprecated use `resolveOptions`; kept for the proxy until it moves.
+ */
+export function credentialsFrom(options: { apiKey?: string | undefined; accessKey?: string | undefined; secretKey?: string | undefined }) {
+  const resolved = resolveOptions({ ...options, baseUrl: DEFAULTS.baseUrl });
+  return { apiKey: resolved.apiKey, accessKey: resolved.accessKey, secretKey: resolved.secretKey };
+}
+
+/** The server: the given one, else `KLING_V2A_BASE_URL`, else DeerAPI. @deprecated use `resolveOptions`. */
 export function baseUrlFrom(baseUrl: string | undefined): string {
   return baseUrl ?? readEnv("KLING_V2A_BASE_URL") ?? DEFAULTS.baseUrl;
 }

@@ -1,9 +1,9 @@
-// The retry policy: which answers are retried, how long to wait, what Retry-After asks for; and the cancellable sleep.
+// The retry policy: which answers are retried, which failures are transient, how long to wait, and the cancellable sleep.
+import { CODES } from "../generated/facts.js";
+import { KlingApiError } from "./errors/api-error.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import { KlingTimeoutError } from "./errors/timeout-error.js";
 
-/** Kling codes that are worth retrying: rate limits (1302, 1303) and server trouble (5000-5002). */
-const RETRY_CODES = new Set([1302, 1303, 5000, 5001, 5002]);
-/** Kling codes that never improve on retry: auth, account, permission, invalid request, policy, IP allow list. */
-const FINAL_CODES = new Set([1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1304]);
 /** HTTP statuses retried when the body carries no known Kling code. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
@@ -19,11 +19,18 @@ export const MAX_BACKOFF_MS = 8_000;
  * by the transport, not here. 1003/1004 are `false`: the single JWT renewal is the transport's business.
  */
 export function isRetryable(status: number | undefined, code: number | undefined): boolean {
-  if (code !== undefined && code !== 0) {
-    if (RETRY_CODES.has(code)) return true;
-    if (FINAL_CODES.has(code)) return false;
-  }
+  const known = code === undefined ? undefined : CODES[code];
+  if (known) return known.retryable;
   return status !== undefined && RETRY_STATUSES.has(status);
+}
+
+/**
+ * Whether a thrown error is worth another try later: an answer the retry table retries, a connection failure, or
+ * an attempt that timed out. The one predicate behind polls that ride out an outage and batch items that retry.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof KlingApiError) return error.retryable;
+  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
 }
 
 /**
@@ -32,10 +39,11 @@ export function isRetryable(status: number | undefined, code: number | undefined
  * failed together do not retry together. The first 1303 delay is never below 1 s.
  */
 export function backoffDelayMs(retry: number, code?: number, random: () => number = Math.random): number {
-  const base = code === 1303 ? 1_000 : 500;
+  const slots = code !== undefined && CODES[code]?.concurrencyLimit === true;
+  const base = slots ? 1_000 : 500;
   const exponential = Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, retry));
   const delay = Math.round(exponential * (1 - 0.25 * random()));
-  return code === 1303 ? Math.max(1_000, delay) : delay;
+  return slots ? Math.max(1_000, delay) : delay;
 }
 
 /**

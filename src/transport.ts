@@ -1,5 +1,7 @@
 // The retrying fetch under openapi-fetch: auth header, per-attempt timeout, typed errors, the retry table and safe creates.
+import { CODES } from "../generated/facts.js";
 import type { Authorizer } from "./auth.js";
+import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { apiErrorFrom, badBodyError, KlingConnectionError, type KlingError, KlingTimeoutError } from "./errors.js";
 import type { Log } from "./logger.js";
 import { backoffDelayMs, retryAfterMs, sleep } from "./retry.js";
@@ -59,6 +61,11 @@ export interface CallOptions {
    * @default false
    */
   unsafe?: boolean | undefined;
+  /**
+   * A 1303 answer (the account's task limit) is thrown at once instead of retried: the caller handles the account's
+   * limit itself (a batch waits for a slot, a queue worker backs the queue off). @default false
+   */
+  passConcurrencyLimit?: boolean | undefined;
   /**
    * The Request's own `signal` never aborts: the caller's signal, if any, is `signal` above (the client's methods
    * build their Requests so), and listening to the Request's costs time on every attempt. Raw calls leave this
@@ -159,7 +166,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       }
       if (result.ambiguous) ambiguousFailures.add(error);
 
-      if ((result.code === 1003 || result.code === 1004) && authorizer.usesJwt && !renewed) {
+      const fact = result.code === undefined ? undefined : CODES[result.code];
+      if (fact?.renewToken && authorizer.usesJwt && !renewed) {
         // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
         renewed = true;
         authorizer.renew();
@@ -167,14 +175,15 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
         last = error;
         continue;
       }
-      if (!result.retry) throw error;
+      if (!result.retry || (call.passConcurrencyLimit && fact?.concurrencyLimit)) throw error;
       if (unsafe && result.ambiguous) {
         if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
         throw error;
       }
       const delay = result.delayMs ?? backoffDelayMs(retries, result.code, random);
       if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
-        log.warn(`${describe(request)} gave up after ${attempt} attempt(s): ${error.message}`);
+        // The error itself reaches the caller; a warning as well would say the same thing twice.
+        if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
         throw error;
       }
       retries++;
@@ -232,7 +241,29 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     attempt.sent = true;
     // The signal goes in `init` rather than a new Request: constructing one costs more than the rest of the transport.
     const response = await config.fetch(copy, init ? { ...init, signal } : { signal });
-    return interpret(request, response, await response.text());
+    let text: string;
+    try {
+      text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
+    } catch (error) {
+      if (error instanceof AnswerTooLargeError) return tooLargeFailure(request, response, error);
+      throw error;
+    }
+    return interpret(request, response, text);
+  }
+
+  /** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
+  function tooLargeFailure(request: Request, response: Response, error: AnswerTooLargeError): Failure {
+    const ok = response.status >= 200 && response.status < 300;
+    return {
+      error: new KlingConnectionError(
+        `${describe(request)} answered HTTP ${response.status} with a body over ${error.limit} bytes (${error.message}), far more than any Kling answer; ` +
+          "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
+        { status: response.status, cause: error },
+      ),
+      retry: false,
+      ambiguous: ok || response.status >= 500,
+      reason: `HTTP ${response.status} with a body over ${error.limit} bytes`,
+    };
   }
 
   function networkFailure(request: Request, error: unknown): Failure {
@@ -295,7 +326,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     return {
       error,
       retry: error.retryable,
-      ambiguous: status >= 500 || (code !== undefined && code >= 5000 && code <= 5002),
+      ambiguous: status >= 500 || (code !== undefined && CODES[code]?.ambiguous === true),
       delayMs,
       code,
       reason: `HTTP ${status}${code !== undefined ? ` code ${code}` : ""}`,

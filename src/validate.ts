@@ -1,18 +1,21 @@
 // Input checks before anything is sent: the spec's create-body rules, each failure naming its field.
-import { KlingValidationError } from "./errors.js";
+import { LIMITS } from "../generated/facts.js";
+import { KlingValidationError } from "./errors/validation-error.js";
 import type { CreateTaskInput } from "./types.js";
 
 /** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */
-export const MAX_PROMPT_LENGTH = 200;
+export const MAX_PROMPT_LENGTH = LIMITS.promptMaxLength;
 /** `listTasks` bounds, as in the spec. */
-export const PAGE_NUM_MAX = 1000;
-export const PAGE_SIZE_MAX = 500;
+export const PAGE_NUM_MAX = LIMITS.pageNumMax;
+export const PAGE_SIZE_MAX = LIMITS.pageSizeMax;
 
 const FIELDS = ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "external_task_id", "callback_url"] as const;
+/** Fields whose empty value means "not given": dropped from the body, never sent. */
+const DROPPED_WHEN_EMPTY = new Set(["video_id", "video_url", "external_task_id", "callback_url"]);
 
 /**
- * Checks a create body and returns the copy to send: an empty (or null) `video_id`/`video_url` counts as not given and is
- * dropped (gateway samples send `"video_url": ""` beside a `video_id`). Throws `KlingValidationError` otherwise.
+ * Checks a create body and returns the copy to send: an empty (or null) `video_id`, `video_url`, `external_task_id` or
+ * `callback_url` counts as not given and is dropped. Throws `KlingValidationError` otherwise.
  */
 export function checkCreateInput(input: unknown): CreateTaskInput {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -25,7 +28,8 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
       const hint = closestField(key);
       throw new KlingValidationError(key === "" ? '""' : key, `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`);
     }
-    if ((key === "video_id" || key === "video_url") && (value === "" || value === null)) continue;
+    // Kling's own documented example sends these empty, and gateway samples send the unused video field as "".
+    if (DROPPED_WHEN_EMPTY.has(key) && (value === "" || value === null)) continue;
     body[key] = value;
   }
 
@@ -52,20 +56,33 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
   return body as CreateTaskInput;
 }
 
-export function checkTaskId(taskId: unknown): string {
-  if (typeof taskId !== "string" || taskId.trim() === "") {
-    throw new KlingValidationError("taskId", `taskId must be a non-empty string, not ${shown(taskId)}.`);
+/**
+ * A task id is one plain path segment: letters, digits and `. _ ~ : @ + = -`, at most 256 characters, never `.` or
+ * `..`. Anything else (a slash, `?`, `#`, `%`, a space) would change which URL is requested: `getTask("..")` would
+ * otherwise ask for the task list.
+ */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~:@+=-]{1,256}$/;
+
+/** Whether `id` can stand as one path segment as it is (see `checkTaskId`). */
+export function isPlainSegment(id: unknown): id is string {
+  return typeof id === "string" && PLAIN_SEGMENT.test(id) && id !== "." && id !== "..";
+}
+
+export function checkTaskId(taskId: unknown, field = "taskId"): string {
+  if (!isPlainSegment(taskId)) {
+    throw new KlingValidationError(field, `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ${shown(taskId)}.`);
   }
   return taskId;
 }
 
 export function checkPageQuery(query: { pageNum?: number; pageSize?: number }): void {
-  const bounds = { pageNum: PAGE_NUM_MAX, pageSize: PAGE_SIZE_MAX } as const;
+  const bounds = { pageNum: [LIMITS.pageNumMin, PAGE_NUM_MAX], pageSize: [LIMITS.pageSizeMin, PAGE_SIZE_MAX] } as const;
   for (const field of ["pageNum", "pageSize"] as const) {
     const value = query[field];
     if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 1 || value > bounds[field]) {
-      throw new KlingValidationError(field, `${field} must be an integer from 1 to ${bounds[field]}, not ${shown(value)}.`);
+    const [min, max] = bounds[field];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new KlingValidationError(field, `${field} must be an integer from ${min} to ${max}, not ${shown(value)}.`);
     }
   }
 }
@@ -133,4 +150,57 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options: checked where they are given, so a bad value fails at once and names itself
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An absolute http(s) URL with a host, e.g. `https://api.deerapi.com/kling`, returned without trailing slashes. Where
+ * the runtime has a `location` (a page or a worker), a path such as `/api/kling` (the app's own proxy) is taken too.
+ */
+export function checkBaseUrl(value: unknown, field = "baseUrl"): string {
+  const hasLocation = typeof (globalThis as { location?: { href?: unknown } }).location?.href === "string";
+  if (hasLocation && typeof value === "string" && /^\/(?!\/)\S*$/.test(value)) return value.replace(/\/+$/, "");
+  let ok = typeof value === "string" && HTTP_URL.test(value);
+  if (ok) {
+    try {
+      ok = new URL(value as string).hostname !== "";
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL such as "https://api.deerapi.com/kling", not ${shown(value)}.`);
+  return (value as string).replace(/\/+$/, "");
+}
+
+/** A duration in ms that is given must be a positive finite number (NaN would never time out, 0 would spin). */
+export function checkDuration(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new KlingValidationError(field, `${field} must be a positive number of milliseconds, not ${shown(value)}.`);
+  }
+}
+
+/** A count that is given must be a whole number of at least `min`. */
+export function checkCount(value: unknown, field: string, min: number): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new KlingValidationError(field, `${field} must be a whole number of at least ${min}, not ${shown(value)}.`);
+  }
+}
+
+/** Per-call options of every method: `timeoutMs` (one attempt) and `maxRetries`. */
+export function checkRequestOptions(options: { timeoutMs?: unknown; maxRetries?: unknown } | undefined): void {
+  if (!options) return;
+  checkDuration(options.timeoutMs, "timeoutMs");
+  checkCount(options.maxRetries, "maxRetries", 0);
+}
+
+/** Options of a wait (and of run and runBatch): `timeoutMs` there is the whole wait. */
+export function checkWaitOptions(options: { timeoutMs?: unknown; maxRetries?: unknown; pollIntervalMs?: unknown } | undefined): void {
+  if (!options) return;
+  checkRequestOptions(options);
+  checkDuration(options.pollIntervalMs, "pollIntervalMs");
 }

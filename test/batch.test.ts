@@ -1,7 +1,7 @@
 // runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort, deadline.
 import { afterEach, describe, expect, it } from "vitest";
 import { AdaptiveLimit, type BatchResult } from "../src/batch.js";
-import { batchItemId } from "../src/client.js";
+import { batchItemId } from "../src/item-id.js";
 import { createClient, type CreateTaskInput, KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "../src/index.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 
@@ -163,5 +163,39 @@ describe("batch item ids", () => {
     expect(successesToGrow()).toBe(1); // back towards the known-good level one per success
     for (let i = 0; i < 100_000; i++) limit.succeeded();
     expect(limit.limit).toBe(10);
+  });
+});
+
+describe("runBatch bounds and ids (regressions)", () => {
+  it("an item whose create keeps getting 1303 ends at its itemTimeoutMs with KlingTimeoutError, after few creates", async () => {
+    fake = await startFakeKling({ fault: (r) => (r.method === "POST" ? { kind: "error", status: 429, code: 1303, message: "parallel task over resource pack limit" } : undefined) });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const started = Date.now();
+    const [result] = await collect(kling.runBatch([clip(0)], { itemTimeoutMs: 1_000, pollIntervalMs: 10 }));
+    const creates = fake.requests.filter((r) => r.method === "POST").length;
+    expect(result?.ok).toBe(false);
+    expect(result?.ok === false && result.error).toBeInstanceOf(KlingTimeoutError);
+    expect(result?.externalTaskId).toBeTruthy();
+    // Backoff from 1 s: a handful of creates, not a loop (it made 150 in 8 s before).
+    expect(creates).toBeLessThanOrEqual(5);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("batch creates honour the client's maxRetries (0: a 503 on create is not retried)", async () => {
+    fake = await startFakeKling({ fault: (r) => (r.method === "POST" ? { kind: "error", status: 503, code: 5001, message: "busy" } : undefined) });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", maxRetries: 0, ...quiet });
+    const [result] = await collect(kling.runBatch([clip(0)], { pollIntervalMs: 10 }));
+    expect(result?.ok).toBe(false);
+    expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+  });
+
+  it("an invalid item's result carries the external id it would have had, derived like a valid one", async () => {
+    fake = await startFakeKling({ taskDurationMs: 30 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const bad = { video_url: "not a url" } as CreateTaskInput;
+    const results = await collect(kling.runBatch([bad, null as unknown as CreateTaskInput], { batchId: "b1", pollIntervalMs: 10 }));
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    expect(results.find((r) => r.index === 0)?.externalTaskId).toBe(await batchItemId("b1", bad));
+    expect(results.find((r) => r.index === 1)?.externalTaskId).toMatch(/^b1-[0-9a-f]{24}$/);
   });
 });

@@ -144,12 +144,15 @@ describe("worker processes sharing one account", () => {
   }, 90_000);
 });
 
+/** A client object not made by createClient (a wrapper): the worker must fall back to the public methods. */
+const wrapped = (fake: FakeKling) => ({ ...createClient({ baseUrl: fake.url, apiKey: "bullmq-test-key-0123456789", logLevel: "off" }) });
+
 describe("one worker, real Redis", () => {
-  it("backs the whole queue off on 1303 without counting an attempt; 1303s stay bounded", async () => {
+  it.each(["createClient's client", "a wrapped client"])("backs the whole queue off on 1303 without counting an attempt; 1303s stay bounded (%s)", async (kind) => {
     // The queue believes in 6 slots, the account has 2: Kling's 1303 must do the rest.
     const fake = await fakeKling({ taskDurationMs: 400, concurrencyLimit: 2 });
     const queue = newQueue();
-    await inProcessWorker(queue, fake, { accountConcurrency: 6 });
+    await inProcessWorker(queue, fake, { accountConcurrency: 6, ...(kind === "a wrapped client" ? { client: wrapped(fake) } : {}) });
     const ids = await enqueueVideos(queue, urls(8, "busy"), { batchId: "busy", jobOptions: { attempts: 1 } });
     expect(await finished(queue, 8)).toEqual({ completed: 8, failed: 0 });
     expect(fake.rejected1303).toBeGreaterThan(0);
@@ -211,20 +214,22 @@ describe("one worker, real Redis", () => {
     expect(fake.tasks).toHaveLength(1);
   }, 60_000);
 
-  it("on a retry after a create whose answer was lost, finds the task instead of creating it again", async () => {
+  it.each(["createClient's client", "a wrapped client"])("on a retry after a create whose answer was lost, finds the task instead of creating it again (%s)", async (kind) => {
     let posts = 0;
-    let lists = 0;
-    // The create commits but its answer is lost, and the SDK's own lookup fails too: the attempt fails, the task exists.
+    let firstAttemptFailed = false;
+    // The create commits but its answer is lost, and every lookup of that attempt fails too: the attempt ends not
+    // knowing whether its task exists (it does). The retry must find it.
     const fake = await fakeKling({
       taskDurationMs: 200,
       fault: (r) => {
         if (r.method === "POST" && ++posts === 1) return { kind: "drop-after-commit" };
-        if (r.method === "GET" && r.path === "/v1/audio/video-to-audio" && ++lists === 1) return { kind: "error", status: 500, code: 5000 };
+        if (r.method === "GET" && !firstAttemptFailed) return { kind: "error", status: 500, code: 5000 };
         return undefined;
       },
     });
     const queue = newQueue();
-    await inProcessWorker(queue, fake);
+    const worker = await inProcessWorker(queue, fake, kind === "a wrapped client" ? { client: wrapped(fake) } : {});
+    worker.on("failed", () => (firstAttemptFailed = true));
     const [id] = await enqueueVideos(queue, [{ video_url: "https://example.com/lost.mp4" }], { jobOptions: { backoff: { type: "fixed", delay: 100 } } });
     expect(await finished(queue, 1)).toEqual({ completed: 1, failed: 0 });
     const job = await queue.getJob(id!);

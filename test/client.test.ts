@@ -131,6 +131,7 @@ describe("createClient options", () => {
   it("refuses a key in a browser page unless dangerouslyAllowBrowser is set; no key is fine", () => {
     vi.stubGlobal("window", {});
     vi.stubGlobal("document", {});
+    vi.stubGlobal("location", { href: "https://app.example/page" });
     expect(() => createClient({ baseUrl, apiKey: "sk-in-a-browser-123" })).toThrow(KlingValidationError);
     expect(() => createClient({ baseUrl, apiKey: "sk-in-a-browser-123" })).toThrow(/proxy/);
     expect(() => createClient({ baseUrl, apiKey: "sk-in-a-browser-123", dangerouslyAllowBrowser: true })).not.toThrow();

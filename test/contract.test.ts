@@ -56,6 +56,45 @@ describe("createTask request examples", () => {
   });
 });
 
+/**
+ * Kling's own create example, byte for byte (kling.ai/document-api/api/video/audio-generation/video-to-audio, "Create
+ * Task", cURL `--data`): the optional fields are sent as empty strings.
+ */
+const KLING_DOCUMENTED_BODY = `{
+"video_url": "https://p1-kling.klingai.com/kcdn/cdn-kcdn112452/kling-qa-test/20fps-7s.mov",
+"external_task_id": "",
+"callback_url": ""
+}`;
+
+/** Sends a create body as raw JSON text, so what reaches Prism is exactly the documented bytes. */
+async function postRaw(text: string): Promise<{ status: number; body: any; violations: string | null }> {
+  const response = await fetch(`${baseUrl}${CREATE}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer test-key" },
+    body: text,
+  });
+  return { status: response.status, body: await response.json(), violations: response.headers.get("sl-violations") };
+}
+
+describe("Prism accepts what Kling accepts", () => {
+  const validate = validatorAt("#/components/schemas/CreateTaskRequest");
+  const cases: Array<[string, string]> = [
+    ["Kling's documented create example (empty external_task_id and callback_url)", KLING_DOCUMENTED_BODY],
+    ["the gateway form: an empty video_id beside a video_url", JSON.stringify({ video_id: "", video_url: "https://example.com/clip.mp4" })],
+    ["the gateway form: an empty video_url beside a video_id", JSON.stringify({ video_id: "866534912876544067", video_url: "", sound_effect_prompt: "rain" })],
+    ["every optional field empty beside a video_id", JSON.stringify({ video_id: "866534912876544067", video_url: "", external_task_id: "", callback_url: "" })],
+  ];
+
+  it.each(cases)("%s", async (_label, text) => {
+    expect(validate(JSON.parse(text)), JSON.stringify(validate.errors)).toBe(true);
+    const { status, body, violations } = await postRaw(text);
+    expect(violations).toBeNull();
+    expect(status).toBe(200);
+    expect(validatorAt("#/components/schemas/TaskResponse")(body)).toBe(true);
+    expect(body.data.task_status).toBe("submitted");
+  });
+});
+
 describe("Prism rejects what the API rejects", () => {
   const url = "https://example.com/clip.mp4";
   const cases: Array<[string, unknown, string]> = [
@@ -65,6 +104,13 @@ describe("Prism rejects what the API rejects", () => {
     ["an unknown field", { video_url: url, bgm_promt: "typo" }, "bgm_promt"],
     ["a non-http video_url", { video_url: "ftp://example.com/clip.mp4" }, "video_url"],
     ["a non-boolean asmr_mode", { video_url: url, asmr_mode: "yes" }, "asmr_mode"],
+    ["both video fields empty", { video_id: "", video_url: "" }, "video_"],
+    ["an empty video_url alone", { video_url: "" }, "video_url"],
+    ["a blank (one space) video_id beside a video_url", { video_id: " ", video_url: url }, "video_id"],
+    ["a callback_url that is not a URL", { video_url: url, callback_url: "hooks/kling" }, "callback_url"],
+    ["a non-http callback_url", { video_url: url, callback_url: "ftp://example.com/hook" }, "callback_url"],
+    ["a callback_url of one space", { video_url: url, callback_url: " " }, "callback_url"],
+    ["a non-string external_task_id", { video_url: url, external_task_id: 7 }, "external_task_id"],
   ];
 
   it.each(cases)("rejects %s with a Kling-shaped 400", async (_label, body, mentioned) => {
@@ -74,6 +120,7 @@ describe("Prism rejects what the API rejects", () => {
     expect(error).toMatchObject({ code: expect.any(Number), message: expect.any(String) });
     expect(validatorAt("#/components/schemas/ErrorEnvelope")(error)).toBe(true);
     expect(response.headers.get("sl-violations")).toContain(mentioned);
+    expect(validatorAt("#/components/schemas/CreateTaskRequest")(body), "ajv agrees with Prism").toBe(false);
   });
 
   it.each([

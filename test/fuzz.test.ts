@@ -97,7 +97,7 @@ afterAll(() => {
   const cb = figures.callbacks;
   console.log(
     `fuzz: create inputs ${c.cases} cases (${c.valid} valid, ${c.invalid} invalid; known divergences: ${c.urlRuleDisagreements} URL rule, ` +
-      `${c.nullVideoDropped} null video dropped), ` +
+      `${c.nullVideoDropped} null fields dropped), ` +
       `callbacks ${cb.cases} (${cb.parse} parse, ${cb.headers} header sets, ${cb.signed} signed, ${cb.mutated} mutated; ${cb.accepted} accepted), ` +
       `responses ${r.cases} (${r.resolved} resolved, ${r.cases - r.resolved} rejected, ${r.huge} huge, ${r.multiAnswer} multi-answer, ${r.echoedSecrets} echoing secrets), ` +
       `seed ${SEED}, ${figures.failures} failures, ${(figures.elapsedMs / 1000).toFixed(1)} s`,
@@ -254,13 +254,13 @@ const createInput = fc.oneof(
   { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.constant(undefined), fc.string(), fc.integer(), fc.boolean(), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 })) },
 );
 
-/** The body as JSON carries it (no `undefined` keys), after the documented normalisation: an empty video_id/video_url is dropped. */
+/** The body as JSON carries it (no `undefined` keys), after the documented normalisation: an empty video_id/video_url/external_task_id/callback_url is dropped. */
 function documentedView(input: unknown): unknown {
   if (!isRecord(input)) return input;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    if ((key === "video_id" || key === "video_url") && value === "") continue;
+    if ((key === "video_id" || key === "video_url" || key === "external_task_id" || key === "callback_url") && value === "") continue;
     Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
@@ -296,17 +296,17 @@ function urlKind(value: string): string {
 }
 
 /**
- * What the spec says once the client's known, reported departures are modelled: `null` video fields are dropped
+ * What the spec says once the client's known, reported departures are modelled: `null` optional fields are dropped
  * like empty ones, and URL fields are judged by the client's rule. Returns the names of the departures applied.
  */
 function withKnownDepartures(view: unknown): { view: unknown; applied: string[] } {
   if (!isRecord(view)) return { view, applied: [] };
   const out = { ...view };
   const applied: string[] = [];
-  for (const key of ["video_id", "video_url"] as const) {
+  for (const key of ["video_id", "video_url", "external_task_id", "callback_url"] as const) {
     if (out[key] === null) {
       delete out[key];
-      applied.push("null video");
+      applied.push("null field");
     }
   }
   for (const key of ["video_url", "callback_url"] as const) {
@@ -359,8 +359,8 @@ describe("fuzz: create inputs", () => {
               `client ${outcome.ok ? "accepted" : `rejected (${(outcome.error as Error)?.message})`} an input that the spec ${specAccepts ? "accepts" : "rejects"}: ${show(input)}`,
             );
           }
-          if (known.applied.includes("null video")) stats.nullVideoDropped++;
-          const urls = known.applied.filter((name) => name !== "null video");
+          if (known.applied.includes("null field")) stats.nullVideoDropped++;
+          const urls = known.applied.filter((name) => name !== "null field");
           if (urls.length > 0) stats.urlRuleDisagreements++;
           for (const kind of urls) stats.urlKinds[kind] = (stats.urlKinds[kind] ?? 0) + 1;
           expected = known.view;

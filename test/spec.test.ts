@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { arraysWithoutItems, forEachSchema } from "../scripts/build.js";
 import { escapePointer, spec, specPath, validatorAt } from "./support/spec.js";
 
 const run = promisify(execFile);
@@ -55,6 +56,26 @@ describe("openapi/openapi.yaml", () => {
     expect(ok).toBe(true);
   });
 
+  it("has no boolean subschema, which openapi-zod-client cannot read (\"Schema is required\")", () => {
+    const booleans: string[] = [];
+    forEachSchema(structuredClone(spec), (schema, where) => {
+      for (const [name, s] of Object.entries(schema.properties ?? {})) if (typeof s === "boolean") booleans.push(`${where}/properties/${name}`);
+      for (const key of ["items", "not", "additionalItems", "unevaluatedItems", "contains", "propertyNames"]) {
+        if (typeof schema[key] === "boolean") booleans.push(`${where}/${key}`);
+      }
+      for (const key of ["allOf", "anyOf", "oneOf", "prefixItems"]) {
+        (schema[key] ?? []).forEach((s: unknown, i: number) => typeof s === "boolean" && booleans.push(`${where}/${key}/${i}`));
+      }
+      // `additionalProperties: false` and `unevaluatedProperties: false` are keywords with a boolean value, not subschemas.
+    });
+    expect(booleans).toEqual([]);
+  });
+
+  it("gives every array schema its items (OpenAPI 3.0 requires them, and the 3.0 copy is converted from this file)", () => {
+    const missing = arraysWithoutItems(spec);
+    expect(missing).toEqual([]);
+  });
+
   it("generated/ matches the spec (drift check)", async () => {
     await expect(run(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, "scripts/generate.ts", "--check"], { cwd: root })).resolves.toBeDefined();
   });
@@ -106,7 +127,14 @@ describe("spec coverage of kling-api.md", () => {
     expect(request({ video_url: "https://example.com/a.mp4", bgm_prompt: "🎵".repeat(201) })).toBe(false);
     expect(request({ video_id: "", asmr_mode: false })).toBe(false);
     expect(request({ video_id: "1", asmr_mode: "yes" })).toBe(false);
-    expect(request({ video_id: "1", external_task_id: "" })).toBe(false);
+    // `""` means "not given" (Kling's documented example, gateway samples); a blank or non-empty other field does not.
+    expect(request({ video_id: "1", external_task_id: "", callback_url: "" })).toBe(true);
+    expect(request({ video_id: "1", video_url: "" })).toBe(true);
+    expect(request({ video_id: "", video_url: "https://example.com/a.mp4" })).toBe(true);
+    expect(request({ video_id: "", video_url: "" })).toBe(false);
+    expect(request({ video_id: " ", video_url: "https://example.com/a.mp4" })).toBe(false);
+    expect(request({ video_id: "1", callback_url: " " })).toBe(false);
+    expect(request({ video_id: "1", video_url: null })).toBe(false);
     const task = validatorAt("#/components/schemas/Task");
     expect(task({ task_id: "1", task_status: "submitted", a_new_field: { x: 1 } })).toBe(true);
     const envelope = validatorAt("#/components/schemas/TaskResponse");

@@ -28,10 +28,24 @@ describe("CreateTaskInput", () => {
     void kling.run({ video_id: "1", video_url: "https://example.com/a.mp4" });
     // @ts-expect-error neither video field
     void kling.createTask({ bgm_prompt: "piano" });
+    // @ts-expect-error both video fields, the literal way
+    void kling.createTask({ video_url: "https://example.com/a.mp4", video_id: "866534912876544067", external_task_id: "" });
+    // @ts-expect-error neither video field, with the others empty
+    void kling.createTask({ external_task_id: "", callback_url: "" });
     // @ts-expect-error a typo'd field
     void kling.createTask({ video_url: "https://example.com/a.mp4", bgm_promt: "piano" });
     // @ts-expect-error asmr_mode is a boolean
     void kling.createTask({ video_url: "https://example.com/a.mp4", asmr_mode: "yes" });
+  });
+
+  it('takes "" for what Kling\'s own example and gateways send empty (read as not given)', () => {
+    expectTypeOf({ video_url: "https://example.com/a.mp4", external_task_id: "", callback_url: "" } as const).toExtend<CreateTaskInput>();
+    expectTypeOf({ video_id: "", video_url: "https://example.com/a.mp4" } as const).toExtend<CreateTaskInput>();
+    expectTypeOf({ video_id: "866534912876544067", video_url: "" } as const).toExtend<CreateTaskInput>();
+    void kling.createTask({ video_id: "866534912876544067", video_url: "", callback_url: "" });
+    // the unused field is typed as exactly "" (not string), which is what keeps "both" a compile error
+    expectTypeOf<components["schemas"]["CreateTaskWithVideoId"]["video_url"]>().toEqualTypeOf<"" | undefined>();
+    expectTypeOf<components["schemas"]["CreateTaskWithVideoUrl"]["video_id"]>().toEqualTypeOf<"" | undefined>();
   });
 });
 

@@ -28,7 +28,7 @@ describe("checkCreateInput", () => {
     ["a 201-code-point prompt", { video_url: url, sound_effect_prompt: "🎵".repeat(201) }, "sound_effect_prompt"],
     ["a non-string prompt", { video_url: url, bgm_prompt: 5 }, "bgm_prompt"],
     ["a string asmr_mode", { video_url: url, asmr_mode: "true" }, "asmr_mode"],
-    ["an empty external_task_id", { video_url: url, external_task_id: "" }, "external_task_id"],
+    ["a number external_task_id", { video_url: url, external_task_id: 5 }, "external_task_id"],
     ["an unknown field", { video_url: url, bgm_promt: "typo" }, "bgm_promt"],
     ["a number video_id", { video_id: 42 }, "video_id"],
   ])("refuses %s", (_label, input, field) => {

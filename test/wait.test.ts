@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { KlingConnectionError, KlingInvalidRequestError, KlingTaskFailedError, KlingTimeoutError } from "../src/errors.js";
 import { createLog } from "../src/logger.js";
 import type { Task } from "../src/types.js";
-import { pollDelayMs, waitLoop } from "../src/client.js";
+import { pollDelayMs, waitLoop } from "../src/wait.js";
 
 const silent = createLog(console, "off", []);
 const task = (task_status: string, extra: Partial<Task> = {}): Task => ({ task_id: "42", task_status: task_status as Task["task_status"], ...extra });

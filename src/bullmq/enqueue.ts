@@ -1,6 +1,6 @@
 // enqueueVideos: a batch's items as BullMQ jobs whose ids are their external_task_ids, so adding them again adds nothing.
 import type { JobsOptions, Queue } from "bullmq";
-import { batchItemId } from "../client.js";
+import { batchItemId } from "../item-id.js";
 import { KlingValidationError } from "../errors.js";
 import type { CreateTaskInput } from "../types.js";
 import { checkCreateInput } from "../validate.js";
@@ -47,6 +47,8 @@ export interface EnqueueOptions {
   batchId?: string | undefined;
   /** BullMQ job options merged over DEFAULT_JOB_OPTIONS (`jobId` is always the external_task_id). @default {} */
   jobOptions?: Omit<JobsOptions, "jobId"> | undefined;
+  /** The `index` each job records, by input position (e.g. the items' lines in a file). @default the position in `inputs` */
+  indexes?: readonly number[] | undefined;
 }
 
 /** Jobs added per Redis round trip. */
@@ -72,7 +74,7 @@ export async function enqueueVideos(
     checkJobId(id, index);
     const first = jobs.get(id);
     if (first) sameItem(first.data, input, index);
-    else jobs.set(id, { name: JOB_NAME, data: { input: { ...input, external_task_id: id }, batchId, index }, opts: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions, jobId: id } });
+    else jobs.set(id, { name: JOB_NAME, data: { input: { ...input, external_task_id: id }, batchId, index: options.indexes?.[index] ?? index }, opts: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions, jobId: id } });
     ids.push(id);
     index++;
   }

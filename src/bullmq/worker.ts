@@ -1,9 +1,10 @@
 // createVideoToAudioWorker: a BullMQ worker whose jobs create their task once, wait for it, and share one Kling account.
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
-import { createClient, type VideoToAudioClient } from "../client.js";
-import { KlingApiError, KlingInvalidRequestError, KlingRateLimitError, KlingTaskFailedError, KlingValidationError } from "../errors.js";
+import { controlledCreates, createClient, type VideoToAudioClient } from "../client.js";
+import { KlingApiError, KlingInvalidRequestError, type KlingRateLimitError, KlingTaskFailedError, KlingValidationError } from "../errors.js";
 import type { ClientOptions } from "../options.js";
 import { backoffDelayMs } from "../retry.js";
+import { type CreateControl, isConcurrencyLimit } from "../safe-create.js";
 import type { Task } from "../types.js";
 import { checkCreateInput } from "../validate.js";
 import type { VideoJobData } from "./enqueue.js";
@@ -29,9 +30,6 @@ export const WORKER_DEFAULTS = {
  * (a billion jobs a second), it only lets the 1303 back-off reach every worker of the queue.
  */
 const LIMITER = { max: 1_000_000_000, duration: 1_000 } as const;
-
-/** Kling's "too many tasks running" (1303) and "too many requests" (1302): the whole account must slow down. */
-const ACCOUNT_BUSY = new Set([1302, 1303]);
 
 export interface VideoToAudioWorkerOptions {
   /** The BullMQ queue to take jobs from (the one enqueueVideos added to). */
@@ -123,7 +121,7 @@ function positiveInteger(value: number, field: string): number {
 }
 
 /**
- * The queue-wide back-off on 1302/1303: BullMQ's manual rate limit, which every worker of the queue obeys. The wait is
+ * The queue-wide back-off on 1303: BullMQ's manual rate limit, which every worker of the queue obeys. The wait is
  * the server's Retry-After if it sent one, else 1 s doubling (to 8 s) while this worker keeps meeting a full account;
  * never shortens a longer wait another worker already set.
  */
@@ -153,7 +151,7 @@ async function runJob(job: Job<VideoJobData, Task>, context: JobContext): Promis
   const { client, signal } = context;
   try {
     const input = jobInput(job);
-    const known = (await knownTask(job, input.external_task_id, context)) ?? (await createTask(job, input, context));
+    const known = progressTask(job) ?? (await createTask(job, input, context));
     const report = progressReporter(job);
     report(known);
     const task = await client.waitForTask(known.task_id, { signal, timeoutMs: context.waitTimeoutMs, pollIntervalMs: context.pollIntervalMs, onProgress: report });
@@ -174,40 +172,62 @@ function jobInput(job: Job<VideoJobData, Task>): VideoJobData["input"] {
   return { ...input, external_task_id: externalTaskId };
 }
 
-/**
- * The task an earlier start of this job may have created: the one its progress names, else (unless that start
- * ended with a definite 1303) the one Kling lists under its external_task_id. A first start has none.
- */
-async function knownTask(job: Job<VideoJobData, Task>, externalTaskId: string, { client, signal }: JobContext): Promise<Task | undefined> {
+/** The task an earlier start of this job created and reported as its progress. */
+function progressTask(job: Job<VideoJobData, Task>): Task | undefined {
   const progress = job.progress as Partial<VideoJobProgress> | undefined;
-  if (progress && typeof progress === "object" && typeof progress.task_id === "string" && progress.task_id !== "") {
-    return { task_id: progress.task_id, task_status: progress.task_status ?? "submitted" } as Task;
-  }
-  const started = job.attemptsStarted ?? 1;
-  if (started <= 1 || job.data.refusedStart === started - 1) return undefined;
-  return client.findTaskByExternalId(externalTaskId, { signal });
+  if (!progress || typeof progress !== "object" || typeof progress.task_id !== "string" || progress.task_id === "") return undefined;
+  return { task_id: progress.task_id, task_status: progress.task_status ?? "submitted" } as Task;
 }
 
 /**
- * Creates the task with one request (the SDK's own retries off, so a 1303 reaches the queue at once). A full account
- * backs the whole queue off and puts the job back uncounted; "already exists" is looked up, not failed.
+ * Whether an earlier start may have created the task (taken over after a stall, or retried), so it must be looked
+ * up before a create: any start but the first, unless the one before ended with a definite 1303.
+ */
+function mayExist(job: Job<VideoJobData, Task>): boolean {
+  const started = job.attemptsStarted ?? 1;
+  return started > 1 && job.data.refusedStart !== started - 1;
+}
+
+/**
+ * Creates the task through the client's safe create (looking it up first when it may exist). On 1303 the whole queue
+ * backs off and the job goes back uncounted; a create answered "already exists" is looked up, not failed.
  */
 async function createTask(job: Job<VideoJobData, Task>, input: VideoJobData["input"], context: JobContext): Promise<Task> {
   const { client, signal } = context;
+  const onConcurrencyLimit = async (error: KlingRateLimitError): Promise<never> => {
+    await context.backOff.congested(error);
+    await job.updateData({ ...job.data, refusedStart: job.attemptsStarted });
+    throw Worker.RateLimitError();
+  };
   try {
-    const task = await client.createTask(input, { signal, maxRetries: 0 });
+    const task = await sendCreate(client, input, { signal }, { mayExist: mayExist(job), onConcurrencyLimit });
     context.backOff.created();
     return task;
   } catch (error) {
-    if (error instanceof KlingRateLimitError && error.code !== undefined && ACCOUNT_BUSY.has(error.code)) {
-      await context.backOff.congested(error);
-      await job.updateData({ ...job.data, refusedStart: job.attemptsStarted });
-      throw Worker.RateLimitError();
-    }
     if (error instanceof KlingInvalidRequestError) {
       const existing = await client.findTaskByExternalId(input.external_task_id, { signal });
       if (existing) return existing;
     }
+    throw error;
+  }
+}
+
+/**
+ * The client's own create path with its controls. A client not made by createClient (a wrapper, a test double) has
+ * only the public method: then the lookup is done here and the create sent with the SDK's retries off, so that a
+ * 1303 comes back at once.
+ */
+async function sendCreate(client: VideoToAudioClient, input: VideoJobData["input"], opts: { signal: AbortSignal | undefined }, control: CreateControl): Promise<Task> {
+  const controlled = controlledCreates.get(client);
+  if (controlled) return controlled(input, opts, control);
+  if (control.mayExist) {
+    const found = await client.findTaskByExternalId(input.external_task_id, opts);
+    if (found) return found;
+  }
+  try {
+    return await client.createTask(input, { ...opts, maxRetries: 0 });
+  } catch (error) {
+    if (isConcurrencyLimit(error)) await control.onConcurrencyLimit?.(error);
     throw error;
   }
 }

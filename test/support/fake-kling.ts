@@ -42,6 +42,8 @@ export interface FakeKlingOptions {
   uniqueExternalIds?: boolean;
   /** Where result files are said to be (`<base>/<task_id>.mp3`). @default "http://cdn.invalid/v2a" */
   resultBaseUrl?: string;
+  /** The query path takes an external_task_id as well as a task_id, as Kling's does; false acts like a gateway that takes only task ids. @default true */
+  queryByExternalId?: boolean;
   /** Picks a fault (or none) for each request. @default no faults */
   fault?: (request: FakeRequest) => Fault | undefined;
 }
@@ -52,6 +54,8 @@ export interface FakeTask {
   body: Record<string, unknown>;
   createdAt: number;
   fails: boolean;
+  /** The `task_status_msg` of a failed task. @default "Video duration must be between 3 and 20 seconds" */
+  reason?: string;
 }
 
 export interface FakeKling {
@@ -102,7 +106,7 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
     return {
       task_id: task.task_id,
       task_status: status,
-      task_status_msg: status === "failed" ? "Video duration must be between 3 and 20 seconds" : "",
+      task_status_msg: status === "failed" ? (task.reason ?? "Video duration must be between 3 and 20 seconds") : "",
       task_info: task.external_task_id ? { external_task_id: task.external_task_id } : {},
       ...(status === "succeed"
         ? { task_result: { audios: [{ id: `${task.task_id}1`, url_mp3: `${base}.mp3`, url_wav: `${base}.wav`, duration_mp3: "7.0", duration_wav: "7.0" }] } }
@@ -172,7 +176,8 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
       return [200, envelope(newestFirst.slice((pageNum - 1) * pageSize, pageNum * pageSize).map(view))];
     }
     const id = request.path.split("/").pop() ?? "";
-    const task = byId.get(decodeURIComponent(id));
+    const key = decodeURIComponent(id);
+    const task = byId.get(key) ?? (options.queryByExternalId === false ? undefined : byExternal.get(key));
     if (request.method === "GET" && task) return [200, envelope(view(task))];
     return [404, { code: 1203, message: "Task not found", request_id: `req-${seq}` }];
   };

@@ -1,0 +1,106 @@
+// Safe create, the one create path: send; after an ambiguous failure look the task up by its external_task_id; send again.
+import { CODES } from "../generated/facts.js";
+import { KlingError, noteExternalTaskId } from "./errors/kling-error.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import { KlingInvalidRequestError } from "./errors/invalid-request-error.js";
+import { KlingRateLimitError } from "./errors/rate-limit-error.js";
+import type { Log } from "./logger.js";
+import { backoffDelayMs, sleep } from "./retry.js";
+import { isAmbiguousFailure } from "./transport.js";
+import type { Task } from "./types.js";
+
+/** How a caller steers a create beyond the public RequestOptions (batches, queue workers). */
+export interface CreateControl {
+  /** Absolute epoch ms: no attempt, lookup or backoff runs past it. @default undefined (no deadline) */
+  deadline?: number | undefined;
+  /** The task may exist already (a resumed batch item, a queue job taken over): look it up before the first send. @default false */
+  mayExist?: boolean | undefined;
+  /**
+   * Handles code 1303 (the account runs as many tasks as it may) in place of the transport's retries: resolve to send
+   * again (not counted as an attempt), throw to give up. Batches wait for a slot; queue workers back the queue off.
+   * @default undefined (the transport retries 1303 with backoff)
+   */
+  onConcurrencyLimit?: ((error: KlingRateLimitError) => Promise<void>) | undefined;
+}
+
+/** The steps safe create is made of, supplied by the client (and replaced in tests). */
+export interface CreateSteps {
+  /** One create request; must throw at once (not retry) on a failure after which the task may exist. */
+  send(): Promise<Task>;
+  /** The task created under the external id, if any. */
+  lookup(): Promise<Task | undefined>;
+  log: Log;
+}
+
+export interface SafeCreateOptions extends CreateControl {
+  externalTaskId: string;
+  /** Sends after an ambiguous failure (each preceded by a lookup). */
+  maxRetries: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Whether an error is Kling's "the account's task limit is reached" (code 1303). */
+export function isConcurrencyLimit(error: unknown): error is KlingRateLimitError {
+  return error instanceof KlingRateLimitError && error.code !== undefined && CODES[error.code]?.concurrencyLimit === true;
+}
+
+/**
+ * Creates at most one task for `externalTaskId`. An ambiguous failure (the request may have reached the server:
+ * connection lost after sending, attempt timeout, 5xx) is followed by a backoff and a lookup by the id: a found task
+ * is returned, otherwise the create is sent again, up to `maxRetries` times. A rejection of a re-send (perhaps "that
+ * id exists") gets one more lookup. Whatever is thrown after an ambiguous failure names the id.
+ */
+export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions): Promise<Task> {
+  const { externalTaskId, signal, deadline } = options;
+  let ambiguous = options.mayExist === true;
+  let lookupFirst = ambiguous;
+  let attempt = 0;
+  for (;;) {
+    if (lookupFirst) {
+      const existing = await lookupOrExplain(steps, externalTaskId, signal, undefined);
+      if (existing) return existing;
+    }
+    try {
+      return await steps.send();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (options.onConcurrencyLimit && isConcurrencyLimit(error)) {
+        await options.onConcurrencyLimit(error);
+        lookupFirst = ambiguous;
+        continue;
+      }
+      const rejectedRetry = ambiguous && error instanceof KlingInvalidRequestError;
+      if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
+      ambiguous = true;
+      if (attempt < options.maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), signal);
+      steps.log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
+      const existing = await lookupOrExplain(steps, externalTaskId, signal, error);
+      if (existing) return existing;
+      if (attempt >= options.maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
+      attempt++;
+      lookupFirst = false;
+    }
+  }
+}
+
+/** The lookup; a lookup that fails is reported as the create's failure (`failure`, when there is one), naming the id. */
+async function lookupOrExplain(steps: CreateSteps, externalTaskId: string, signal: AbortSignal | undefined, failure: unknown): Promise<Task | undefined> {
+  try {
+    const existing = await steps.lookup();
+    if (existing) steps.log.info(`createTask: found task ${existing.task_id} created earlier (external_task_id=${externalTaskId})`);
+    return existing;
+  } catch (lookupError) {
+    if (signal?.aborted) throw signal.reason;
+    throw markMayExist(failure ?? lookupError, externalTaskId, lookupError);
+  }
+}
+
+function boundedDelay(delay: number, deadline: number | undefined): number {
+  return deadline === undefined ? delay : Math.max(0, Math.min(delay, deadline - Date.now()));
+}
+
+/** The error to throw when a task may exist under `externalTaskId`: always a KlingError that names the id. */
+function markMayExist(error: unknown, externalTaskId: string, lookupError?: unknown): KlingError {
+  if (error instanceof KlingError) return noteExternalTaskId(error, externalTaskId);
+  return new KlingConnectionError("createTask failed.", { cause: lookupError ?? error, externalTaskId });
+}
