@@ -92,7 +92,8 @@ describe.each(commands)("installed with bullmq, through %s", (_label, queue, com
     const lines = results.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines.every((l) => l.ok && l.task_status === "succeed" && l.audios[0].url_mp3)).toBe(true);
-    expect(lines.map((l) => l.index).sort()).toEqual([0, 1, 2]);
+    // Each item's 0-based line in the file, as in `kling-v2a batch` results (the comment and the blank line skipped).
+    expect(lines.map((l) => l.index).sort()).toEqual([1, 2, 4]);
     expect(results.stderr).toMatch(/3 succeeded, 0 failed, 0 not finished/);
     worker.kill("SIGINT");
     expect((await worker.exited).code).toBe(130);

@@ -49,6 +49,12 @@ describe("enqueueVideos", () => {
     expect(queue.calls[0]).toHaveLength(2);
   });
 
+  it("records the given indexes (a file's lines) instead of positions", async () => {
+    const queue = recordingQueue();
+    await enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }, { video_url: "https://example.com/b.mp4" }], { indexes: [3, 7] });
+    expect(queue.calls[0]!.map((j) => j.data.index)).toEqual([3, 7]);
+  });
+
   it("reads async iterables and adds in chunks", async () => {
     const queue = recordingQueue();
     async function* inputs() {
