@@ -29,7 +29,8 @@ const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
 const TASK_ID = "866889456698785798";
 const API_KEY = "bench-key-not-a-secret";
 
-const TARGETS = { layerPct: 3, gzipBytes: 5 * 1024, importMs: 10 } as const;
+/** Issue targets: createClient ≤ 7.0 kB up front (ahead of every peer), per call ≤ 1.05× openapi-fetch, cold import ≤ +10 ms. */
+const TARGETS = { layerPct: 5, gzipBytes: 7 * 1024, importMs: 10 } as const;
 
 const OPTIONS = {
   rounds: { type: "string", default: "30" },
@@ -140,6 +141,9 @@ async function bundleSizes(): Promise<BundleSize[]> {
     { name: "createClient, openapi-fetch external", contents: `export { createClient } from "./src/index.ts";`, external: ["openapi-fetch"] },
     { name: "all of src/index.ts", contents: `export * from "./src/index.ts";` },
     { name: "openapi-fetch alone", contents: `export { default as createClient } from "openapi-fetch";` },
+    // Peers, measured the same way: what a page loads up front to make their client.
+    { name: "peer: replicate 1.4.0 (new Replicate)", contents: `export { default as Replicate } from "replicate";` },
+    { name: "peer: @fal-ai/client 1.10.1 (createFalClient)", contents: `export { createFalClient } from "@fal-ai/client";` },
   ];
   const out: BundleSize[] = [];
   try {
@@ -453,9 +457,14 @@ async function main(): Promise<void> {
   for (const chunk of main.lazy) {
     console.log(`  loaded on first use (import()): ${chunk.inputs.join(", ")}: ${bytes(chunk.minBytes)} min, ${bytes(chunk.gzipBytes)} min+gzip`);
   }
-  const sizeOk = main.gzipBytes <= TARGETS.gzipBytes;
-  console.log(`\n  createClient with its dependencies: ${bytes(main.gzipBytes)} min+gzip, target ≤ ${bytes(TARGETS.gzipBytes)}: ${verdict(sizeOk)}`);
-  summary.push(`bundle ${kb(main.gzipBytes)} min+gzip (≤ 5 kB) ${verdict(sizeOk)}`);
+  const peers = sizes.filter((s) => s.name.startsWith("peer:"));
+  const ahead = peers.every((peer) => main.gzipBytes < peer.gzipBytes);
+  const sizeOk = main.gzipBytes <= TARGETS.gzipBytes && ahead;
+  console.log(
+    `\n  createClient with its dependencies: ${bytes(main.gzipBytes)} min+gzip, target ≤ ${bytes(TARGETS.gzipBytes)} and below every peer ` +
+      `(${peers.map((p) => `${p.name.slice(6)} ${kb(p.gzipBytes)}`).join(", ")}): ${verdict(sizeOk)}`,
+  );
+  summary.push(`bundle ${kb(main.gzipBytes)} min+gzip (≤ 7 kB, below the peers) ${verdict(sizeOk)}`);
 
   // 2. Per call --------------------------------------------------------------------------------
   section(`Per call (loopback, keep-alive, server in its own process; ${ROUNDS} rounds × ${CALLS} calls per client, interleaved in slices of ${SLICE})`);
@@ -519,7 +528,7 @@ async function main(): Promise<void> {
       `SDK ${stub.sdkUs.toFixed(1)} µs/call, layer +${median(stub.layerUs).toFixed(1)} µs ` +
       `(p10–p90 ${quantile(stub.layerUs, 0.1).toFixed(1)} … ${quantile(stub.layerUs, 0.9).toFixed(1)})`,
   );
-  summary.push(`layer ${pct(layer)} (≤ 3%) ${verdict(layerOk)}`);
+  summary.push(`layer ${pct(layer)} (≤ ${TARGETS.layerPct}%) ${verdict(layerOk)}`);
 
   // 3. Cold import -----------------------------------------------------------------------------
   section(`Cold import (fresh node processes, ${IMPORTS} each, interleaved; medians)`);

@@ -6,7 +6,13 @@ import {
   validateCallbackTask,
 } from "../generated/callback-validator.js";
 import type { components } from "../generated/openapi.js";
-import { KlingCallbackError, KlingValidationError } from "./errors.js";
+import { KlingCallbackError } from "./errors/callback-error.js";
+import { KlingValidationError } from "./errors/validation-error.js";
+
+// The `./callbacks` entry point carries what a webhook handler needs, and nothing of the client.
+export { KlingCallbackError, type KlingCallbackErrorReason } from "./errors/callback-error.js";
+export { KlingError } from "./errors/kling-error.js";
+export type { CallbackPayload, Task } from "./types.js";
 
 type Task = components["schemas"]["Task"];
 type CallbackEvent = components["schemas"]["CallbackEvent"];
