@@ -15,35 +15,31 @@ export interface CodeFact {
   readonly renewToken?: true;
   /** The account runs as many tasks as its resource pack allows. */
   readonly concurrencyLimit?: true;
-  /** What happened, for messages. */
-  readonly happened: string;
-  /** What to do next, for messages. */
-  readonly next: string;
 }
 
 /** Kling's business codes. */
 export const CODES: Readonly<Record<number, CodeFact>> = {
-  1000: { status: 401, category: "authentication", retryable: false, ambiguous: false, happened: "authentication failed", next: "check the API key (or the access and secret keys)" },
-  1001: { status: 401, category: "authentication", retryable: false, ambiguous: false, happened: "the Authorization header was empty", next: "pass apiKey (or accessKey and secretKey), or set KLING_V2A_API_KEY" },
-  1002: { status: 401, category: "authentication", retryable: false, ambiguous: false, happened: "the Authorization header was invalid", next: "check the API key (or the access and secret keys) and the base URL" },
-  1003: { status: 401, category: "authentication", retryable: false, ambiguous: false, renewToken: true, happened: "the token is not valid yet", next: "check the machine clock, then the access and secret keys" },
-  1004: { status: 401, category: "authentication", retryable: false, ambiguous: false, renewToken: true, happened: "the token has expired", next: "check the machine clock, then the access and secret keys" },
-  1100: { status: 429, category: "account", retryable: false, ambiguous: false, happened: "the account is in an abnormal state", next: "check the account in the Kling console or contact support" },
-  1101: { status: 429, category: "account", retryable: false, ambiguous: false, happened: "the account is in arrears", next: "settle the account balance, then retry" },
-  1102: { status: 429, category: "account", retryable: false, ambiguous: false, happened: "the resource pack is used up or expired", next: "recharge or buy a resource pack, then retry" },
-  1103: { status: 403, category: "permission", retryable: false, ambiguous: false, happened: "the key has no permission for this API or model", next: "enable this API/model for the account, or use another key" },
-  1200: { status: 400, category: "invalid_request", retryable: false, ambiguous: false, happened: "the request was invalid", next: "fix the request" },
-  1201: { status: 400, category: "invalid_request", retryable: false, ambiguous: false, happened: "a parameter was invalid", next: "fix the parameter named in the message" },
-  1202: { status: 404, category: "invalid_request", retryable: false, ambiguous: false, happened: "the method or path is not supported", next: "check the base URL and the path" },
-  1203: { status: 404, category: "invalid_request", retryable: false, ambiguous: false, happened: "the resource was not found", next: "check the task id and the base URL" },
-  1300: { status: 400, category: "policy", retryable: false, ambiguous: false, happened: "the request breaks platform policy", next: "change the input" },
-  1301: { status: 400, category: "policy", retryable: false, ambiguous: false, happened: "the content safety check rejected the input", next: "change the video or the prompts" },
-  1302: { status: 429, category: "rate_limit", retryable: true, ambiguous: false, happened: "requests are arriving too fast", next: "slow down; the SDK retries with backoff" },
-  1303: { status: 429, category: "rate_limit", retryable: true, ambiguous: false, concurrencyLimit: true, happened: "too many tasks are running for the account's resource pack", next: "wait for some to finish" },
-  1304: { status: 429, category: "permission", retryable: false, ambiguous: false, happened: "this IP address is not on the key's allow list", next: "add it in the Kling console" },
-  5000: { status: 500, category: "server", retryable: true, ambiguous: true, happened: "the server failed internally", next: "retry later" },
-  5001: { status: 503, category: "server", retryable: true, ambiguous: true, happened: "the service is unavailable (maintenance)", next: "retry later" },
-  5002: { status: 504, category: "server", retryable: true, ambiguous: true, happened: "the server timed out (backlog)", next: "retry later" },
+  1000: { status: 401, category: "authentication", retryable: false, ambiguous: false },
+  1001: { status: 401, category: "authentication", retryable: false, ambiguous: false },
+  1002: { status: 401, category: "authentication", retryable: false, ambiguous: false },
+  1003: { status: 401, category: "authentication", retryable: false, ambiguous: false, renewToken: true },
+  1004: { status: 401, category: "authentication", retryable: false, ambiguous: false, renewToken: true },
+  1100: { status: 429, category: "account", retryable: false, ambiguous: false },
+  1101: { status: 429, category: "account", retryable: false, ambiguous: false },
+  1102: { status: 429, category: "account", retryable: false, ambiguous: false },
+  1103: { status: 403, category: "permission", retryable: false, ambiguous: false },
+  1200: { status: 400, category: "invalid_request", retryable: false, ambiguous: false },
+  1201: { status: 400, category: "invalid_request", retryable: false, ambiguous: false },
+  1202: { status: 404, category: "invalid_request", retryable: false, ambiguous: false },
+  1203: { status: 404, category: "invalid_request", retryable: false, ambiguous: false },
+  1300: { status: 400, category: "policy", retryable: false, ambiguous: false },
+  1301: { status: 400, category: "policy", retryable: false, ambiguous: false },
+  1302: { status: 429, category: "rate_limit", retryable: true, ambiguous: false },
+  1303: { status: 429, category: "rate_limit", retryable: true, ambiguous: false, concurrencyLimit: true },
+  1304: { status: 429, category: "permission", retryable: false, ambiguous: false },
+  5000: { status: 500, category: "server", retryable: true, ambiguous: true },
+  5001: { status: 503, category: "server", retryable: true, ambiguous: true },
+  5002: { status: 504, category: "server", retryable: true, ambiguous: true },
 };
 
 /** Input limits of the create body and the list query. */

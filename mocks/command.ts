@@ -1,9 +1,10 @@
 // The `mock` command shared by `npm run mock` and `kling-v2a mock`: flags, the start-up hint, a clean stop; Prism loads lazily.
 import { parseArgs } from "node:util";
-import type { MockOptions, RunningMock } from "./lifecycle.js";
+import type { MockOptions, RunningMock } from "./types.js";
 
-export const PRISM_MISSING =
-  "kling-v2a mock needs Prism: npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2";
+/** How to install Prism at the versions this package is tested with (its optional peer dependencies). */
+export const PRISM_INSTALL = "npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2";
+export const PRISM_MISSING = `kling-v2a mock needs Prism: ${PRISM_INSTALL}`;
 
 export interface MockCommandOptions {
   /** How the help text names the command. @default "kling-v2a mock" */
@@ -20,23 +21,28 @@ export interface MockCommandOptions {
 
 const HELP = (prog: string) => `Usage: ${prog} [options]
 
-Serves the Kling Video-to-Audio API locally: Prism validates every request against the OpenAPI spec and
-answers with its examples. In lifecycle mode (the default) created tasks move submitted → processing →
-succeed as time passes (failed when the video, a prompt or external_task_id contains "fail"), unknown task
-ids answer 404 (code 1203), and the list returns the tasks created so far. A Prefer header always wins.
+Serves the Kling Video-to-Audio API locally, no key needed: Prism validates every request against the OpenAPI spec
+(a 400 with code 1201 names the field and the rule) and answers with its examples. In lifecycle mode (the default)
+created tasks move submitted → processing → succeed as time passes (failed when the video, a prompt or
+external_task_id contains "fail"), a succeeded task's url_mp3, url_wav and video url are playable files served
+by the mock itself, a create's callback_url receives a POST on every status change, unknown task ids answer 404
+(code 1203), and the list returns the tasks created so far. A Prefer header always wins. Reference: docs/mock.md.
 
 Options:
-  --port <n>             port to listen on; 0 picks a free one (default 4010)
-  --host <addr>          interface to listen on; 0.0.0.0 for other machines (default 127.0.0.1)
-  --no-lifecycle         plain Prism: every answer is a static example, chosen only by Prefer
-  --submitted-ms <ms>    how long a new task stays submitted (default 2000)
-  --processing-ms <ms>   how long it then stays processing (default 4000)
-  --verbose              log every request and the answer chosen for it
-  --help                 show this help
+  --port <n>               port to listen on; 0 picks a free one (default 4010)
+  --host <addr>            interface to listen on; 0.0.0.0 for other machines (default 127.0.0.1)
+  --no-lifecycle           static examples only, chosen by Prefer (media, errors and CORS as above)
+  --submitted-ms <ms>      how long a new task stays submitted (default 2000)
+  --processing-ms <ms>     how long it then stays processing (default 4000)
+  --require-auth           answer 401 like the real API without "Authorization: Bearer <any token>" (code 1001)
+  --webhook-secret <whsec> sign callbacks with Standard Webhooks headers (verifyCallback accepts them)
+  --verbose                log every request and the answer chosen for it (callback deliveries are always logged)
+  --help                   show this help
 
 Examples:
   ${prog}
   ${prog} --port 8080 --submitted-ms 500 --processing-ms 1500
+  ${prog} --webhook-secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --require-auth
   ${prog} --host 0.0.0.0 --verbose
   ${prog} --no-lifecycle
 `;
@@ -61,6 +67,8 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
         lifecycle: { type: "boolean", default: true },
         "submitted-ms": { type: "string", default: "2000" },
         "processing-ms": { type: "string", default: "4000" },
+        "require-auth": { type: "boolean", default: false },
+        "webhook-secret": { type: "string" },
         verbose: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -75,9 +83,15 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
       lifecycle: values.lifecycle,
       submittedMs: integerFlag("--submitted-ms", values["submitted-ms"]),
       processingMs: integerFlag("--processing-ms", values["processing-ms"]),
+      requireAuth: values["require-auth"],
       verbose: values.verbose,
       log: (line) => stderr.write(`${line}\n`),
     };
+    const secret = values["webhook-secret"];
+    if (secret !== undefined) {
+      if (!/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw new Error("--webhook-secret must be whsec_ followed by base64 (as in the Kling console)");
+      mockOptions.webhookSecret = secret;
+    }
   } catch (error) {
     stderr.write(`${prog}: ${error instanceof Error ? error.message : String(error)}\nRun ${prog} --help for the options.\n`);
     return 2;
@@ -120,14 +134,17 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
 function banner(url: string, options: MockOptions): string {
   const mode = options.lifecycle
     ? `lifecycle: submitted ${options.submittedMs} ms → processing ${options.processingMs} ms → succeed, or failed when the input says "fail"`
-    : "plain Prism: static examples, chosen with Prefer";
-  const auth = "-H 'Authorization: Bearer any'";
+    : "static examples, chosen with Prefer";
+  const auth = options.requireAuth ? " -H 'Authorization: Bearer any'" : "";
+  const who = options.requireAuth ? "any bearer token works" : "no key needed";
+  const signed = options.webhookSecret ? "signed with your --webhook-secret" : "unsigned (add --webhook-secret whsec_... to sign)";
   const query = options.lifecycle ? "<task_id from the create>" : "866889456698785798";
   return [
-    `Kling Video-to-Audio mock on ${url} (${mode}; any bearer token works; Ctrl-C stops it)`,
-    `  create: curl -s -X POST ${url}/v1/audio/video-to-audio ${auth} -H 'Content-Type: application/json' -d '{"video_url":"https://example.com/clip.mp4"}'`,
-    `  query:  curl -s ${url}/v1/audio/video-to-audio/${query} ${auth}`,
-    `  pick:   add -H 'Prefer: example=failed' or -H 'Prefer: code=429, example=1303_concurrency_limit' to any request: the caller's Prefer always wins`,
+    `Kling Video-to-Audio mock on ${url} (${mode}; ${who}; Ctrl-C stops it)`,
+    `  create: curl -s -X POST ${url}/v1/audio/video-to-audio${auth} -H 'Content-Type: application/json' -d '{"video_url":"https://example.com/clip.mp4"}'`,
+    `  query:  curl -s ${url}/v1/audio/video-to-audio/${query}${auth}`,
+    `  pick:   add -H 'Prefer: example=failed' (on create: a task that ends failed) or -H 'Prefer: code=429, example=1303_concurrency_limit': the caller's Prefer always wins`,
+    `  hooks:  a create's callback_url gets a POST per status change, ${signed}; see them: curl -s ${url}/__mock/deliveries`,
     "",
   ].join("\n");
 }
@@ -141,7 +158,7 @@ function integerFlag(flag: string, value: string, max = Number.MAX_SAFE_INTEGER)
 }
 
 /** Whether an import failed because a Prism package is not installed (as opposed to a bug inside Prism). */
-function isPrismMissing(error: unknown): boolean {
+export function isPrismMissing(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && typeof message === "string" && message.includes("@stoplight/");
 }

@@ -15,11 +15,18 @@ export interface PrismOptions {
   errors?: boolean;
   /** Log Prism's own lines to stderr. @default false */
   verbose?: boolean;
+  /**
+   * Let Prism POST its own example body to a create's `callback_url` (the spec's `callbacks`). The lifecycle mock
+   * turns this off and delivers the real task itself, so a receiver sees only those. @default true
+   */
+  callbacks?: boolean;
 }
 
 export interface RunningPrism {
   /** `http://host:port`, without a trailing slash. */
   url: string;
+  /** The operations Prism parsed from the spec (for facts such as field names). */
+  operations: ReadonlyArray<{ method: string; path: string; request?: unknown }>;
   close(): Promise<void>;
 }
 
@@ -27,6 +34,7 @@ export const SPEC_PATH = fileURLToPath(new URL("../openapi/openapi.yaml", import
 
 export async function startPrism(options: PrismOptions = {}): Promise<RunningPrism> {
   const operations = await getHttpOperationsFromSpec(options.specPath ?? SPEC_PATH);
+  if (options.callbacks === false) for (const operation of operations) delete operation.callbacks;
   const server = createServer(operations, {
     components: { logger: createLogger("prism", { enabled: options.verbose ?? false }) },
     cors: true,
@@ -41,5 +49,5 @@ export async function startPrism(options: PrismOptions = {}): Promise<RunningPri
     },
   });
   const url = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
-  return { url: url.replace(/\/$/, ""), close: () => server.close() };
+  return { url: url.replace(/\/$/, ""), operations, close: () => server.close() };
 }

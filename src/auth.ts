@@ -1,5 +1,6 @@
 // Credentials to an Authorization header: a static API key, or Kling's HS256 JWT signed with WebCrypto and cached.
-import { KlingError, KlingValidationError } from "./errors.js";
+import { KlingError } from "./errors/kling-error.js";
+import { KlingValidationError } from "./errors/validation-error.js";
 
 export interface Credentials {
   /** Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined */

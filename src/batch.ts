@@ -1,5 +1,6 @@
 // runBatch: many inputs through create-then-wait under an adaptive concurrency limit; resumable, never billed twice.
-import { KlingError, KlingTimeoutError } from "./errors.js";
+import { KlingError } from "./errors/kling-error.js";
+import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { batchItemId } from "./item-id.js";
 import type { WaitOptions } from "./options.js";
 import { backoffDelayMs, sleep } from "./retry.js";

@@ -2,14 +2,14 @@
 import createFetchClient, { type Client } from "openapi-fetch";
 import { LIMITS } from "../generated/facts.js";
 import type { paths } from "../generated/openapi.js";
-import { KlingConnectionError, KlingValidationError } from "./errors.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import { KlingValidationError } from "./errors/validation-error.js";
 import { createAuthorizer } from "./auth.js";
 import { createLog } from "./logger.js";
 import { type ClientOptions, DEFAULTS, isBrowserPage, type RequestOptions, resolveOptions, type WaitOptions } from "./options.js";
 import type { BatchOptions, BatchResult } from "./batch.js";
-import { newExternalTaskId } from "./item-id.js";
 import { findByExternalId, type LookupSteps } from "./lookup.js";
-import { type CreateControl, safeCreate } from "./safe-create.js";
+import { type CreateControl, newExternalTaskId, safeCreate } from "./safe-create.js";
 import { waitLoop } from "./wait.js";
 import { type CallOptions, createTransport } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";

@@ -1,10 +1,5 @@
-// External task ids: a fresh one for each create, and the stable one of a batch item (the same on every run).
+// The external task id of a batch item: the caller's, or derived from the batch id and the input (the same on every run).
 import type { CreateTaskInput } from "./types.js";
-
-/** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */
-export function newExternalTaskId(): string {
-  return `kv2a-${globalThis.crypto.randomUUID()}`;
-}
 
 /**
  * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,

@@ -39,6 +39,11 @@ export interface SafeCreateOptions extends CreateControl {
   signal?: AbortSignal | undefined;
 }
 
+/** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */
+export function newExternalTaskId(): string {
+  return `kv2a-${globalThis.crypto.randomUUID()}`;
+}
+
 /** Whether an error is Kling's "the account's task limit is reached" (code 1303). */
 export function isConcurrencyLimit(error: unknown): error is KlingRateLimitError {
   return error instanceof KlingRateLimitError && error.code !== undefined && CODES[error.code]?.concurrencyLimit === true;

@@ -2,9 +2,15 @@
 import { CODES } from "../generated/facts.js";
 import type { Authorizer } from "./auth.js";
 import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
-import { apiErrorFrom, badBodyError, KlingConnectionError, type KlingError, KlingTimeoutError } from "./errors.js";
+import type { Failure, FailureContext } from "./attempt-failure.js";
+import type { KlingError } from "./errors/kling-error.js";
+import { KlingTimeoutError } from "./errors/timeout-error.js";
 import type { Log } from "./logger.js";
-import { backoffDelayMs, retryAfterMs, sleep } from "./retry.js";
+import { backoffDelayMs, sleep } from "./retry.js";
+
+/** The failure module, loaded on the first failed attempt: calls that succeed never parse it. */
+let failureModule: Promise<typeof import("./attempt-failure.js")> | undefined;
+const failures = () => (failureModule ??= import("./attempt-failure.js"));
 
 /**
  * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).
@@ -81,20 +87,6 @@ interface Success {
   requestId?: string | undefined;
 }
 
-/** What one attempt came to when it did not succeed. */
-interface Failure {
-  error: KlingError;
-  /** The retry table (or the failure kind) says another attempt may help. */
-  retry: boolean;
-  /** The request may have reached the server and taken effect. */
-  ambiguous: boolean;
-  /** The server's `Retry-After`, in ms. */
-  delayMs?: number | undefined;
-  code?: number | undefined;
-  /** Short reason for the retry log line. */
-  reason: string;
-}
-
 const ambiguousFailures = new WeakSet<object>();
 
 /**
@@ -107,9 +99,6 @@ export function isAmbiguousFailure(error: unknown): boolean {
   return typeof error === "object" && error !== null && ambiguousFailures.has(error);
 }
 
-/** Network error codes which prove the request never left this machine, so re-sending cannot duplicate it. */
-const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
-
 /**
  * The transport: given per-call options, a `fetch` for openapi-fetch (`raw.GET(path, { fetch })`) that
  * authorizes, times out, retries per the retry table and turns every failure into a `KlingError`.
@@ -121,6 +110,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   const now = config.now ?? Date.now;
   const pause = config.sleep ?? sleep;
   const platform = config.platformFetch ?? false;
+  const context: FailureContext = { redact: log.redact, now, describe };
 
   return (call = {}) =>
     (request, init) =>
@@ -224,7 +214,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       if (signal.aborted) throw signal.reason;
       // Signing the token or copying the request failed: a local problem that no retry fixes.
       if (!attempt.sent) throw error;
-      return networkFailure(request, error);
+      return (await failures()).networkFailure(context, request, error);
     } finally {
       attempt.end();
     }
@@ -245,93 +235,28 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     try {
       text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
     } catch (error) {
-      if (error instanceof AnswerTooLargeError) return tooLargeFailure(request, response, error);
+      if (error instanceof AnswerTooLargeError) return (await failures()).tooLargeFailure(context, request, response, error);
       throw error;
     }
-    return interpret(request, response, text);
-  }
-
-  /** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
-  function tooLargeFailure(request: Request, response: Response, error: AnswerTooLargeError): Failure {
-    const ok = response.status >= 200 && response.status < 300;
-    return {
-      error: new KlingConnectionError(
-        `${describe(request)} answered HTTP ${response.status} with a body over ${error.limit} bytes (${error.message}), far more than any Kling answer; ` +
-          "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
-        { status: response.status, cause: error },
-      ),
-      retry: false,
-      ambiguous: ok || response.status >= 500,
-      reason: `HTTP ${response.status} with a body over ${error.limit} bytes`,
-    };
-  }
-
-  function networkFailure(request: Request, error: unknown): Failure {
-    const code = errorCode(error);
-    const detail = log.redact(error instanceof Error ? error.message : String(error));
-    const connection = new KlingConnectionError(
-      `${describe(request)} could not reach the server: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}. ` +
-        "Check the network connection and the base URL.",
-      { cause: cleanCause(error, log.redact) },
-    );
-    return {
-      error: connection,
-      retry: true,
-      ambiguous: !neverSent(error),
-      reason: `connection failed${code ? ` (${code})` : ""}`,
-    };
-  }
-
-  function interpret(request: Request, response: Response, text: string): Success | Failure {
     const { status, statusText, headers } = response;
-    const ok = status >= 200 && status < 300;
     // Null-body statuses: nothing to check, and `new Response(text)` would throw for them.
     if (status === 204 || status === 205) return { response: new Response(null, { status, statusText, headers }) };
     let body: unknown;
     try {
       body = JSON.parse(text);
-    } catch (syntax) {
-      const trimmed = text.trimStart();
-      const truncated = trimmed.startsWith("{") || trimmed.startsWith("[");
-      const isGet = request.method === "GET" || request.method === "HEAD";
-      return {
-        error: badBodyError({
-          request: describe(request),
-          status,
-          contentType: response.headers.get("content-type"),
-          text: log.redact(text),
-          truncated,
-          cause: cleanCause(syntax, log.redact),
-        }),
-        retry: status >= 500 || status === 429 || (truncated && isGet),
-        ambiguous: ok || status >= 500,
-        delayMs: retryAfterMs(response.headers, now()),
-        reason: `HTTP ${status} with a body that is not JSON`,
-      };
+    } catch {
+      return (await failures()).answerFailure(context, request, response, text, undefined);
     }
     const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
     const code = codeOf(envelope?.code);
-    const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
-    if (ok && !code) return { response: new (bufferedResponseClass())(text, { status, statusText, headers }, body), code, requestId };
-
-    const delayMs = retryAfterMs(headers, now());
-    const error = apiErrorFrom({
-      status,
-      code,
-      message: log.redact(messageOf(body)),
-      // A request id is the server's text too: redacted (a broken server may echo the key) and kept short.
-      requestId: log.redact(requestId || headers.get("x-request-id") || "").slice(0, 200) || undefined,
-      retryAfterMs: delayMs,
-    });
-    return {
-      error,
-      retry: error.retryable,
-      ambiguous: status >= 500 || (code !== undefined && CODES[code]?.ambiguous === true),
-      delayMs,
-      code,
-      reason: `HTTP ${status}${code !== undefined ? ` code ${code}` : ""}`,
-    };
+    if (status >= 200 && status < 300 && !code) {
+      const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+      return { response: new (bufferedResponseClass())(text, { status, statusText, headers }, body), code, requestId };
+    }
+    return (await failures()).answerFailure(context, request, response, text, code);
   }
+
+
 }
 
 /**
@@ -509,94 +434,4 @@ function codeOf(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isInteger(value)) return value;
   if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
   return undefined;
-}
-
-/** The human message of an error body: Kling's `message`, or the shapes gateways use. */
-function messageOf(body: unknown): string {
-  if (typeof body === "string") return body;
-  if (typeof body !== "object" || body === null) return "";
-  const { message, error, msg } = body as Record<string, unknown>;
-  if (typeof message === "string") return message;
-  if (typeof error === "string") return error;
-  if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {
-    return (error as { message: string }).message;
-  }
-  return typeof msg === "string" ? msg : "";
-}
-
-/** The first system error code (`ECONNREFUSED`, …) along an error's cause chain. */
-function errorCode(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || typeof error !== "object" || error === null) return undefined;
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === "string" && code) return code;
-  if (Array.isArray(errors)) for (const inner of errors) {
-    const found = errorCode(inner, depth + 1);
-    if (found) return found;
-  }
-  return errorCode(cause, depth + 1);
-}
-
-/** True when the cause chain proves the connection was never made (refused, unresolved, unreachable). */
-function neverSent(error: unknown, depth = 0): boolean {
-  if (depth > 4 || typeof error !== "object" || error === null) return false;
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === "string" && NEVER_SENT.has(code)) return true;
-  // Happy-eyeballs connects fail with an AggregateError: never sent only if every address failed that way.
-  if (Array.isArray(errors) && errors.length > 0 && errors.every((inner) => neverSent(inner, depth + 1))) return true;
-  return neverSent(cause, depth + 1);
-}
-
-/**
- * The error to keep as `cause`: the original when it is clean, else a copy without what could leak a
- * secret. A custom fetch may throw errors that hold the Request (whose headers carry the key) or echo it.
- */
-function cleanCause(value: unknown, redact: (text: string) => string, depth = 0): unknown {
-  if (typeof value === "string") return redact(value);
-  if (typeof value !== "object" || value === null) return value;
-  if (depth > 4 || value instanceof Request || value instanceof Headers || value instanceof Response) return undefined;
-  if (!(value instanceof Error)) return isCleanRecord(value, redact) ? value : redact(safeJson(value));
-  const error = value as Error & { cause?: unknown; errors?: unknown };
-  const cause = "cause" in error ? cleanCause(error.cause, redact, depth + 1) : undefined;
-  const errors = Array.isArray(error.errors) ? error.errors.map((inner) => cleanCause(inner, redact, depth + 1)) : undefined;
-  const clean =
-    redact(error.message) === error.message &&
-    redact(String(error.stack)) === String(error.stack) &&
-    cause === error.cause &&
-    (errors === undefined || errors.every((inner, i) => inner === (error.errors as unknown[])[i])) &&
-    isCleanRecord(error, redact, ["message", "stack", "cause", "errors"]);
-  if (clean) return error;
-  const copy = new Error(redact(error.message), "cause" in error ? { cause } : undefined) as Error & Record<string, unknown>;
-  copy.name = error.name;
-  for (const key of Object.keys(error)) {
-    const field = (error as unknown as Record<string, unknown>)[key];
-    if (key !== "errors" && (field === null || typeof field !== "object")) copy[key] = typeof field === "string" ? redact(field) : field;
-  }
-  if (errors) copy.errors = errors;
-  copy.stack = redact(String(error.stack));
-  return copy;
-}
-
-/** Own fields are all primitives, and no string among them holds a secret. */
-function isCleanRecord(value: object, redact: (text: string) => string, skip: string[] = []): boolean {
-  for (const key of Object.getOwnPropertyNames(value)) {
-    if (skip.includes(key)) continue;
-    let field: unknown;
-    try {
-      field = (value as Record<string, unknown>)[key];
-    } catch {
-      return false;
-    }
-    if (typeof field === "function") continue;
-    if (field !== null && typeof field === "object") return false;
-    if (typeof field === "string" && redact(field) !== field) return false;
-  }
-  return true;
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }

@@ -1,5 +1,6 @@
 // Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal.
-import { KlingTaskFailedError, KlingTimeoutError } from "./errors.js";
+import { KlingTaskFailedError } from "./errors/task-failed-error.js";
+import { KlingTimeoutError } from "./errors/timeout-error.js";
 import type { Log } from "./logger.js";
 import { isTransient, sleep } from "./retry.js";
 import type { Task } from "./types.js";

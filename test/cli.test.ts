@@ -78,7 +78,7 @@ describe.skipIf(buildError !== null)("kling-v2a", () => {
     const run = await kling(["run", "--poll-interval", "0.05", "--base-url", mock.url, "--video-url", "https://example.com/clip.mp4"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/task \d+ succeed/);
-    expect(run.stdout).toMatch(/mp3 https:\/\/\S+\.mp3/);
+    expect(run.stdout).toMatch(/mp3 https?:\/\/\S+\.mp3/);
   });
 
   it("exit 1 when the task fails, 2 on bad input, 3 on an API error, 4 on timeout", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CODES, LIMITS } from "../generated/facts.js";
+import { GUIDANCE } from "../generated/guidance.js";
 import { generateFacts } from "../scripts/generate-facts.js";
 import { apiErrorFrom, KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
 import { isRetryable } from "../src/retry.js";
@@ -30,12 +31,12 @@ describe("the facts src reads from the spec", () => {
     expect(apiErrorFrom({ status: 429, code: 1102 })).toBeInstanceOf(KlingAccountError);
     expect(apiErrorFrom({ status: 503, code: 5001 })).toBeInstanceOf(KlingServerError);
     for (const [code, fact] of Object.entries(CODES)) expect(isRetryable(fact.status, Number(code))).toBe(fact.retryable);
-    expect(apiErrorFrom({ status: 401, code: 1001 }).message).toContain(CODES[1001]!.next);
+    expect(apiErrorFrom({ status: 401, code: 1001 }).message).toContain(GUIDANCE[1001]![1]);
   });
 
   it("refuses a table entry cut in two by an unquoted comma (a YAML flow-mapping trap)", () => {
     const path = variant((t) => t.replace('next: "settle the account balance, then retry"', "next: settle the account balance, then retry"));
-    expect(() => generateFacts(path)).toThrow(/unknown keys then retry/);
+    expect(() => generateFacts(path).facts).toThrow(/unknown keys then retry/);
   });
 
   it("refuses a code with no example, and an example whose code the table does not describe", () => {

@@ -1,8 +1,11 @@
 // The lifecycle mock: created tasks progress on an injected clock, Prism still validates and answers, the caller's Prefer wins.
+import { execFile } from "node:child_process";
 import { createServer } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PRISM_MISSING, runMockCommand } from "../mocks/command.js";
 import { type RunningMock, startMock } from "../mocks/lifecycle.js";
+import { createClient } from "../src/index.js";
+import { startReceiver, withMockMedia } from "./support/mock.js";
 import { spec, validatorAt } from "./support/spec.js";
 
 const PATH = "/v1/audio/video-to-audio";
@@ -93,8 +96,8 @@ describe("lifecycle mock", () => {
 
     const done = (await m.get(id)).body.data;
     expect(done.task_info.parent_video.url).toBe("https://example.com/rain.mp4");
-    expect(done.task_result.audios[0].url_mp3).toContain(`/${id}/`);
-    expect(done.task_result.videos[0].url).toContain(`/${id}/`);
+    expect(done.task_result.audios[0].url_mp3).toBe(`${m.mock.url}/media/${id}.mp3`);
+    expect(done.task_result.videos[0].url).toBe(`${m.mock.url}/media/${id}.mp4`);
     expect(JSON.stringify(done)).not.toContain(EXAMPLE_ID);
   });
 
@@ -157,7 +160,7 @@ describe("lifecycle mock", () => {
     expect((await m.list("?pageSize=500")).body.data.length).toBe(before);
   });
 
-  it("answers 404 with code 1203 for a task it did not create, after Prism checked the token", async () => {
+  it("answers 404 with code 1203 for a task it did not create, with or without a key", async () => {
     const unknown = await m.get("123456789012345678");
     expect(unknown.status).toBe(404);
     expectValid(validError, unknown.body);
@@ -165,8 +168,8 @@ describe("lifecycle mock", () => {
     // The spec's example id is not a task of this mock either.
     expect((await m.get(EXAMPLE_ID)).status).toBe(404);
     const anonymous = await m.call(`${PATH}/123456789012345678`);
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.body.code).toBe(1001);
+    expect(anonymous.status).toBe(404);
+    expect(anonymous.body.code).toBe(1203);
   });
 
   it("answers a CORS preflight that asks for Prefer, and keeps CORS headers on steered answers", async () => {
@@ -228,7 +231,7 @@ describe("lifecycle mock: the list", () => {
 
   it("serves the static example page when the caller prefers it", async () => {
     const page = await m.list("", { Prefer: "example=page" });
-    expect(page.body).toEqual(spec.paths[PATH].get.responses["200"].content["application/json"].examples.page.value);
+    expect(page.body).toEqual(withMockMedia(spec.paths[PATH].get.responses["200"].content["application/json"].examples.page.value, m.mock.url));
   });
 
   it("forgets the oldest tasks beyond maxTasks", async () => {
@@ -244,12 +247,32 @@ describe("lifecycle mock: the list", () => {
   });
 });
 
+describe("the lifecycle mock for SDK users", () => {
+  it("serves createClient with no key at all, and its run() ends with playable files", async () => {
+    const mock = await startMock({ submittedMs: 20, processingMs: 20 });
+    try {
+      const kling = createClient({ baseUrl: mock.url, apiKey: undefined });
+      const task = await kling.run({ video_url: "https://example.com/clip.mp4", external_task_id: "sdk-no-key" }, { pollIntervalMs: 20 });
+      expect(task.task_status).toBe("succeed");
+      const mp3 = await fetch(task.task_result?.audios?.[0]?.url_mp3 ?? "");
+      expect(mp3.headers.get("content-type")).toBe("audio/mpeg");
+      // getTask takes the external_task_id too, as Kling's does.
+      expect((await kling.getTask("sdk-no-key")).task_id).toBe(task.task_id);
+    } finally {
+      await mock.close();
+    }
+  });
+});
+
 describe("startMock options and close()", () => {
   it("serves plain Prism with lifecycle: false", async () => {
     const plain = await startMock({ lifecycle: false });
     try {
       const got = await fetch(`${plain.url}${PATH}/${EXAMPLE_ID}`, { headers: AUTH });
-      expect(await got.json()).toEqual(getExamples.succeed?.value);
+      expect(await got.json()).toEqual(withMockMedia(getExamples.succeed?.value, plain.url));
+      // Nothing is remembered: a create answers the static example, and its id is the example's.
+      const created = await fetch(`${plain.url}${PATH}`, { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
+      expect((await created.json()).data.task_id).toBe(EXAMPLE_ID);
     } finally {
       await plain.close();
     }
@@ -288,6 +311,13 @@ describe("runMockCommand", () => {
     expect(err.text()).toContain("--help");
   });
 
+  it("refuses a --webhook-secret that is not whsec_ + base64, without echoing it", async () => {
+    const err = sink();
+    expect(await runMockCommand(["--webhook-secret", "not a secret!"], { stderr: err, stdout: sink() })).toBe(2);
+    expect(err.text()).toContain("--webhook-secret must be whsec_");
+    expect(err.text()).not.toContain("not a secret!");
+  });
+
   it("exits 2 with the install hint when Prism is not installed", async () => {
     const err = sink();
     const missing = Object.assign(new Error("Cannot find package '@stoplight/prism-core' imported from /x/mocks/prism.js"), {
@@ -309,5 +339,53 @@ describe("runMockCommand", () => {
     stop.abort();
     expect(await exit).toBe(0);
     expect(out.text()).toContain("Mock stopped.");
+  });
+
+  it("--require-auth and --webhook-secret reach the mock, and each delivery gets a log line", async () => {
+    const out = sink();
+    const err = sink();
+    const stop = new AbortController();
+    const hook = await startReceiver();
+    const exit = runMockCommand(["--port", "0", "--submitted-ms", "60000", "--require-auth", "--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], { stdout: out, stderr: err, signal: stop.signal });
+    try {
+      await expect.poll(() => out.text(), { timeout: 10_000 }).toContain("curl");
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out.text())?.[0];
+      const body = JSON.stringify({ video_url: "https://example.com/a.mp4", callback_url: hook.url });
+      const anonymous = await fetch(`${url}${PATH}`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      expect((await anonymous.json()).code).toBe(1001);
+      expect((await fetch(`${url}${PATH}`, { method: "POST", headers: JSON_AUTH, body })).status).toBe(200);
+      await expect.poll(() => err.text(), { timeout: 10_000 }).toMatch(/callback submitted of task \d+ → http:\/\/127\.0\.0\.1:\d+\/hooks\/kling: 200 \(attempt 1\/5, \d+ ms, signed\)/);
+      expect(hook.received[0]?.headers["webhook-signature"]).toMatch(/^v1,/);
+      expect(out.text()).toContain("signed with your --webhook-secret");
+      expect(out.text() + err.text()).not.toContain("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    } finally {
+      stop.abort();
+      await exit;
+      await hook.close();
+    }
+  });
+});
+
+describe("kling-video-to-audio/mock without Prism", () => {
+  it.skipIf(inject("buildError") !== null)("imports fine, and startMock rejects with the install line (no stack to read)", async () => {
+    // A resolve hook that makes every @stoplight/* package missing, as in an app that did not install the peers.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (specifier.startsWith("@stoplight/")) throw Object.assign(new Error("Cannot find package '" + specifier + "' imported from " + context.parentURL), { code: "ERR_MODULE_NOT_FOUND" });
+      return next(specifier, context);
+    }`;
+    const entry = new URL("../dist/mocks/index.js", import.meta.url).href;
+    const script = `
+      import { register } from "node:module";
+      register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hook)}));
+      const mock = await import(${JSON.stringify(entry)});
+      try { await mock.startMock(); console.log("started?!"); }
+      catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message, exported: mock.MOCK_NEEDS_PRISM })); }`;
+    const result = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], (_error, stdout, stderr) => resolve({ stdout, stderr })),
+    );
+    const outcome = JSON.parse(result.stdout.trim());
+    expect(outcome.code).toBe("ERR_PRISM_MISSING");
+    expect(outcome.message).toBe(outcome.exported);
+    expect(outcome.message).toMatch(/^kling-video-to-audio\/mock needs Prism: npm i -D @stoplight\/prism-core@5\.8\.0 /);
   });
 });

@@ -1,5 +1,5 @@
 // KlingApiError: the server answered with an error status or a non-zero Kling code.
-import { guidanceFor } from "./guidance.js";
+import { statusGuidance } from "./guidance.js";
 import { KlingError, type KlingErrorOptions } from "./kling-error.js";
 
 export interface KlingApiErrorOptions extends KlingErrorOptions {
@@ -15,6 +15,8 @@ export interface KlingApiErrorOptions extends KlingErrorOptions {
   retryable?: boolean;
   /** The delay the server asked for (`Retry-After` / `retry-after-ms`), in ms. @default undefined */
   retryAfterMs?: number | undefined;
+  /** What happened and what to do next, for the message. @default the HTTP status's words */
+  guidance?: readonly [happened: string, next: string] | undefined;
 }
 
 /** The server answered with an error status or a non-zero Kling `code`: what it said, and what to do next. */
@@ -37,7 +39,7 @@ export class KlingApiError extends KlingError {
     const serverMessage = options.message ?? "";
     // A hostile or broken server can send megabytes: the message quotes a readable part, `serverMessage` keeps all.
     const quoted = clip(serverMessage.trim(), 1000);
-    const [happened, next] = guidanceFor(options.code, options.status);
+    const [happened, next] = options.guidance ?? statusGuidance(options.status);
     const ids = [
       options.code !== undefined ? `code ${options.code}` : undefined,
       `HTTP ${options.status}`,

@@ -1,13 +1,7 @@
-// What each Kling code (or bare HTTP status) means and what to do next, for error messages.
-import { CODES } from "../../generated/facts.js";
+// What a bare HTTP status means and what to do next, for the message of an error that has no known Kling code.
 
-/** What a code means and what to do next: the spec's words (x-kling-codes), else the HTTP status's. */
-export function guidanceFor(code: number | undefined, status: number): readonly [happened: string, next: string] {
-  const fact = code === undefined ? undefined : CODES[code];
-  return fact ? [fact.happened, fact.next] : byStatus(status);
-}
-
-function byStatus(status: number): readonly [string, string] {
+/** The words for an HTTP status; a Kling code's own words come from generated/guidance.ts (see from-answer.ts). */
+export function statusGuidance(status: number): readonly [happened: string, next: string] {
   if (status === 401) return ["authentication failed", "check the API key (or the access and secret keys)"];
   if (status === 403) return ["access was denied", "check the key's permissions"];
   if (status === 404) return ["the path or resource was not found", "check the base URL and the id"];

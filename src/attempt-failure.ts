@@ -1,0 +1,202 @@
+// What one failed HTTP attempt came to, as a typed error: loaded on the first failure, so calls that succeed never load it.
+import { apiErrorFrom, badBodyError } from "./errors/from-answer.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import type { KlingError } from "./errors/kling-error.js";
+import { CODES } from "../generated/facts.js";
+import type { AnswerTooLargeError } from "./bounded-body.js";
+import { retryAfterMs } from "./retry.js";
+
+/** What one attempt came to when it did not succeed. */
+export interface Failure {
+  error: KlingError;
+  /** The retry table (or the failure kind) says another attempt may help. */
+  retry: boolean;
+  /** The request may have reached the server and taken effect. */
+  ambiguous: boolean;
+  /** The server's `Retry-After`, in ms. */
+  delayMs?: number | undefined;
+  code?: number | undefined;
+  /** Short reason for the retry log line. */
+  reason: string;
+}
+
+
+/** What the failure module needs of the transport: the redaction, the clock and how a request is named. */
+export interface FailureContext {
+  redact(text: string): string;
+  now(): number;
+  describe(request: Request): string;
+}
+
+/** Network error codes which prove the request never left this machine, so re-sending cannot duplicate it. */
+const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+
+/** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
+export function tooLargeFailure(context: FailureContext, request: Request, response: Response, error: AnswerTooLargeError): Failure {
+  const ok = response.status >= 200 && response.status < 300;
+  return {
+    error: new KlingConnectionError(
+      `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.limit} bytes (${error.message}), far more than any Kling answer; ` +
+        "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
+      { status: response.status, cause: error },
+    ),
+    retry: false,
+    ambiguous: ok || response.status >= 500,
+    reason: `HTTP ${response.status} with a body over ${error.limit} bytes`,
+  };
+}
+
+/** The fetch threw (after the request was handed to it): a connection error, ambiguous unless it provably never left. */
+export function networkFailure(context: FailureContext, request: Request, error: unknown): Failure {
+  const code = errorCode(error);
+  const detail = context.redact(error instanceof Error ? error.message : String(error));
+  const connection = new KlingConnectionError(
+    `${context.describe(request)} could not reach the server: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}. ` +
+      "Check the network connection and the base URL.",
+    { cause: cleanCause(error, context.redact) },
+  );
+  return {
+    error: connection,
+    retry: true,
+    ambiguous: !neverSent(error),
+    reason: `connection failed${code ? ` (${code})` : ""}`,
+  };
+}
+
+/** An answer that is not a success: a body that is not JSON, an error status, or a non-zero Kling `code`. */
+export function answerFailure(context: FailureContext, request: Request, response: Response, text: string, code: number | undefined): Failure {
+  const { status, headers } = response;
+  const ok = status >= 200 && status < 300;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (syntax) {
+    const trimmed = text.trimStart();
+    const truncated = trimmed.startsWith("{") || trimmed.startsWith("[");
+    const isGet = request.method === "GET" || request.method === "HEAD";
+    return {
+      error: badBodyError({
+        request: context.describe(request),
+        status,
+        contentType: headers.get("content-type"),
+        text: context.redact(text),
+        truncated,
+        cause: cleanCause(syntax, context.redact),
+      }),
+      retry: status >= 500 || status === 429 || (truncated && isGet),
+      ambiguous: ok || status >= 500,
+      delayMs: retryAfterMs(headers, context.now()),
+      reason: `HTTP ${status} with a body that is not JSON`,
+    };
+  }
+  const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+  const delayMs = retryAfterMs(headers, context.now());
+  const error = apiErrorFrom({
+    status,
+    code,
+    message: context.redact(messageOf(body)),
+    // A request id is the server's text too: redacted (a broken server may echo the key) and kept short.
+    requestId: context.redact(requestId || headers.get("x-request-id") || "").slice(0, 200) || undefined,
+    retryAfterMs: delayMs,
+  });
+  return {
+    error,
+    retry: error.retryable,
+    ambiguous: status >= 500 || (code !== undefined && CODES[code]?.ambiguous === true),
+    delayMs,
+    code,
+    reason: `HTTP ${status}${code !== undefined ? ` code ${code}` : ""}`,
+  };
+}
+
+/** The human message of an error body: Kling's `message`, or the shapes gateways use. */
+function messageOf(body: unknown): string {
+  if (typeof body === "string") return body;
+  if (typeof body !== "object" || body === null) return "";
+  const { message, error, msg } = body as Record<string, unknown>;
+  if (typeof message === "string") return message;
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string") {
+    return (error as { message: string }).message;
+  }
+  return typeof msg === "string" ? msg : "";
+}
+
+/** The first system error code (`ECONNREFUSED`, …) along an error's cause chain. */
+function errorCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || typeof error !== "object" || error === null) return undefined;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string" && code) return code;
+  if (Array.isArray(errors)) for (const inner of errors) {
+    const found = errorCode(inner, depth + 1);
+    if (found) return found;
+  }
+  return errorCode(cause, depth + 1);
+}
+
+/** True when the cause chain proves the connection was never made (refused, unresolved, unreachable). */
+function neverSent(error: unknown, depth = 0): boolean {
+  if (depth > 4 || typeof error !== "object" || error === null) return false;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string" && NEVER_SENT.has(code)) return true;
+  // Happy-eyeballs connects fail with an AggregateError: never sent only if every address failed that way.
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((inner) => neverSent(inner, depth + 1))) return true;
+  return neverSent(cause, depth + 1);
+}
+
+/**
+ * The error to keep as `cause`: the original when it is clean, else a copy without what could leak a
+ * secret. A custom fetch may throw errors that hold the Request (whose headers carry the key) or echo it.
+ */
+function cleanCause(value: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (typeof value === "string") return redact(value);
+  if (typeof value !== "object" || value === null) return value;
+  if (depth > 4 || value instanceof Request || value instanceof Headers || value instanceof Response) return undefined;
+  if (!(value instanceof Error)) return isCleanRecord(value, redact) ? value : redact(safeJson(value));
+  const error = value as Error & { cause?: unknown; errors?: unknown };
+  const cause = "cause" in error ? cleanCause(error.cause, redact, depth + 1) : undefined;
+  const errors = Array.isArray(error.errors) ? error.errors.map((inner) => cleanCause(inner, redact, depth + 1)) : undefined;
+  const clean =
+    redact(error.message) === error.message &&
+    redact(String(error.stack)) === String(error.stack) &&
+    cause === error.cause &&
+    (errors === undefined || errors.every((inner, i) => inner === (error.errors as unknown[])[i])) &&
+    isCleanRecord(error, redact, ["message", "stack", "cause", "errors"]);
+  if (clean) return error;
+  const copy = new Error(redact(error.message), "cause" in error ? { cause } : undefined) as Error & Record<string, unknown>;
+  copy.name = error.name;
+  for (const key of Object.keys(error)) {
+    const field = (error as unknown as Record<string, unknown>)[key];
+    if (key !== "errors" && (field === null || typeof field !== "object")) copy[key] = typeof field === "string" ? redact(field) : field;
+  }
+  if (errors) copy.errors = errors;
+  copy.stack = redact(String(error.stack));
+  return copy;
+}
+
+/** Own fields are all primitives, and no string among them holds a secret. */
+function isCleanRecord(value: object, redact: (text: string) => string, skip: string[] = []): boolean {
+  for (const key of Object.getOwnPropertyNames(value)) {
+    if (skip.includes(key)) continue;
+    let field: unknown;
+    try {
+      field = (value as Record<string, unknown>)[key];
+    } catch {
+      return false;
+    }
+    if (typeof field === "function") continue;
+    if (field !== null && typeof field === "object") return false;
+    if (typeof field === "string" && redact(field) !== field) return false;
+  }
+  return true;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
