@@ -18,7 +18,7 @@ const HELP = `kling-v2a worker | enqueue | results: many workers share one Kling
 
 Usage:
   kling-v2a worker  --redis URL [--account-concurrency N] [--concurrency N] [--queue NAME]
-                    [--poll-interval SEC] [--timeout SEC] [--base-url URL] [--api-key KEY]
+                    [--poll-interval SEC] [--timeout SEC] [--name NAME] [--base-url URL] [--api-key KEY]
   kling-v2a enqueue FILE --redis URL [--batch-id ID] [--queue NAME] [--json]
   kling-v2a results --redis URL --batch-id ID [--queue NAME]
 
