@@ -253,6 +253,24 @@ describe("one worker, real Redis", () => {
     expect(fake.tasks).toHaveLength(1);
   }, 60_000);
 
+  it("fails jobs added behind enqueueVideos' back with bad data at once, sending nothing", async () => {
+    const fake = await fakeKling({ taskDurationMs: 100 });
+    const queue = newQueue();
+    await inProcessWorker(queue, fake);
+    await queue.add("video-to-audio", { input: { video_url: "ftp://example.com/x.mp4" } }, { jobId: "bad-url", attempts: 5 });
+    await queue.add("video-to-audio", { input: { video_url: "https://example.com/x.mp4" } }, { attempts: 5 }); // a numeric id, no external id
+    await queue.add("video-to-audio", "not an object", { jobId: "no-input", attempts: 5 });
+    expect(await finished(queue, 3)).toEqual({ completed: 0, failed: 3 });
+    const failed = await queue.getJobs(["failed"]);
+    expect(failed.map((j) => j.attemptsMade)).toEqual([1, 1, 1]);
+    const reasons = failed.map((j) => j.failedReason);
+    expect(reasons).toHaveLength(3);
+    expect(reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/has no external_task_id/), expect.stringMatching(/^The create input must be an object/), expect.stringMatching(/video_url/)]),
+    );
+    expect(fake.requests).toEqual([]);
+  }, 60_000);
+
   it("sets the queue's global concurrency before taking a job, and refuses to guess it", async () => {
     const fake = await fakeKling({ taskDurationMs: 100 });
     const queue = newQueue();
