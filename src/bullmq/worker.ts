@@ -12,7 +12,7 @@ import type { VideoJobData } from "./enqueue.js";
 /**
  * The Worker settings this package picks (each overridable through `workerOptions`):
  * - `lockDuration` 10 s: BullMQ renews a running job's lock every 5 s while the job polls, so only a dead or frozen
- *   worker loses it; BullMQ's 30 s would leave a dead worker's tasks unwatched for up to a minute.
+ *   worker loses it; BullMQ's 30 s (with its 30 s check) would leave a dead worker's tasks unwatched for 30-90 s.
  * - `stalledInterval` 2 s: how often (one worker of the queue at a time) BullMQ looks for jobs whose lock expired;
  *   a job is moved on the check after the one that saw it unlocked, so a dead worker's job runs again elsewhere
  *   about 10-14 s after its last lock renewal. The check is one small Redis script per queue per interval.
