@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { LIMITS } from "../generated/facts.js";
 import { createDeliverer } from "./callbacks.js";
 import { answerPreflight, corsHeaders, isPreflight } from "./cors.js";
 import { describeMalformedJson, describeViolations, INVALID_PARAMETER, type OperationFacts, operationFacts, parseViolations } from "./errors.js";
@@ -54,9 +55,6 @@ const CREATE_CHOICES = new Set(["submitted", "processing", "succeed", "failed", 
 const DROPPED_HEADERS = /^(connection|keep-alive|proxy-connection|transfer-encoding|te|trailer|upgrade|expect|content-length|access-control-.*|vary)$/;
 /** Far above any create body (7 short fields); a bigger or endless upload is refused instead of filling memory. */
 const MAX_BODY_BYTES = 1024 * 1024;
-/** Kling's list defaults (kling-api.md §4), used when the query leaves them out. */
-const DEFAULT_PAGE_NUM = 1;
-const DEFAULT_PAGE_SIZE = 30;
 const FAIL_MARKER = /fail/i;
 /** A Host header fit to build URLs from: a name or address and an optional port, nothing else. */
 const HOST_HEADER = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
@@ -334,8 +332,8 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     const answer = await prismRequest("GET", path, forwarded(req, body, "example=empty"), body);
     const envelope = successEnvelope(answer);
     if (!envelope || !Array.isArray(envelope.data)) return [answer, `→ ${answer.status} (passed through)${violationSummary(answer)}`];
-    const pageNum = intParam(query, "pagenum", DEFAULT_PAGE_NUM);
-    const pageSize = intParam(query, "pagesize", DEFAULT_PAGE_SIZE);
+    const pageNum = intParam(query, "pagenum", LIMITS.pageNumDefault);
+    const pageSize = intParam(query, "pagesize", LIMITS.pageSizeDefault);
     const page = [...tasks.values()].reverse().slice((pageNum - 1) * pageSize, pageNum * pageSize);
     const at = now();
     const origin = originOf(req);
