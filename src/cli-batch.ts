@@ -90,7 +90,7 @@ async function itemIdOf(batchId: string, input: CreateTaskInput): Promise<string
 }
 
 /** A stable default batch id for a file, so rerunning the same command resumes the same batch. */
-async function defaultBatchId(path: string): Promise<string> {
+export async function defaultBatchId(path: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(resolve(path))));
   return `kv2a-${Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

@@ -110,6 +110,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     const { runMockCommand } = await import("../mocks/command.js");
     return runMockCommand(rest);
   }
+  if (command === "worker" || command === "enqueue" || command === "results") {
+    const { runQueueCommand } = await import("./cli-worker.js");
+    return runQueueCommand(command, rest, io);
+  }
   const json = argv.includes("--json");
   const controller = new AbortController();
   const session: Session = {};
@@ -226,7 +230,7 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
   }
 }
 
-function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
+export function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
   const options = { apiKey: str(values["api-key"]), baseUrl: str(values["base-url"]) };
   // The same resolution as the SDK's (flags first, then the environment); only the "no key" advice is the CLI's.
   const resolved = resolveOptions(options);

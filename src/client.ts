@@ -216,8 +216,15 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
       },
     }),
   };
+  controlledCreates.set(client, createTask);
   return client;
 }
+
+/**
+ * @internal Each client's create path with its controls (look up first, hand 1303 to the caller), for the queue
+ * workers of `kling-video-to-audio/bullmq`, which must not retry 1303 themselves. Not part of the public client.
+ */
+export const controlledCreates = new WeakMap<VideoToAudioClient, (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>>();
 
 function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   const task = data?.data;

@@ -1,0 +1,12 @@
+// The `kling-video-to-audio/bullmq` entry: many workers on many machines share one Kling account through a BullMQ queue.
+export {
+  DEFAULT_BATCH_ID,
+  DEFAULT_JOB_OPTIONS,
+  enqueueVideos,
+  type EnqueueOptions,
+  JOB_NAME,
+  KEEP_FINISHED_SECONDS,
+  type VideoJobData,
+} from "./enqueue.js";
+export { createVideoToAudioWorker, type VideoJobProgress, type VideoToAudioWorkerOptions, WORKER_DEFAULTS } from "./worker.js";
+export { type BatchJobResult, type BatchProgress, batchResults } from "./results.js";
