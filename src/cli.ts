@@ -24,6 +24,11 @@ Usage:
   kling-v2a mock   [--port 4010] [--webhook-secret whsec_...] [--require-auth] [...]   (a local Kling: tasks progress,
                    media play, callbacks arrive; no key needed; all flags: kling-v2a mock --help)
 
+Many machines, one account (a BullMQ queue on Redis; npm i bullmq):
+  kling-v2a enqueue FILE --redis URL [--batch-id ID]     add a batch file's items (adds nothing twice)
+  kling-v2a worker  --redis URL [--account-concurrency N] [--concurrency N]   run jobs under the account's limit
+  kling-v2a results --redis URL --batch-id ID            the finished items, as JSONL
+
 Input flags (run, create):
   --video-url URL              an MP4/MOV, 3-20 s, at most 100 MB
   --video-id ID                a video Kling generated (at most 30 days old)
