@@ -16,6 +16,8 @@ const NOWHERE = "http://127.0.0.1:9";
 
 let pkg: InstalledPackage;
 let mock: Program;
+/** Tasks that stay `submitted` for 10 minutes: only a timeout can end a wait there. */
+let slow: Program;
 
 beforeAll(async () => {
   pkg = await installedPackage();
@@ -89,7 +91,7 @@ describe("the bin through node_modules/.bin (a symlink)", () => {
 
 describe("with kling-v2a mock started from the package", () => {
 beforeAll(async () => {
-  mock = await startBinMock(pkg, MOCK_FLAGS);
+  [mock, slow] = await Promise.all([startBinMock(pkg, MOCK_FLAGS), startBinMock(pkg, ["--submitted-ms", "600000"])]);
 }, 120_000);
 
 describe("kling-v2a mock", () => {
@@ -171,13 +173,13 @@ describe("commands against the mock", () => {
   });
 
   it("--timeout too short exits 4 and says how to keep waiting", async () => {
-    const result = await kling(pkg, ["run", ...POLL, "--timeout", "0.2", "--base-url", mock.url, "--video-url", CLIP]);
-    expect(result.code).toBe(4);
+    const result = await kling(pkg, ["run", ...POLL, "--timeout", "3", "--base-url", slow.url, "--video-url", CLIP]);
+    expect(result.code, result.stderr).toBe(4);
     const waitCommand = /kling-v2a wait (\S+)/.exec(result.stderr);
     expect(waitCommand, result.stderr).not.toBeNull();
-    const resumed = await kling(pkg, ["wait", waitCommand![1]!, ...POLL, "--base-url", mock.url, "--json"]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(json(resumed.stdout).task_status).toBe("succeed");
+    const again = await kling(pkg, ["wait", waitCommand![1]!, ...POLL, "--timeout", "0.5", "--base-url", slow.url, "--json"]);
+    expect(again.code).toBe(4);
+    expect(json(again.stdout).error).toMatchObject({ name: "KlingTimeoutError", taskId: waitCommand![1], lastStatus: "submitted" });
   });
 
   it("a server that is not there exits 3", async () => {
