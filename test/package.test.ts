@@ -43,7 +43,9 @@ describe.skipIf(buildError !== null)("the package", () => {
   beforeAll(async () => {
     installed = await installedPackage();
     ({ tarball, files } = installed);
-    console.log(`pack (fresh copy, prepack build) ${(installed.packMs / 1000).toFixed(1)} s; installs ${(installed.installMs / 1000).toFixed(1)} s`);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const { packMs, peersMs, installMs, mocksMs } = installed.timings;
+    console.log(`package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`);
   }, 300_000);
 
   describe("the tarball", () => {

@@ -3,24 +3,28 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type InstalledPackage, installedPackage, kling, killChildren, type Program, run, startBinMock } from "../support/journey.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type InstalledPackage, installedPackage, kling, killChildren, run } from "../support/journey.js";
+
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+vi.setConfig({ testTimeout: 120_000 });
 
 const CLIP = "https://example.com/clip.mp4";
-/** Short lifecycle so each task ends in about a second; polls every 0.1 s. */
-const MOCK_FLAGS = ["--submitted-ms", "300", "--processing-ms", "700"];
 const POLL = ["--poll-interval", "0.1"];
 const SECRET = "sk-journey-cli-secret-31415926";
 /** A loopback port nothing listens on: where a command that must not send anything is pointed. */
 const NOWHERE = "http://127.0.0.1:9";
 
 let pkg: InstalledPackage;
-let mock: Program;
-/** Tasks that stay `submitted` for 10 minutes: only a timeout can end a wait there. */
-let slow: Program;
+/** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
+let mock: { url: string };
+/** Tasks stay `submitted` for 10 minutes there: only a timeout can end a wait. */
+let slow: { url: string };
 
 beforeAll(async () => {
   pkg = await installedPackage();
+  mock = { url: pkg.mocks.fast };
+  slow = { url: pkg.mocks.slow };
 }, 300_000);
 
 afterAll(async () => {
@@ -30,7 +34,7 @@ afterAll(async () => {
 const json = (stdout: string) => JSON.parse(stdout);
 const installedVersion = () => JSON.parse(readFileSync(join(pkg.consumer, "node_modules/kling-video-to-audio/package.json"), "utf8")).version as string;
 
-describe("the bin through node_modules/.bin (a symlink)", () => {
+describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
   it("--version prints the installed package's version", async () => {
     const result = await kling(pkg, ["--version"]);
     expect(result).toMatchObject({ code: 0, stderr: "" });
@@ -89,17 +93,7 @@ describe("the bin through node_modules/.bin (a symlink)", () => {
   }, 180_000);
 });
 
-describe("with kling-v2a mock started from the package", () => {
-beforeAll(async () => {
-  [mock, slow] = await Promise.all([startBinMock(pkg, MOCK_FLAGS), startBinMock(pkg, ["--submitted-ms", "600000"])]);
-}, 120_000);
-
-describe("kling-v2a mock", () => {
-  it("listens on the free port it was given (--port 0) on 127.0.0.1 and prints how to call it", () => {
-    expect(mock.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(mock.output().stdout).toContain(`curl -s -X POST ${mock.url}/v1/audio/video-to-audio`);
-  });
-
+describe.concurrent("kling-v2a mock", () => {
   it("without the optional Prism peers, says which packages to install and exits 2", async () => {
     const result = await run(join(pkg.bare, "node_modules/.bin/kling-v2a"), ["mock", "--port", "0"], { cwd: pkg.bare });
     expect(result.code).toBe(2);
@@ -113,7 +107,7 @@ describe("kling-v2a mock", () => {
   });
 });
 
-describe("commands against the mock", () => {
+describe.concurrent("commands against the mock", () => {
   it("run --json with no key: exit 0 and exactly one JSON document, the succeeded task", async () => {
     const result = await kling(pkg, ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--bgm-prompt", "calm piano", "--json"]);
     expect(result.code, result.stderr).toBe(0);
@@ -211,7 +205,7 @@ describe("commands against the mock", () => {
   });
 });
 
-describe("kling-v2a batch", () => {
+describe.concurrent("kling-v2a batch", () => {
   it("a URL list (with # comments): results appended as JSONL, exit 1 when an item failed; a rerun resumes without creating again", async () => {
     const dir = join(pkg.consumer, "batch-urls");
     await mkdir(dir, { recursive: true });
@@ -225,11 +219,14 @@ describe("kling-v2a batch", () => {
     expect(lines.filter((l) => l.ok)).toHaveLength(2);
     for (const line of lines) expect(line.externalTaskId).toMatch(/\S/);
 
-    const countTasks = async () => json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).length;
-    const before = await countTasks();
+    // The batch's tasks on the server, found by their external_task_id (other journeys create tasks meanwhile).
+    const ids = new Set(lines.map((l) => l.externalTaskId));
+    const batchTasks = async () =>
+      json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).filter((t: any) => ids.has(t.task_info?.external_task_id)).length;
+    expect(await batchTasks()).toBe(3);
     const again = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], { cwd: dir });
     expect(again.code, again.stderr).toBe(1); // the failed item stays failed
-    expect(await countTasks()).toBe(before); // nothing created (or billed) twice
+    expect(await batchTasks()).toBe(3); // nothing created (or billed) twice
   });
 
   it("a JSONL file of create bodies: exit 0 when every item succeeded", async () => {
@@ -244,13 +241,4 @@ describe("kling-v2a batch", () => {
     expect(lines.map((l) => l.ok)).toEqual([true, true]);
     expect(lines.map((l) => l.index).sort()).toEqual([0, 1]);
   });
-});
-
-describe("stopping the mock", () => {
-  it("Ctrl-C (SIGINT) stops it cleanly: exit 0, 'Mock stopped.'", async () => {
-    const result = await mock.stop("SIGINT");
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Mock stopped.");
-  });
-});
 });

@@ -2,9 +2,12 @@
 // from the installed package.json, so entries added later are covered), the spec files, and the README's named exports.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { type InstalledPackage, installedPackage, killChildren, nodeJson } from "../support/journey.js";
+
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+vi.setConfig({ testTimeout: 120_000 });
 
 const NAME = "kling-video-to-audio";
 
@@ -41,7 +44,7 @@ function loader(kind: "import" | "require", entries: string[]): string {
   return kind === "import" ? body : `(async () => {${body}\n})();`;
 }
 
-describe("every entry of the exports map", () => {
+describe.concurrent("every entry of the exports map", () => {
   it("lists the SDK, the proxy, the three spec files and package.json", () => {
     expect(Object.keys(exportsMap)).toEqual(expect.arrayContaining([".", "./proxy", "./openapi.yaml", "./openapi.json", "./openapi-3.0.json", "./package.json"]));
   });
@@ -113,7 +116,7 @@ describe("every entry of the exports map", () => {
   });
 });
 
-describe("the names the README promises", () => {
+describe.concurrent("the names the README promises", () => {
   const promised = {
     [NAME]: [
       "createClient",

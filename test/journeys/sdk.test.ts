@@ -1,18 +1,23 @@
 // Journeys of the installed SDK: small Node programs in the consumer folder import "kling-video-to-audio" by name and
 // call `kling-v2a mock` started from the package, as the README's Quick start, client, errors and batch sections do.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type InstalledPackage, installedPackage, killChildren, nodeJson, type Program, startBinMock } from "../support/journey.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type InstalledPackage, installedPackage, killChildren, nodeJson } from "../support/journey.js";
+
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+vi.setConfig({ testTimeout: 120_000 });
 
 const SECRET = "sk-journey-sdk-secret-27182818";
 
 let pkg: InstalledPackage;
-let mock: Program;
-/** Tasks that stay `submitted` for 10 minutes: a timeout or an abort is then the only way a wait can end. */
-let slow: Program;
+/** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
+let mock: { url: string };
+/** Tasks stay `submitted` for 10 minutes there: a timeout or an abort is the only way a wait can end. */
+let slow: { url: string };
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  [mock, slow] = await Promise.all([startBinMock(pkg, ["--submitted-ms", "300", "--processing-ms", "700"]), startBinMock(pkg, ["--submitted-ms", "600000"])]);
+  mock = { url: pkg.mocks.fast };
+  slow = { url: pkg.mocks.slow };
 }, 300_000);
 
 afterAll(killChildren);
@@ -34,7 +39,7 @@ function program<T = any>(body: string, env: Record<string, string> = {}): Promi
   );
 }
 
-describe("Quick start", () => {
+describe.concurrent("Quick start", () => {
   it("createClient against the mock with NO key, then run() to success (the README's promise for the mock)", async () => {
     // BASE_URLS.mock is port 4010; the test's mock is on a free port of the same loopback address.
     const result = await program(`
@@ -74,7 +79,7 @@ describe("Quick start", () => {
   });
 });
 
-describe("the client's methods", () => {
+describe.concurrent("the client's methods", () => {
   it("createTask, getTask, waitForTask, listTasks, tasks(), findTaskByExternalId and raw work against the mock", async () => {
     const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
@@ -95,7 +100,7 @@ describe("the client's methods", () => {
   });
 });
 
-describe("errors", () => {
+describe.concurrent("errors", () => {
   it("bad input: KlingValidationError naming the field, and nothing sent", async () => {
     const result = await program(`
       let sent = 0;
@@ -173,7 +178,7 @@ describe("errors", () => {
   });
 });
 
-describe("runBatch", () => {
+describe.concurrent("runBatch", () => {
   it("runs many inputs under a concurrency limit, one result per item with its externalTaskId; a rerun creates nothing", async () => {
     const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
@@ -190,11 +195,13 @@ describe("runBatch", () => {
         }
         return out.sort((a, b) => a.index - b.index);
       };
-      const count = async () => (await kling.listTasks({ pageSize: 500 })).length;
       const first = await batch();
+      // The batch's tasks on the server, by external_task_id (other journeys create tasks meanwhile).
+      const ids = new Set(first.map((r) => r.ext));
+      const count = async () => (await kling.listTasks({ pageSize: 500 })).filter((t) => ids.has(t.task_info?.external_task_id)).length;
       const before = await count();
       const second = await batch();
-      console.log(JSON.stringify({ first, second, created: (await count()) - before }));`);
+      console.log(JSON.stringify({ first, second, before, created: (await count()) - before }));`);
     expect(result.first.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
     expect(result.first[1].error).toBe("KlingTaskFailedError");
     expect(result.first[2].error).toBe("KlingValidationError");
@@ -203,6 +210,7 @@ describe("runBatch", () => {
       expect(r.ext, `item ${r.index} has its externalTaskId`).toMatch(/\S/);
     }
     expect(result.second.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
+    expect(result.before).toBe(3); // one task per valid input (one of them failed); the invalid input sent nothing
     expect(result.created).toBe(0);
   });
 });

@@ -3,8 +3,11 @@
 // in front of `kling-v2a mock`, called as a browser would and by the SDK with no key.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type InstalledPackage, installedPackage, killChildren, nodeJson, type Program, startBinMock, startNode } from "../support/journey.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type InstalledPackage, installedPackage, killChildren, nodeJson, type Program, startNode } from "../support/journey.js";
+
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+vi.setConfig({ testTimeout: 120_000 });
 
 const SERVER_KEY = "sk-journey-proxy-server-key-16180339";
 const PATH = "/v1/audio/video-to-audio";
@@ -12,11 +15,12 @@ const PATH = "/v1/audio/video-to-audio";
 const API = `/api/kling${PATH}`;
 
 let pkg: InstalledPackage;
-let mock: Program;
+/** The run's `kling-v2a mock`, started from the installed bin (test/support/journey-package.ts). */
+let mock: { url: string };
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  mock = await startBinMock(pkg, ["--submitted-ms", "300", "--processing-ms", "700"]);
+  mock = { url: pkg.mocks.fast };
 }, 300_000);
 
 afterAll(killChildren);
