@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, kling, killChildren, run } from "../support/journey.js";
+import { type InstalledPackage, installedPackage, mocksOf, kling, killChildren, run } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -17,14 +17,12 @@ const NOWHERE = "http://127.0.0.1:9";
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
-let mock: { url: string };
+const mock = { get url() { return mocksOf(pkg).fast; } };
 /** Tasks stay `submitted` for 10 minutes there: only a timeout can end a wait. */
-let slow: { url: string };
+const slow = { get url() { return mocksOf(pkg).slow; } };
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  mock = { url: pkg.mocks.fast };
-  slow = { url: pkg.mocks.slow };
 }, 300_000);
 
 afterAll(async () => {

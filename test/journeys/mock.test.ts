@@ -1,7 +1,7 @@
 // Journeys of `kling-v2a mock` from the installed package, called over HTTP as the README's mock section does with
 // curl and a browser's fetch: the lifecycle, failures on demand, unknown ids, the list, Prefer, CORS and the flags.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, killChildren, type Program, startMock } from "../support/journey.js";
+import { type InstalledPackage, installedPackage, mocksOf, killChildren, type Program, startMock } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -12,7 +12,7 @@ const headers = { Authorization: "Bearer any", "Content-Type": "application/json
 
 let pkg: InstalledPackage;
 /** The run's lifecycle mock, started from the installed bin (test/support/journey-package.ts). */
-let mock: { url: string };
+const mock = { get url() { return mocksOf(pkg).fast; } };
 /** This file's own: lifecycle with --verbose, stopped with Ctrl-C at the end. */
 let verbose: Program;
 /** This file's own: plain Prism (--no-lifecycle). */
@@ -20,7 +20,6 @@ let plain: Program;
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  mock = { url: pkg.mocks.fast };
   [verbose, plain] = await Promise.all([startMock(pkg, ["--verbose", "--submitted-ms", "200", "--processing-ms", "400"]), startMock(pkg, ["--no-lifecycle"])]);
 }, 300_000);
 

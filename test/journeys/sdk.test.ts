@@ -1,7 +1,7 @@
 // Journeys of the installed SDK: small Node programs in the consumer folder import "kling-video-to-audio" by name and
 // call `kling-v2a mock` started from the package, as the README's Quick start, client, errors and batch sections do.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, killChildren, nodeJson } from "../support/journey.js";
+import { type InstalledPackage, installedPackage, mocksOf, killChildren, nodeJson } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -10,14 +10,12 @@ const SECRET = "sk-journey-sdk-secret-27182818";
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
-let mock: { url: string };
+const mock = { get url() { return mocksOf(pkg).fast; } };
 /** Tasks stay `submitted` for 10 minutes there: a timeout or an abort is the only way a wait can end. */
-let slow: { url: string };
+const slow = { get url() { return mocksOf(pkg).slow; } };
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  mock = { url: pkg.mocks.fast };
-  slow = { url: pkg.mocks.slow };
 }, 300_000);
 
 afterAll(killChildren);

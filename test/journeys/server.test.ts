@@ -4,7 +4,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, killChildren, nodeJson, type Program, startNode } from "../support/journey.js";
+import { type InstalledPackage, installedPackage, mocksOf, killChildren, nodeJson, type Program, startNode } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -16,11 +16,10 @@ const API = `/api/kling${PATH}`;
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock`, started from the installed bin (test/support/journey-package.ts). */
-let mock: { url: string };
+const mock = { get url() { return mocksOf(pkg).fast; } };
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  mock = { url: pkg.mocks.fast };
 }, 300_000);
 
 afterAll(killChildren);

@@ -26,8 +26,9 @@ export interface InstalledPackage {
   bare: string;
   /** Top-level packages in the bare consumer's node_modules, sorted. */
   bareTopLevel: string[];
-  /** `kling-v2a mock` servers started from the consumer's bin for the whole run: `fast` (FAST_MOCK) and `slow` (SLOW_MOCK). */
-  mocks: { fast: string; slow: string };
+  /** `kling-v2a mock` servers started from the consumer's bin for the whole run: `fast` (FAST_MOCK) and `slow`
+   *  (SLOW_MOCK); `error` when they could not start (read them through `mocksOf`). */
+  mocks: { fast: string; slow: string; error?: string };
   /** In ms from the start: the pack (copy and prepack build included) and the peers' install (run side by side); then
    *  the tarball's installs after the pack; then the two shared mocks' start. */
   timings: { packMs: number; peersMs: number; installMs: number; mocksMs: number };
@@ -172,10 +173,13 @@ async function make(dir: string): Promise<InstalledPackage> {
   const installMs = performance.now() - started - packMs;
   const bareTopLevel = (await readdir(join(bare, "node_modules"))).filter((n) => !n.startsWith(".")).sort();
   const mocksStarted = performance.now();
-  const [fast, slow] = await Promise.all([startBinMock(consumer, FAST_MOCK), startBinMock(consumer, SLOW_MOCK)]);
+  // A mock that cannot start fails the journeys that use it, not the package's own checks.
+  const mocks = await Promise.all([startBinMock(consumer, FAST_MOCK), startBinMock(consumer, SLOW_MOCK)]).then(
+    ([fast, slow]) => ({ fast: fast.url, slow: slow.url }),
+    (error: unknown) => ({ fast: "", slow: "", error: error instanceof Error ? error.message : String(error) }),
+  );
   return {
-    tarball, files, distBeforePack, consumer, bare, bareTopLevel,
-    mocks: { fast: fast.url, slow: slow.url },
+    tarball, files, distBeforePack, consumer, bare, bareTopLevel, mocks,
     timings: { packMs, peersMs, installMs, mocksMs: performance.now() - mocksStarted },
   };
 }

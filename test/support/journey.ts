@@ -41,6 +41,12 @@ export function installedPackage(): Promise<InstalledPackage> {
   })();
   return mine;
 }
+/** The run's shared mocks; throws why they could not start (a broken bin, a missing Prism). */
+export function mocksOf(pkg: InstalledPackage): { fast: string; slow: string } {
+  if (pkg.mocks.error) throw new Error(`the shared kling-v2a mocks did not start: ${pkg.mocks.error}`);
+  return pkg.mocks;
+}
+
 /** Path of the installed bin, the symlink npm made in node_modules/.bin. */
 export function binOf(consumer: string): string {
   return join(consumer, "node_modules", ".bin", "kling-v2a");
