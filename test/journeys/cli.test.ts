@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type InstalledPackage, installedPackage, mocksOf, kling, killChildren, run } from "../support/journey.js";
 
@@ -73,6 +74,15 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
     const result = await kling(pkg, ["list", "--base-url", "https://api.example.invalid/kling"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no API key/i);
+  });
+
+  it("importing the CLI module runs nothing, even from a program that is itself named cli.js", async () => {
+    const dir = join(pkg.consumer, "importer");
+    await mkdir(dir, { recursive: true });
+    const module = join(pkg.consumer, "node_modules/kling-video-to-audio/dist/src/cli.js");
+    await writeFile(join(dir, "cli.js"), `import(${JSON.stringify(pathToFileURL(module).href)}).then((m) => console.log(typeof m.main));\n`);
+    const result = await run(process.execPath, [join(dir, "cli.js")], { cwd: dir });
+    expect(result).toMatchObject({ code: 0, stdout: "function\n", stderr: "" });
   });
 
   it("npx kling-v2a runs the installed bin", async () => {
