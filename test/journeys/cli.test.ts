@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, mocksOf, kling, killChildren, run } from "../support/journey.js";
+import { binOf, type InstalledPackage, installedPackage, kling, killChildren, mocksOf, run } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -105,13 +105,13 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
 
 describe.concurrent("kling-v2a mock", () => {
   it("without the optional Prism peers, says which packages to install and exits 2", async () => {
-    const result = await run(join(pkg.bare, "node_modules/.bin/kling-v2a"), ["mock", "--port", "0"], { cwd: pkg.bare });
+    const result = await run(binOf(pkg.bare), ["mock", "--port", "0"], { cwd: pkg.bare });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2");
   });
 
   it("the other commands work without Prism installed (it is only the mock's)", async () => {
-    const result = await run(join(pkg.bare, "node_modules/.bin/kling-v2a"), ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--json"], { cwd: pkg.bare });
+    const result = await run(binOf(pkg.bare), ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--json"], { cwd: pkg.bare });
     expect(result.code, result.stderr).toBe(0);
     expect(json(result.stdout).task_status).toBe("succeed");
   });

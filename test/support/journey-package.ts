@@ -29,8 +29,8 @@ export interface InstalledPackage {
   /** `kling-v2a mock` servers started from the consumer's bin for the whole run: `fast` (FAST_MOCK) and `slow`
    *  (SLOW_MOCK); `error` when they could not start (read them through `mocksOf`). */
   mocks: { fast: string; slow: string; error?: string };
-  /** In ms from the start: the pack (copy and prepack build included) and the peers' install (run side by side); then
-   *  the tarball's installs after the pack; then the two shared mocks' start. */
+  /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install, beside
+   *  the pack). `installMs`: from the end of the pack to the end of the tarball's installs. `mocksMs`: starting the mocks. */
   timings: { packMs: number; peersMs: number; installMs: number; mocksMs: number };
 }
 
@@ -42,8 +42,9 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** The working folder. @default this process's */
   cwd?: string;
-  /** Added to the clean environment (see `cleanEnv`). */
+  /** Added to the clean environment (see `cleanEnv`). @default none */
   env?: Record<string, string>;
   /** Kill the process (SIGKILL) after this long; generous, for a loaded machine. @default 90_000 */
   timeoutMs?: number;
@@ -224,7 +225,10 @@ export interface Program {
   stop(signal?: NodeJS.Signals): Promise<RunResult>;
 }
 
-/** Starts a long-running program and resolves once its stdout matches `ready` (event-driven; no sleeps). */
+/**
+ * Starts a long-running program and resolves once its stdout matches `ready` (event-driven; no sleeps); `timeoutMs`
+ * (default 90 000) bounds the wait.
+ */
 export function startProgram(file: string, args: string[], cwd: string, ready: RegExp, timeoutMs = 90_000): Promise<Program> {
   const child = spawn(file, args, { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
@@ -285,7 +289,12 @@ export function startProgram(file: string, args: string[], cwd: string, ready: R
   });
 }
 
+/** Path of a consumer's installed bin: the symlink npm made in node_modules/.bin. */
+export function binOf(consumer: string): string {
+  return join(consumer, "node_modules", ".bin", "kling-v2a");
+}
+
 /** Starts `kling-v2a mock --port 0 ...` from a consumer folder's bin; resolves once it prints its URL. */
 export function startBinMock(consumer: string, args: string[] = []): Promise<Program> {
-  return startProgram(join(consumer, "node_modules", ".bin", "kling-v2a"), ["mock", "--port", "0", ...args], consumer, /mock on (http:\/\/\S+)/);
+  return startProgram(binOf(consumer), ["mock", "--port", "0", ...args], consumer, /mock on (http:\/\/\S+)/);
 }

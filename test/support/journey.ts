@@ -4,9 +4,9 @@ import { existsSync, watch } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { inject } from "vitest";
-import { type InstalledPackage, type Outcome, type Program, READY_FILE, run, type RunOptions, type RunResult, startBinMock, startProgram } from "./journey-package.js";
+import { binOf, type InstalledPackage, type Outcome, type Program, READY_FILE, run, type RunOptions, type RunResult, startBinMock, startProgram } from "./journey-package.js";
 
-export { cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
+export { binOf, cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
 
 async function waitForFile(path: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,15 +41,11 @@ export function installedPackage(): Promise<InstalledPackage> {
   })();
   return mine;
 }
+
 /** The run's shared mocks; throws why they could not start (a broken bin, a missing Prism). */
 export function mocksOf(pkg: InstalledPackage): { fast: string; slow: string } {
   if (pkg.mocks.error) throw new Error(`the shared kling-v2a mocks did not start: ${pkg.mocks.error}`);
   return pkg.mocks;
-}
-
-/** Path of the installed bin, the symlink npm made in node_modules/.bin. */
-export function binOf(consumer: string): string {
-  return join(consumer, "node_modules", ".bin", "kling-v2a");
 }
 
 /** Runs the installed `kling-v2a` through its node_modules/.bin symlink, from the consumer folder. */
@@ -59,11 +55,18 @@ export function kling(pkg: InstalledPackage, args: string[], options: RunOptions
 
 let scripts = 0;
 
+export interface NodeOptions extends RunOptions {
+  /** ES module or CommonJS. @default "mjs" */
+  type?: "mjs" | "cjs";
+  /** Where the program is written and run. @default the consumer folder */
+  dir?: string;
+}
+
 /**
  * Writes `source` as a program in the consumer folder (`.mjs` ES module or `.cjs` CommonJS) and runs it with this
  * Node; it imports the package by name, as an app does.
  */
-export async function node(pkg: InstalledPackage, source: string, options: RunOptions & { type?: "mjs" | "cjs"; dir?: string } = {}): Promise<RunResult> {
+export async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
   const dir = options.dir ?? pkg.consumer;
   const file = join(dir, `journey-${process.pid}-${++scripts}.${options.type ?? "mjs"}`);
   await writeFile(file, source);
@@ -71,7 +74,7 @@ export async function node(pkg: InstalledPackage, source: string, options: RunOp
 }
 
 /** Runs `source` (see `node`) and parses the last line of its stdout as JSON; throws with its output otherwise. */
-export async function nodeJson<T = any>(pkg: InstalledPackage, source: string, options: Parameters<typeof node>[2] = {}): Promise<T> {
+export async function nodeJson<T = any>(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<T> {
   const result = await node(pkg, source, options);
   const last = result.stdout.trim().split("\n").pop() ?? "";
   try {
