@@ -158,7 +158,8 @@ async function install(dir: string, packages: string[], extra: string[] = []): P
 
 async function make(dir: string): Promise<InstalledPackage> {
   const started = performance.now();
-  const consumer = join(dir, "consumer");
+  // A space and a non-ASCII letter in the path, as in many users' home folders: paths must survive URL round trips.
+  const consumer = join(dir, "my app ü");
   // The peers first, beside the pack (they do not need the tarball); the tarball then joins them, and npm checks
   // the package's peer ranges against what is installed, as in a user's project that already has Prism.
   const peers = install(consumer, PRISM_PEERS).then(() => performance.now() - started);
