@@ -2,8 +2,8 @@
 // through the packed, installed package. How it runs: CONTRIBUTING.md, "Journey tests".
 //
 // Everything below runs against `npm pack` of a fresh copy of the sources (prepack builds it), installed with npm into
-// consumer folders under the OS temp dir (test/support/journey-package.ts), and `kling-v2a mock` started from that
-// install's node_modules/.bin.
+// consumer folders under the OS temp dir (test/support/journey-package.ts; the Prism peers are installed once per
+// machine and linked in), and `kling-v2a mock` started from that install's node_modules/.bin.
 //
 // Top and Install
 //   "npm i kling-video-to-audio"; only runtime dependency openapi-fetch  package.test › brings in openapi-fetch and nothing else

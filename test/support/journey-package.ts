@@ -4,7 +4,9 @@
 // in vitest's main process.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, rename, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,7 +22,7 @@ export interface InstalledPackage {
   files: string[];
   /** Whether the fresh copy had a dist/ before `npm pack` (it must not: the point is that prepack builds). */
   distBeforePack: boolean;
-  /** A consumer with the tarball and the optional Prism peers: what the journeys drive. */
+  /** A consumer with the tarball and the optional Prism peers (linked in from `prismPeers`): what the journeys drive. */
   consumer: string;
   /** A consumer with the tarball alone, as `npm i kling-video-to-audio` leaves it. */
   bare: string;
@@ -29,8 +31,8 @@ export interface InstalledPackage {
   /** `kling-v2a mock` servers started from the consumer's bin for the whole run: `fast` (FAST_MOCK) and `slow`
    *  (SLOW_MOCK); `error` when they could not start (read them through `mocksOf`). */
   mocks: { fast: string; slow: string; error?: string };
-  /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install, beside
-   *  the pack). `installMs`: from the end of the pack to the end of the tarball's installs. `mocksMs`: starting the mocks. */
+  /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install beside the
+   *  pack, or ~0 when an earlier run left them). `installMs`: from the end of the pack to the end of the tarball's installs. `mocksMs`: starting the mocks. */
   timings: { packMs: number; peersMs: number; installMs: number; mocksMs: number };
 }
 
@@ -156,13 +158,37 @@ async function install(dir: string, packages: string[], extra: string[] = []): P
   if (installed.code !== 0) throw failed(`npm install ${packages.join(" ")}`, installed);
 }
 
+/**
+ * The Prism peers as `npm install` gives them (the README's command), in a folder under the OS temp dir keyed by their
+ * versions and kept between runs: their ~130 packages are most of what an install costs, and they never change for
+ * a given key. Made in a temporary folder and renamed into place, so a run never sees half of it, and two runs that
+ * make it at once both end with the same complete folder.
+ */
+async function prismPeers(): Promise<string> {
+  const key = createHash("sha256").update(PRISM_PEERS.join(" ")).digest("hex").slice(0, 16);
+  const folder = join(tmpdir(), `kling-journeys-prism-${key}`);
+  if (existsSync(join(folder, COMPLETE))) return folder;
+  const making = await mkdtemp(`${folder}.making-`);
+  try {
+    await install(making, PRISM_PEERS);
+    await writeFile(join(making, COMPLETE), `${PRISM_PEERS.join("\n")}\n`);
+    await rename(making, folder);
+  } catch (error) {
+    await rm(making, { recursive: true, force: true });
+    if (!existsSync(join(folder, COMPLETE))) throw error; // not just another run that finished first
+  }
+  return folder;
+}
+
+/** Written last into the peers' folder: its presence means the install finished. */
+const COMPLETE = ".complete";
+
 async function make(dir: string): Promise<InstalledPackage> {
   const started = performance.now();
   // A space and a non-ASCII letter in the path, as in many users' home folders: paths must survive URL round trips.
   const consumer = join(dir, "my app ü");
-  // The peers first, beside the pack (they do not need the tarball); the tarball then joins them, and npm checks
-  // the package's peer ranges against what is installed, as in a user's project that already has Prism.
-  const peers = install(consumer, PRISM_PEERS).then(() => performance.now() - started);
+  // Beside the pack: the peers do not need the tarball.
+  const peers = prismPeers().then((folder) => ({ folder, ms: performance.now() - started }));
   peers.catch(() => {}); // awaited below; a pack failure must not leave it unhandled
   const source = join(dir, "source");
   await copySources(source);
@@ -170,8 +196,9 @@ async function make(dir: string): Promise<InstalledPackage> {
   const { tarball, files } = await pack(source, dir);
   const packMs = performance.now() - started;
   const bare = join(dir, "bare");
-  const [peersMs] = await Promise.all([peers, install(bare, [tarball], ["--no-package-lock"])]);
-  await install(consumer, [tarball]);
+  const [{ folder, ms: peersMs }] = await Promise.all([peers, install(bare, [tarball], ["--no-package-lock"]), install(consumer, [tarball])]);
+  // Node resolves the link to its real path, so Prism's own dependencies come from the peers' folder.
+  await symlink(join(folder, "node_modules", "@stoplight"), join(consumer, "node_modules", "@stoplight"), "dir");
   const installMs = performance.now() - started - packMs;
   const bareTopLevel = (await readdir(join(bare, "node_modules"))).filter((n) => !n.startsWith(".")).sort();
   const mocksStarted = performance.now();
