@@ -1,11 +1,12 @@
 // Journeys of the installed `kling-v2a`: run through the node_modules/.bin symlink (and npx, and a global install)
 // against `kling-v2a mock` started from the package, every command and exit code as the README states them.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { binOf, type InstalledPackage, installedPackage, kling, killChildren, mocksOf, run } from "../support/journey.js";
+import { binOf, children, cleanEnv, type InstalledPackage, installedPackage, kling, killChildren, mocksOf, run } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -31,6 +32,18 @@ afterAll(async () => {
 });
 
 const json = (stdout: string) => JSON.parse(stdout);
+
+/** Waits (polling the mock's list, as a dashboard would) until the task with this external_task_id exists. */
+async function findTask(base: string, external: string): Promise<{ task_id: string }> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const page = (await (await fetch(`${base}/v1/audio/video-to-audio?pageSize=500`, { headers: { Authorization: "Bearer any" } })).json()) as {
+      data?: { task_id: string; task_info?: { external_task_id?: string } }[];
+    };
+    const task = page.data?.find((t) => t.task_info?.external_task_id === external);
+    if (task) return task;
+  }
+  throw new Error(`no task with external_task_id ${external} within 60 s`);
+}
 const installedVersion = () => JSON.parse(readFileSync(join(pkg.consumer, "node_modules/kling-video-to-audio/package.json"), "utf8")).version as string;
 
 describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
@@ -184,6 +197,26 @@ describe.concurrent("commands against the mock", () => {
     const again = await kling(pkg, ["wait", waitCommand![1]!, ...POLL, "--timeout", "0.5", "--base-url", slow.url, "--json"]);
     expect(again.code).toBe(4);
     expect(json(again.stdout).error).toMatchObject({ name: "KlingTimeoutError", taskId: waitCommand![1], lastStatus: "submitted" });
+  });
+
+  it("Ctrl-C stops waiting: exit 130 and the task id printed, so `kling-v2a wait` picks the task up", async () => {
+    const external = `journey-ctrl-c-${process.pid}`;
+    const child = spawn(binOf(pkg.consumer), ["run", ...POLL, "--base-url", slow.url, "--video-url", CLIP, "--external-task-id", external], {
+      cwd: pkg.consumer,
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const task = await findTask(slow.url, external); // created: now it is waiting
+    child.kill("SIGINT");
+    expect(await closed, output).toBe(130);
+    expect(output).toContain(task.task_id);
+    const resumed = await kling(pkg, ["wait", task.task_id, ...POLL, "--timeout", "0.5", "--base-url", slow.url, "--json"]);
+    expect(json(resumed.stdout).error).toMatchObject({ name: "KlingTimeoutError", taskId: task.task_id, lastStatus: "submitted" });
   });
 
   it("a server that is not there exits 3", async () => {

@@ -44,6 +44,8 @@
 //   the message says how to keep waiting)                               cli › ... exits 3 with code 1203; a task that fails exits 1;
 //                                                                       --timeout too short exits 4; a server that is not there exits 3
 //   no secret in the CLI's output                                        cli › the API key never appears in the output
+//   Ctrl-C stops waiting; the task keeps running and `kling-v2a wait`
+//   picks it up (api.md: exit 130, the task id printed)                 cli › Ctrl-C stops waiting ...  [fails today: exit 3, no id]
 //   --download DIR → DIR/<task_id>.mp3 and .wav                         cli › --download DIR saves ...  [fails today: the mock's fake CDN]
 // Production: batches
 //   runBatch: concurrency, per-item typed failures, externalTaskId on

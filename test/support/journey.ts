@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { inject } from "vitest";
 import { binOf, type InstalledPackage, type Outcome, type Program, READY_FILE, run, type RunOptions, type RunResult, startBinMock, startProgram } from "./journey-package.js";
 
-export { binOf, cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
+export { binOf, children, cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
 
 async function waitForFile(path: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
