@@ -16,6 +16,7 @@
 //   against the mock no key is needed (api.md: any loopback baseUrl)   sdk › createClient against the mock with NO key  [fails today]
 // The client
 //   apiKey / baseUrl from KLING_V2A_API_KEY / KLING_V2A_BASE_URL        sdk › reads the key and the server from the environment
+//   accessKey + secretKey: an HS256 JWT, iss = access key, 30 min      sdk › Kling's access key + secret key
 //   BASE_URLS values                                                    exports › BASE_URLS holds the four servers
 //   createTask, getTask, listTasks, tasks(), findTaskByExternalId,
 //   waitForTask, run, raw                                               sdk › createTask, getTask, waitForTask, listTasks, ...

@@ -77,6 +77,23 @@ describe.concurrent("Quick start", () => {
   });
 });
 
+describe.concurrent("auth", () => {
+  it("Kling's access key + secret key: an HS256 JWT (iss = the access key) signed on the fly, loaded from the package", async () => {
+    const result = await program(`
+      const sent = [];
+      const kling = k.createClient({ accessKey: "ak-journey", secretKey: "sk-journey-secret-key", baseUrl: MOCK,
+        fetch: (r, i) => { sent.push(r.headers.get("authorization")); return fetch(r, i); } });
+      await kling.listTasks({ pageSize: 1 });
+      const [head, payload, signature] = sent[0].replace(/^Bearer /, "").split(".");
+      const json = (part) => JSON.parse(Buffer.from(part, "base64url").toString());
+      console.log(JSON.stringify({ header: json(head), payload: json(payload), signed: signature.length > 20 }));`);
+    expect(result.header).toMatchObject({ alg: "HS256" });
+    expect(result.payload.iss).toBe("ak-journey");
+    expect(result.payload.exp - result.payload.nbf).toBeGreaterThan(25 * 60);
+    expect(result.signed).toBe(true);
+  });
+});
+
 describe.concurrent("the client's methods", () => {
   it("createTask, getTask, waitForTask, listTasks, tasks(), findTaskByExternalId and raw work against the mock", async () => {
     const result = await program(`
