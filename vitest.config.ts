@@ -1,5 +1,7 @@
-// Vitest: one Prism server for the whole run (globalSetup), unit + contract tests, and type tests (*.test-d.ts).
+// Vitest: one Prism server and the packed package for the whole run (globalSetup), unit, contract and journey tests
+// (the installed package's last), and type tests (*.test-d.ts).
 import { defineConfig } from "vitest/config";
+import { PackageTestsLast } from "./test/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -7,6 +9,7 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 15_000,
     hookTimeout: 30_000,
+    sequence: { sequencer: PackageTestsLast },
     typecheck: {
       enabled: true,
       include: ["test/**/*.test-d.ts"],

@@ -398,8 +398,22 @@ function version(): string {
   return "unknown";
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].split(/[\\/]/).pop() ?? "\0");
-if (invokedDirectly) {
+/**
+ * True for `node dist/src/cli.js ...` (run by path, as this repo's tests do; the installed bin is bin.js). Compared by
+ * real path, so a symlink to this file counts too; modules fetched here keep this block the file's only change.
+ */
+function invokedDirectly(): boolean {
+  if (!process.argv[1]) return false;
+  const { realpathSync } = process.getBuiltinModule("node:fs");
+  const { fileURLToPath } = process.getBuiltinModule("node:url");
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -1,15 +1,16 @@
-// The npm package: what `npm pack` ships and never ships, publint and attw clean, and the tarball installed into a
-// fresh folder works from `import` and `require` on this Node. The build itself runs once in test/global-setup.ts.
+// The npm package: `npm pack` on a fresh copy of the sources builds first (prepack), what the tarball ships and never
+// ships, publint and attw clean, and what installing it brings in. The tarball is the run's one pack, shared with the
+// journeys (test/support/journey.ts), which drive the installed package.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { installedPackage, type InstalledPackage } from "./support/journey.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -29,9 +30,7 @@ function run(file: string, args: string[], cwd: string): Promise<{ code: number;
   });
 }
 
-const npm = (args: string[], cwd: string) => run(process.platform === "win32" ? "npm.cmd" : "npm", args, cwd);
-
-let work = "";
+let installed: InstalledPackage;
 let tarball = "";
 let files: string[] = [];
 
@@ -42,21 +41,20 @@ it("builds (code and spec, once per run in test/global-setup.ts)", () => {
 
 describe.skipIf(buildError !== null)("the package", () => {
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), "kling-pack-"));
-    // A real pack (not --dry-run): the same file list, plus a tarball for attw and the install test.
-    const packed = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], root);
-    if (packed.code !== 0) throw new Error(`npm pack failed:\n${packed.stderr}`);
-    const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    if (!info) throw new Error("npm pack printed no result");
-    tarball = join(work, info.filename);
-    files = info.files.map((f) => f.path).sort();
-  }, 30_000);
-
-  afterAll(async () => {
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+    installed = await installedPackage();
+    ({ tarball, files } = installed);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const { packMs, peersMs, installMs, mocksMs } = installed.timings;
+    console.log(`package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`);
+  }, 300_000);
 
   describe("the tarball", () => {
+    it("is packed from a copy of the sources with no dist/, so prepack built the code in it", () => {
+      expect(installed.distBeforePack).toBe(false);
+      expect(pkg.scripts.prepack).toMatch(/build/);
+      expect(files).toContain("dist/src/index.js");
+    });
+
     it("holds the code, its types, the three spec files, README, LICENSE and CHANGELOG", () => {
       const required = [
         "package.json",
@@ -159,55 +157,9 @@ describe.skipIf(buildError !== null)("the package", () => {
   });
 
   describe("installed from the tarball into a fresh folder", () => {
-    let consumer = "";
-
-    beforeAll(async () => {
-      consumer = join(work, "consumer");
-      await rm(consumer, { recursive: true, force: true });
-      await mkdir(consumer);
-      await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, version: "1.0.0" }));
-      const installed = await npm(["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], consumer);
-      if (installed.code !== 0) throw new Error(`npm install of the tarball failed:\n${installed.stderr}`);
-    }, 60_000);
-
-    it("brings in openapi-fetch and nothing else at run time (Prism is an optional peer)", async () => {
-      const top = (await readdir(join(consumer, "node_modules"))).filter((n) => !n.startsWith("."));
-      expect(top.sort()).toEqual(["kling-video-to-audio", "openapi-fetch", "openapi-typescript-helpers"]);
+    it("brings in openapi-fetch and nothing else at run time (Prism is an optional peer)", () => {
+      expect(installed.bareTopLevel).toEqual(["kling-video-to-audio", "openapi-fetch", "openapi-typescript-helpers"]);
     });
-
-    it("works from import and from require, and resolves the spec files", async () => {
-      const script = `
-        const esm = await import("kling-video-to-audio");
-        const { createRequire } = await import("node:module");
-        const require = createRequire(process.cwd() + "/");
-        const cjs = require("kling-video-to-audio");
-        const fs = await import("node:fs");
-        const spec = JSON.parse(fs.readFileSync(new URL(import.meta.resolve("kling-video-to-audio/openapi.json")), "utf8"));
-        const spec30 = require("kling-video-to-audio/openapi-3.0.json");
-        const yaml = fs.readFileSync(require.resolve("kling-video-to-audio/openapi.yaml"), "utf8");
-        console.log(JSON.stringify({
-          esm: typeof esm.createClient, cjs: typeof cjs.createClient, same: esm.createClient === cjs.createClient,
-          version: require("kling-video-to-audio/package.json").version,
-          openapi: spec.openapi, openapi30: spec30.openapi, yaml: yaml.startsWith("openapi: 3.1"),
-        }));`;
-      const result = await run(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], consumer);
-      expect(result.stderr).toBe("");
-      expect(JSON.parse(result.stdout)).toEqual({
-        esm: "function",
-        cjs: "function",
-        same: true,
-        version: pkg.version,
-        openapi: "3.1.0",
-        openapi30: "3.0.3",
-        yaml: true,
-      });
-    });
-
-    it("works from a CommonJS file's require()", async () => {
-      await writeFile(join(consumer, "check.cjs"), `const k = require("kling-video-to-audio"); console.log(typeof k.createClient, typeof k.KlingError);\n`);
-      const result = await run(process.execPath, ["--no-warnings", "check.cjs"], consumer);
-      expect(result.stderr).toBe("");
-      expect(result.stdout.trim()).toBe("function function");
-    });
+    // import/require of every entry point, the bin and the SDK: test/journeys/.
   });
 });

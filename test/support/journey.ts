@@ -1,0 +1,98 @@
+// The journeys' side of the package made once per run (test/support/journey-package.ts, started by
+// test/global-setup.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
+import { existsSync, watch } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { inject } from "vitest";
+import { binOf, type InstalledPackage, type Outcome, type Program, READY_FILE, run, type RunOptions, type RunResult, startBinMock, startProgram } from "./journey-package.js";
+
+export { binOf, children, cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
+
+async function waitForFile(path: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!existsSync(path)) return;
+      cleanup();
+      readFile(path, "utf8").then(resolve, reject);
+    };
+    const watcher = watch(dirname(path), check);
+    const poll = setInterval(check, 1000);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${path} did not appear within ${timeoutMs} ms: test/global-setup.ts did not finish packing and installing the package`));
+    }, timeoutMs);
+    const cleanup = () => {
+      watcher.close();
+      clearInterval(poll);
+      clearTimeout(timer);
+    };
+    check();
+  });
+}
+
+let mine: Promise<InstalledPackage> | undefined;
+
+/** The packed and installed package of this run, once test/global-setup.ts has made it. */
+export function installedPackage(): Promise<InstalledPackage> {
+  mine ??= (async () => {
+    const outcome = JSON.parse(await waitForFile(join(inject("journeyDir"), READY_FILE), 300_000)) as Outcome;
+    if (!outcome.ok) throw new Error(outcome.error);
+    return outcome.value;
+  })();
+  return mine;
+}
+
+/** The run's shared mocks; throws why they could not start (a broken bin, a missing Prism). */
+export function mocksOf(pkg: InstalledPackage): { fast: string; slow: string } {
+  if (pkg.mocks.error) throw new Error(`the shared kling-v2a mocks did not start: ${pkg.mocks.error}`);
+  return pkg.mocks;
+}
+
+/** Runs the installed `kling-v2a` through its node_modules/.bin symlink, from the consumer folder. */
+export function kling(pkg: InstalledPackage, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(binOf(pkg.consumer), args, { cwd: pkg.consumer, ...options });
+}
+
+let scripts = 0;
+
+export interface NodeOptions extends RunOptions {
+  /** ES module or CommonJS. @default "mjs" */
+  type?: "mjs" | "cjs";
+  /** Where the program is written and run. @default the consumer folder */
+  dir?: string;
+}
+
+/**
+ * Writes `source` as a program in the consumer folder (`.mjs` ES module or `.cjs` CommonJS) and runs it with this
+ * Node; it imports the package by name, as an app does.
+ */
+export async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
+  const dir = options.dir ?? pkg.consumer;
+  const file = join(dir, `journey-${process.pid}-${++scripts}.${options.type ?? "mjs"}`);
+  await writeFile(file, source);
+  return run(process.execPath, ["--no-warnings", file], { cwd: dir, ...options });
+}
+
+/** Runs `source` (see `node`) and parses the last line of its stdout as JSON; throws with its output otherwise. */
+export async function nodeJson<T = any>(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<T> {
+  const result = await node(pkg, source, options);
+  const last = result.stdout.trim().split("\n").pop() ?? "";
+  try {
+    if (result.code !== 0) throw new Error("non-zero exit");
+    return JSON.parse(last) as T;
+  } catch {
+    throw new Error(`the program exited ${result.code ?? result.signal}:\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+}
+
+/** Starts `kling-v2a mock --port 0 ...` from the installed bin; resolves with its URL once it prints its banner. */
+export function startMock(pkg: InstalledPackage, args: string[] = []): Promise<Program> {
+  return startBinMock(pkg.consumer, args);
+}
+
+/** Writes `source` as a program in the consumer folder and starts it (see `startProgram`); it prints its URL when ready. */
+export async function startNode(pkg: InstalledPackage, source: string, ready: RegExp): Promise<Program> {
+  const file = join(pkg.consumer, `journey-${process.pid}-${++scripts}.mjs`);
+  await writeFile(file, source);
+  return startProgram(process.execPath, ["--no-warnings", file], pkg.consumer, ready);
+}
