@@ -9,6 +9,8 @@ export default defineConfig({
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 15_000,
     hookTimeout: 30_000,
+    // Two files at a time on these 2-core machines: most tests wait on sockets and child processes, not on the CPU.
+    maxWorkers: 2,
     sequence: { sequencer: PackageTestsLast },
     typecheck: {
       enabled: true,

@@ -49,11 +49,11 @@ afterAll(async () => {
 });
 
 const bin = () => join(consumer, "node_modules/.bin/kling-v2a");
-const installedCli = () => join(consumer, "node_modules/kling-video-to-audio/dist/src/cli.js");
+const installedCli = () => join(consumer, "node_modules/kling-video-to-audio/dist/src/cli/bin.js");
 
 const commands = [
   ["node_modules/.bin/kling-v2a (the symlink npx runs)", "journey-bin", () => [bin()]],
-  ["node on the installed dist/src/cli.js", "journey-dist", () => [process.execPath, installedCli()]],
+  ["node on the installed dist/src/cli/bin.js", "journey-dist", () => [process.execPath, installedCli()]],
 ] as const;
 
 describe("without bullmq installed", () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 
-const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+const cli = new URL("../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const KEY = "sk-robust-1234567890";
 

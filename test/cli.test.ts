@@ -1,4 +1,4 @@
-// The built `kling-v2a` CLI (dist/src/cli.js) against local servers: outputs, --json, downloads, batches and exit codes.
+// The built `kling-v2a` CLI (dist/src/cli/bin.js) against local servers: outputs, --json, downloads, batches and exit codes.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -10,7 +10,7 @@ import { type RunningMock, startMock } from "../mocks/lifecycle.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 import { validatorAt } from "./support/spec.js";
 
-const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+const cli = new URL("../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const SECRET = "sk-cli-secret-9876543210";
 

@@ -28,7 +28,7 @@ function examplesOf(file: string): Example[] {
   return out;
 }
 
-const files = [...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const files = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const examples = files.flatMap(examplesOf);
 
 /**

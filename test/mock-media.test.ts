@@ -9,7 +9,7 @@ import type { RunningMock } from "../mocks/types.js";
 import { CREATE_PATH, EXAMPLE_ID, hasFfprobe, loadMock, manifest, probe, wavSeconds } from "./support/mock.js";
 
 const buildError = inject("buildError");
-const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+const cli = new URL("../dist/src/cli/bin.js", import.meta.url).pathname;
 const ORIGIN = "http://localhost:5173";
 
 async function json(url: string, init: RequestInit = {}): Promise<any> {

@@ -19,7 +19,7 @@ const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
 /** Entry points whose source another change has not landed yet: checked as soon as the source exists. */
 const pending = {
   "./proxy": !existsSync(join(root, "src/proxy.ts")),
-  bin: !existsSync(join(root, "src/cli.ts")),
+  bin: !existsSync(join(root, "src/cli/bin.ts")),
 };
 
 function run(file: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -92,7 +92,7 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
   it("importing the CLI module runs nothing, even from a program that is itself named cli.js", async () => {
     const dir = join(pkg.consumer, "importer");
     await mkdir(dir, { recursive: true });
-    const module = join(pkg.consumer, "node_modules/kling-video-to-audio/dist/src/cli.js");
+    const module = join(pkg.consumer, "node_modules/kling-video-to-audio/dist/src/cli/main.js");
     await writeFile(join(dir, "cli.js"), `import(${JSON.stringify(pathToFileURL(module).href)}).then((m) => console.log(typeof m.main));\n`);
     const result = await run(process.execPath, [join(dir, "cli.js")], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stdout: "function\n", stderr: "" });

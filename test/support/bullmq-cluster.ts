@@ -16,7 +16,7 @@ export interface WorkerSpec {
   /** Seconds: one attempt's wait. */
   timeout?: number | undefined;
   name?: string | undefined;
-  /** The command to run: `[file, ...args]` before `worker`. @default this checkout's src/cli.ts under tsx */
+  /** The command to run: `[file, ...args]` before `worker`. @default this checkout's src/cli/bin.ts under tsx */
   command?: string[] | undefined;
   /** Working directory. @default the repository root */
   cwd?: string | undefined;
@@ -36,7 +36,7 @@ export interface WorkerProcess {
 }
 
 /** The worker CLI of this checkout, run from source (no build needed). */
-export const SOURCE_CLI = [process.execPath, "--import", "tsx", `${root}src/cli.ts`];
+export const SOURCE_CLI = [process.execPath, "--import", "tsx", `${root}src/cli/bin.ts`];
 
 export function spawnWorker(spec: WorkerSpec): WorkerProcess {
   const [file, ...pre] = spec.command ?? SOURCE_CLI;

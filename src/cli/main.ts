@@ -1,16 +1,12 @@
-#!/usr/bin/env node
-// The `kling-v2a` command line: run, create, get, wait, list, batch and mock, over the SDK.
+// The `kling-v2a` commands run, create, get, wait, list and batch over the SDK, and the way to mock and queue commands.
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { createClient, type VideoToAudioClient } from "./client.js";
-import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./cli-batch.js";
-import { downloadTask, type DownloadedFile } from "./cli-download.js";
-import { KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "./errors.js";
-import { BASE_URLS, isLoopbackUrl, resolveOptions } from "./options.js";
-import type { CreateTaskInput, Task } from "./types.js";
-
-/** Exit codes, as documented in `--help` and the README. 130 is the shell's code for Ctrl-C (128 + SIGINT). */
-export const EXIT = { ok: 0, taskFailed: 1, usage: 2, api: 3, timeout: 4, interrupted: 130 } as const;
+import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
+import { downloadTask, type DownloadedFile } from "./download.js";
+import { KlingTimeoutError } from "../errors.js";
+import { BASE_URLS } from "../options.js";
+import { clientFrom, EXIT, exitCodeOf, Interrupted, type Io, UsageError } from "./common.js";
+import type { CreateTaskInput, Task } from "../types.js";
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 
@@ -92,31 +88,19 @@ const WAIT = {
   "poll-interval": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
-class UsageError extends Error {}
-
-/** Ctrl-C: the reason the command's signal aborts with. */
-class Interrupted extends Error {
-  override readonly name = "Interrupted";
-}
-
 /** What the running command knows of its task, so an interruption can say how to pick it up again. */
 interface Session {
   taskId?: string | undefined;
 }
 
-export interface Io {
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
-
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "mock") {
-    const { runMockCommand } = await import("../mocks/command.js");
+    const { runMockCommand } = await import("../../mocks/command.js");
     return runMockCommand(rest);
   }
   if (command === "worker" || command === "enqueue" || command === "results") {
-    const { runQueueCommand } = await import("./cli-worker.js");
+    const { runQueueCommand } = await import("./queue.js");
     return runQueueCommand(command, rest, io);
   }
   const json = argv.includes("--json");
@@ -235,16 +219,6 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
   }
 }
 
-export function clientFrom(values: Record<string, string | boolean | undefined>): VideoToAudioClient {
-  const options = { apiKey: str(values["api-key"]), baseUrl: str(values["base-url"]) };
-  // The same resolution as the SDK's (flags first, then the environment); only the "no key" advice is the CLI's.
-  const resolved = resolveOptions(options);
-  if (!resolved.hasCredentials && !isLoopbackUrl(resolved.baseUrl)) {
-    throw new UsageError("no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)");
-  }
-  return createClient(options);
-}
-
 function inputFrom(values: Record<string, string | boolean | undefined>): CreateTaskInput {
   const input: Record<string, unknown> = {
     video_url: values["video-url"],
@@ -351,15 +325,6 @@ function report(error: unknown, io: Io, json: boolean, session: Session): number
   return code;
 }
 
-export function exitCodeOf(error: unknown): number {
-  if (error instanceof Interrupted) return EXIT.interrupted;
-  if (error instanceof UsageError || error instanceof KlingValidationError) return EXIT.usage;
-  if (error instanceof KlingTaskFailedError) return EXIT.taskFailed;
-  if (error instanceof KlingTimeoutError) return EXIT.timeout;
-  // API and connection errors, and anything unexpected: the exit code for "the service did not do it".
-  return EXIT.api;
-}
-
 function onePositional(positionals: string[], name: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one ${name}, got ${positionals.length}`);
   return positionals[0]!;
@@ -383,38 +348,13 @@ function secondsFlag(value: string | boolean | undefined, flag: string): number 
   return n * 1000;
 }
 
-function str(value: string | boolean | undefined): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
 function version(): string {
-  for (const path of ["../../package.json", "../package.json"]) {
+  for (const path of ["../../../package.json", "../../package.json"]) {
     try {
       return JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")).version;
     } catch {
-      // dist/src/cli.js sits two levels below package.json, src/cli.ts one.
+      // dist/src/cli/main.js sits three levels below package.json, src/cli/main.ts two.
     }
   }
   return "unknown";
-}
-
-/**
- * True for `node dist/src/cli.js ...` (run by path, as this repo's tests do; the installed bin is bin.js). Compared by
- * real path, so a symlink to this file counts too; modules fetched here keep this block the file's only change.
- */
-function invokedDirectly(): boolean {
-  if (!process.argv[1]) return false;
-  const { realpathSync } = process.getBuiltinModule("node:fs");
-  const { fileURLToPath } = process.getBuiltinModule("node:url");
-  try {
-    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

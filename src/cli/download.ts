@@ -5,8 +5,8 @@ import { join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { KlingConnectionError, KlingTimeoutError, KlingValidationError } from "./errors.js";
-import type { Task } from "./types.js";
+import { KlingConnectionError, KlingTimeoutError, KlingValidationError } from "../errors.js";
+import type { Task } from "../types.js";
 
 export interface DownloadedFile {
   /** `mp3` or `wav`. */

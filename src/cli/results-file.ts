@@ -1,7 +1,7 @@
 // The batch results file: taken under a lock file (one run at a time), repaired after a crash, appended line by line.
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
-import { KlingValidationError } from "./errors.js";
+import { KlingValidationError } from "../errors.js";
 
 /** One line of the results file, as far as resuming needs it. */
 export interface ResultRecord {

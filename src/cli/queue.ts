@@ -1,10 +1,10 @@
 // `kling-v2a worker | enqueue | results`: the BullMQ workers, feeding a queue from a batch file, and reading results back.
 import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { defaultBatchId, readInputs } from "./cli-batch.js";
-import { clientFrom, EXIT, exitCodeOf, type Io } from "./cli.js";
-import { KlingValidationError } from "./errors.js";
-import type { Task } from "./types.js";
+import { defaultBatchId, readInputs } from "./batch.js";
+import { clientFrom, EXIT, exitCodeOf, type Io } from "./common.js";
+import { KlingValidationError } from "../errors.js";
+import type { Task } from "../types.js";
 
 export const QUEUE_COMMANDS = ["worker", "enqueue", "results"] as const;
 export type QueueCommand = (typeof QUEUE_COMMANDS)[number];
@@ -60,7 +60,7 @@ const OPTIONS = {
 
 type Values = Record<string, string | boolean | undefined>;
 type Bullmq = typeof import("bullmq");
-type Ours = typeof import("./bullmq/index.js");
+type Ours = typeof import("../bullmq/index.js");
 
 class QueueUsageError extends KlingValidationError {}
 
@@ -94,7 +94,7 @@ export async function runQueueCommand(command: QueueCommand, argv: string[], io:
 /** bullmq, ioredis (which bullmq loads only on connect) and our module over them; undefined when one is missing. */
 async function loadModules(): Promise<{ bullmq: Bullmq; ours: Ours } | undefined> {
   try {
-    const [bullmq, , ours] = await Promise.all([import("bullmq"), import("ioredis"), import("./bullmq/index.js")]);
+    const [bullmq, , ours] = await Promise.all([import("bullmq"), import("ioredis"), import("../bullmq/index.js")]);
     return { bullmq, ours };
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") return undefined;

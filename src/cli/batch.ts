@@ -2,15 +2,15 @@
 import { createReadStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import type { BatchResult } from "./batch.js";
-import type { Io } from "./cli.js";
-import { downloadTask } from "./cli-download.js";
-import { KlingValidationError } from "./errors.js";
-import type { VideoToAudioClient } from "./client.js";
-import { batchItemId } from "./item-id.js";
+import type { BatchResult } from "../batch.js";
+import type { Io } from "./common.js";
+import { downloadTask } from "./download.js";
+import { KlingValidationError } from "../errors.js";
+import type { VideoToAudioClient } from "../client.js";
+import { batchItemId } from "../item-id.js";
 import { openResultsFile } from "./results-file.js";
-import type { CreateTaskInput } from "./types.js";
-import { checkCreateInput } from "./validate.js";
+import type { CreateTaskInput } from "../types.js";
+import { checkCreateInput } from "../validate.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },
