@@ -1,15 +1,21 @@
-// `npm test`: runs vitest (unit, type, contract) and ends with the plain line "N passed, N failed, N skipped".
+// `npm test` (and the heavier vitest suites of .ci/run): runs vitest and ends with the plain line "N passed, N failed, N skipped".
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const report = `${root}reports/vitest.json`;
+const args = process.argv.slice(2);
+// Each config gets its own report, so a suite never reads another's numbers (nor an earlier run's: removed first).
+const config = args[args.indexOf("--config") + 1];
+const name = args.includes("--config") && config ? basename(config).replace(/^vitest\.|\.config\.ts$|\.ts$/g, "") : "";
+const report = `${root}reports/vitest${name && name !== "config" ? `-${name}` : ""}.json`;
 mkdirSync(`${root}reports`, { recursive: true });
+rmSync(report, { force: true });
 
 const vitest = spawnSync(
   process.execPath,
-  [`${root}node_modules/vitest/vitest.mjs`, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [`${root}node_modules/vitest/vitest.mjs`, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
   { cwd: root, stdio: "inherit" },
 );
 

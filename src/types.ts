@@ -13,3 +13,22 @@ export type ResultAudio = components["schemas"]["ResultAudio"];
 export type ResultVideo = components["schemas"]["ResultVideo"];
 /** The body of a status callback, in either dialect. */
 export type CallbackPayload = components["schemas"]["CallbackPayload"];
+
+/**
+ * One line of a batch's results (JSONL): what `kling-v2a batch` appends and `kling-v2a results` prints for each
+ * finished item, the same on one machine and on a queue.
+ */
+export interface ResultRecord {
+  /** The item's 0-based line in the input file (or its index in the call that added it). */
+  index: number;
+  /** The task's external_task_id (on a queue, also the job id). */
+  externalTaskId: string;
+  ok: boolean;
+  task_id?: string;
+  task_status?: string;
+  audios?: Array<{ url_mp3?: string | undefined; url_wav?: string | undefined }>;
+  /** Where `--download` saved the files. */
+  files?: string[];
+  /** Why the item failed. */
+  error?: { name?: string; message: string; code?: number | undefined };
+}

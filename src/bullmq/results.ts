@@ -1,21 +1,10 @@
 // batchResults: a batch's finished jobs read back from the queue, one plain record per job (what `kling-v2a results` prints).
 import type { Job, Queue } from "bullmq";
-import type { Task } from "../types.js";
+import type { ResultRecord, Task } from "../types.js";
 import type { VideoJobData } from "./enqueue.js";
 
-/** One finished item, shaped like a line of `kling-v2a batch`'s results file. */
-export interface BatchJobResult {
-  /** The item's index in the enqueueVideos call that added it. */
-  index: number;
-  /** The job id, which is the task's external_task_id. */
-  externalTaskId: string;
-  ok: boolean;
-  task_id?: string;
-  task_status?: string;
-  audios?: Array<{ url_mp3?: string | undefined; url_wav?: string | undefined }>;
-  /** Why the job failed (its last attempt's reason). */
-  error?: { message: string };
-}
+/** One finished job, as a line of `kling-v2a batch`'s results file (its `error` is the last attempt's reason). */
+export type BatchJobResult = ResultRecord;
 
 export interface BatchProgress {
   /** Jobs of the batch not finished yet (waiting, running, delayed for a retry). */

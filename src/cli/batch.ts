@@ -9,7 +9,7 @@ import { KlingValidationError } from "../errors.js";
 import type { VideoToAudioClient } from "../client.js";
 import { batchItemId } from "../item-id.js";
 import { openResultsFile } from "./results-file.js";
-import type { CreateTaskInput } from "../types.js";
+import type { CreateTaskInput, ResultRecord } from "../types.js";
 import { checkCreateInput } from "../validate.js";
 
 export const BATCH_OPTIONS = {
@@ -34,17 +34,6 @@ interface BatchFlags {
   json: boolean;
 }
 
-/** One line of the results file. */
-interface ResultLine {
-  index: number;
-  externalTaskId: string;
-  ok: boolean;
-  task_id?: string;
-  task_status?: string;
-  audios?: Array<{ url_mp3?: string | undefined; url_wav?: string | undefined }>;
-  files?: string[];
-  error?: { name: string; message: string; code?: number | undefined };
-}
 
 /** One input of a batch file, with the 0-based line it is on (its `index` in the results, the same on every run). */
 export interface FileInput {
@@ -180,8 +169,8 @@ interface DownloadPlan {
   signal: AbortSignal;
 }
 
-async function describe(result: BatchResult, download: DownloadPlan): Promise<ResultLine> {
-  const line: ResultLine = { index: result.index, externalTaskId: result.externalTaskId, ok: result.ok };
+async function describe(result: BatchResult, download: DownloadPlan): Promise<ResultRecord> {
+  const line: ResultRecord = { index: result.index, externalTaskId: result.externalTaskId, ok: result.ok };
   if (result.ok) {
     line.task_id = result.task.task_id;
     line.task_status = result.task.task_status;

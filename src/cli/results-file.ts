@@ -2,13 +2,7 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { KlingValidationError } from "../errors.js";
-
-/** One line of the results file, as far as resuming needs it. */
-export interface ResultRecord {
-  index: number;
-  externalTaskId: string;
-  ok: boolean;
-}
+import type { ResultRecord } from "../types.js";
 
 export interface ResultsFile {
   /** External ids that succeeded in an earlier run: their items are skipped. */
