@@ -1,12 +1,11 @@
-// The SDK's errors, one class per file under src/errors/, all extending KlingError.
+// The SDK's error classes, one per file under src/errors/, all extending KlingError (the factories there load lazily).
 export { KlingAccountError } from "./errors/account-error.js";
 export { KlingApiError, type KlingApiErrorOptions } from "./errors/api-error.js";
 export { KlingAuthenticationError } from "./errors/authentication-error.js";
 export { KlingCallbackError, type KlingCallbackErrorReason } from "./errors/callback-error.js";
 export { KlingConnectionError, type KlingConnectionErrorOptions } from "./errors/connection-error.js";
-export { apiErrorFrom, badBodyError, stripHtml, type ApiErrorInput, type BadBodyInput } from "./errors/from-answer.js";
 export { KlingInvalidRequestError } from "./errors/invalid-request-error.js";
-export { KlingError, type KlingErrorOptions, noteExternalTaskId } from "./errors/kling-error.js";
+export { KlingError, type KlingErrorOptions } from "./errors/kling-error.js";
 export { KlingPermissionError } from "./errors/permission-error.js";
 export { KlingPolicyError } from "./errors/policy-error.js";
 export { KlingRateLimitError } from "./errors/rate-limit-error.js";

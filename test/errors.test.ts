@@ -2,9 +2,9 @@
 import { inspect } from "node:util";
 import { ERROR_CODES } from "./support/error-codes.js";
 import { describe, expect, it } from "vitest";
+import { apiErrorFrom, badBodyError, stripHtml } from "../src/errors/from-answer.js";
+import { noteExternalTaskId } from "../src/errors/kling-error.js";
 import {
-  apiErrorFrom,
-  badBodyError,
   KlingAccountError,
   KlingApiError,
   KlingAuthenticationError,
@@ -18,8 +18,6 @@ import {
   KlingTaskFailedError,
   KlingTimeoutError,
   KlingValidationError,
-  noteExternalTaskId,
-  stripHtml,
 } from "../src/errors.js";
 
 describe("apiErrorFrom picks the class by code first, status second", () => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { CODES, LIMITS } from "../generated/facts.js";
 import { GUIDANCE } from "../generated/guidance.js";
 import { generateFacts } from "../scripts/generate-facts.js";
-import { apiErrorFrom, KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
+import { KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
+import { apiErrorFrom } from "../src/errors/from-answer.js";
 import { isRetryable } from "../src/retry.js";
 
 const spec = readFileSync(new URL("../openapi/openapi.yaml", import.meta.url), "utf8");
