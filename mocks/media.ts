@@ -22,7 +22,8 @@ export type MediaSet = Record<MediaKind, MediaFile>;
 export const MEDIA_PREFIX = "/media/";
 const KINDS: readonly MediaKind[] = ["mp3", "wav", "mp4"];
 /** From dist/mocks/ the fixtures are still at the package's mocks/media/: they are not compiled, only shipped. */
-const MEDIA_DIR = fileURLToPath(new URL("./media/", import.meta.url).href.replace(/\/dist\/mocks\/media\/$/, "/mocks/media/"));
+// "../mocks/media/" from mocks/ (the source), dist/mocks/ or dist/chunks/ (the bundles); the fixtures ship at mocks/media/.
+const MEDIA_DIR = fileURLToPath(new URL("../mocks/media/", import.meta.url).href.replace(/\/dist\/mocks\/media\/$/, "/mocks/media/"));
 
 /** Reads the fixtures and their manifest (mocks/media/media.json, written by scripts/make-media.ts). */
 export async function loadMedia(dir: string = MEDIA_DIR): Promise<MediaSet> {

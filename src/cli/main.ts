@@ -349,11 +349,13 @@ function secondsFlag(value: string | boolean | undefined, flag: string): number 
 }
 
 function version(): string {
-  for (const path of ["../../../package.json", "../../package.json"]) {
+  // The package.json this module ships in, wherever the build put the module (src/cli/, dist/src/cli/ or dist/chunks/).
+  for (const path of ["../../package.json", "../../../package.json", "../package.json"]) {
     try {
-      return JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")).version;
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "kling-video-to-audio" && pkg.version) return pkg.version;
     } catch {
-      // dist/src/cli/main.js sits three levels below package.json, src/cli/main.ts two.
+      // not at this depth
     }
   }
   return "unknown";
