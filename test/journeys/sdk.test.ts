@@ -108,10 +108,12 @@ describe.concurrent("the client's methods", () => {
       const raw = await kling.raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: created.task_id } } });
       console.log(JSON.stringify({
         created: created.task_status, got: got.task_id === created.task_id, done: done.task_status,
-        listed: page.some((t) => t.task_id === created.task_id), iterated: all.includes(created.task_id), unique: new Set(all).size === all.length,
+        listed: page.some((t) => t.task_id === created.task_id), iterated: all.includes(created.task_id),
         found: found?.task_id === created.task_id, raw: raw.data?.data?.task_id === created.task_id,
       }));`);
-    expect(result).toEqual({ created: "submitted", got: true, done: "succeed", listed: true, iterated: true, unique: true, found: true, raw: true });
+        // No check that tasks() yields each id once: other journeys create tasks on this shared mock meanwhile, and a
+    // newest-first list without a cursor shifts under any iterator (the unit tests check it on a list that holds still).
+    expect(result).toEqual({ created: "submitted", got: true, done: "succeed", listed: true, iterated: true, found: true, raw: true });
   });
 });
 
