@@ -23,6 +23,8 @@ import { parseArgs } from "node:util";
 import { constants as zlibConstants, gzipSync } from "node:zlib";
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
+import createFetchClient from "openapi-fetch";
+import type { paths } from "../generated/openapi.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
@@ -249,9 +251,10 @@ type Client = { name: string; call: (id: string) => Promise<{ task_status?: stri
 async function makeClients(baseUrl: string): Promise<Client[]> {
   const dist = pathToFileURL(`${root}dist/src/`).href;
   const { createClient } = (await import(`${dist}index.js`)) as typeof import("../src/index.js");
-  const { createRawClient } = (await import(`${dist}client.js`)) as typeof import("../src/client.js");
-
   const headers = { Authorization: `Bearer ${API_KEY}` };
+  // Bare openapi-fetch over the same generated paths, with the key as a fixed header: what the SDK is compared with.
+  const createRawClient = (options: { baseUrl: string; apiKey: string }) =>
+    createFetchClient<paths>({ baseUrl: options.baseUrl, headers, fetch: (request: Request) => globalThis.fetch(request) });
   const urlPrefix = `${baseUrl}/v1/audio/video-to-audio/`;
   const bareCall = (bare: ReturnType<typeof createRawClient>) => async (id: string) => {
     const { data, error } = await bare.GET(TASK_PATH, { params: { path: { task_id: id } } });
@@ -336,11 +339,10 @@ async function measureCalls(clients: Client[]): Promise<CallResults> {
 async function measureStub(envelope: string): Promise<{ bareUs: number; sdkUs: number; layerUs: number[] }> {
   const dist = pathToFileURL(`${root}dist/src/`).href;
   const { createClient } = (await import(`${dist}index.js`)) as typeof import("../src/index.js");
-  const { createRawClient } = (await import(`${dist}client.js`)) as typeof import("../src/client.js");
   const init = { status: 200, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(envelope)) } };
   const stub = async () => new Response(envelope, init);
   const baseUrl = "http://127.0.0.1:9";
-  const bare = createRawClient({ baseUrl, apiKey: API_KEY, fetch: stub });
+  const bare = createFetchClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${API_KEY}` }, fetch: stub });
   const sdk = createClient({ baseUrl, apiKey: API_KEY, fetch: stub });
   const fns = [
     async () => (await bare.GET(TASK_PATH, { params: { path: { task_id: TASK_ID } } })).data?.data,
