@@ -4,7 +4,7 @@ import { KlingValidationError } from "./errors/validation-error.js";
 import { newExternalTaskId } from "./safe-create.js";
 import { DEFAULTS, resolveOptions } from "./options.js";
 import { ReadLimitError, readLimited } from "./read-limited.js";
-import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import { checkCount, checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
 import { errorEnvelope, jsonAnswer, quoted, TASK_NOT_FOUND } from "./proxy/answers.js";
 import { checkAllowedOrigins, isJsonContentType, type Operation, operationOf, originAllowed, pageQueryOf } from "./proxy/checks.js";
 import { toNodeHandler } from "./proxy/node.js";
@@ -166,10 +166,10 @@ function checkOptions(options: ProxyOptions, timeoutMs: number): Config {
   };
 }
 
+/** The option when given (checked as a whole number of at least 1, by the client's own rule), else its default. */
 function positiveInteger(value: number | undefined, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new KlingValidationError(field, `${field} must be a positive whole number, not ${quoted(String(value))}.`);
-  return value;
+  checkCount(value, field, 1);
+  return value ?? fallback;
 }
 
 /** The spec's http(s) URL rule, through the client's own check (one definition), reported under `field`. */

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, KlingValidationError } from "../src/index.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
+import { fieldOf, rejectedField } from "./support/validation.js";
 
 let fake: FakeKling;
 beforeAll(async () => {
@@ -11,25 +12,7 @@ afterAll(() => fake.close());
 
 const quiet = { logLevel: "off" as const, apiKey: "k-options-test" };
 
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(KlingValidationError);
-    return (error as KlingValidationError).field;
-  }
-  return undefined;
-}
 
-async function rejectedField(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(KlingValidationError);
-    return (error as KlingValidationError).field;
-  }
-  return undefined;
-}
 
 describe("createClient options", () => {
   it.each(["127.0.0.1:4010", "ftp://example.com", "", "   ", "/relative", "http://", "https://exa mple.com"])(

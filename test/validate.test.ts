@@ -1,20 +1,11 @@
 // Input checks: each bad create body is refused with a KlingValidationError naming the field, and agrees with the spec.
 import { describe, expect, it } from "vitest";
-import { KlingValidationError } from "../src/errors.js";
 import { checkCreateInput, checkPageQuery, checkTaskId, MAX_PROMPT_LENGTH, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../src/validate.js";
 import { spec, validatorAt } from "./support/spec.js";
+import { fieldOf } from "./support/validation.js";
 
 const url = "https://example.com/clip.mp4";
 
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(KlingValidationError);
-    return (error as KlingValidationError).field;
-  }
-  return undefined;
-}
 
 describe("checkCreateInput", () => {
   it.each([
