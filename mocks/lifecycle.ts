@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { LIMITS } from "../generated/facts.js";
+import { LIMITS } from "../generated/limits.js";
 import { createDeliverer } from "./callbacks.js";
 import { answerPreflight, corsHeaders, isPreflight } from "./cors.js";
 import { describeMalformedJson, describeViolations, INVALID_PARAMETER, type OperationFacts, operationFacts, parseViolations } from "./errors.js";

@@ -5,6 +5,7 @@ import { parse } from "yaml";
 
 export const FACTS_PATH = "generated/facts.ts";
 export const GUIDANCE_PATH = "generated/guidance.ts";
+export const LIMITS_PATH = "generated/limits.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ENTRY_KEYS = new Set(["category", "retryable", "ambiguous", "renewToken", "concurrencyLimit", "happened", "next"]);
@@ -62,8 +63,11 @@ function listParameter(spec: Spec, name: string): Record<string, number> {
   return parameter.schema;
 }
 
-/** The texts of generated/facts.ts (flags and limits) and generated/guidance.ts (the words of messages). */
-export function generateFacts(specPath = `${root}openapi/openapi.yaml`): { facts: string; guidance: string } {
+/**
+ * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits) and generated/guidance.ts
+ * (the words of messages): three files, because each is loaded by different code (limits up front, flags on failure).
+ */
+export function generateFacts(specPath = `${root}openapi/openapi.yaml`): { facts: string; limits: string; guidance: string } {
   const spec = parse(readFileSync(specPath, "utf8")) as Spec;
   const statuses = statusByCode(spec);
   const table = spec["x-kling-codes"];
@@ -100,11 +104,12 @@ export const GUIDANCE: Readonly<Record<number, readonly [happened: string, next:
 ${texts.join("\n")}
 };
 `;
-  return { facts: facts(header, rows, promptMax, pageNum, pageSize), guidance };
+  return { facts: facts(header, rows), limits: limits(header, promptMax, pageNum, pageSize), guidance };
 }
 
-function facts(header: string, rows: string[], promptMax: number, pageNum: Record<string, number>, pageSize: Record<string, number>): string {
+function facts(header: string, rows: string[]): string {
   return `${header}
+// The flags of Kling's codes: what the retry policy, safe create and the error classes decide by.
 
 /** The error class family of a code. */
 export type CodeCategory = ${CATEGORIES.map((c) => JSON.stringify(c)).join(" | ")};
@@ -127,6 +132,12 @@ export interface CodeFact {
 export const CODES: Readonly<Record<number, CodeFact>> = {
 ${rows.join("\n")}
 };
+`;
+}
+
+function limits(header: string, promptMax: number, pageNum: Record<string, number>, pageSize: Record<string, number>): string {
+  return `${header}
+// The input limits that the checks before sending and the mock apply.
 
 /** Input limits of the create body and the list query. */
 export const LIMITS = {
