@@ -3,10 +3,12 @@ import { KlingError } from "./errors/kling-error.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { batchItemId } from "./item-id.js";
 import type { WaitOptions } from "./options.js";
-import { backoffDelayMs, sleep } from "./retry.js";
+import { backoffDelayMs } from "./retry.js";
+import { sleep } from "./sleep.js";
 import type { CreateControl } from "./safe-create.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkCount, checkCreateInput, checkDuration, checkWaitOptions } from "./validate.js";
+import { checkCreateInput } from "./create-input.js";
+import { checkCount, checkDuration, checkWaitOptions } from "./validate.js";
 
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */

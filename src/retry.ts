@@ -1,4 +1,4 @@
-// The retry policy: which answers are retried, which failures are transient, how long to wait, and the cancellable sleep.
+// The retry policy: which answers are retried, which failures are transient, and how long to wait before the next try.
 import { CODES } from "../generated/facts.js";
 import { KlingApiError } from "./errors/api-error.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
@@ -71,20 +71,4 @@ function parseNumber(value: string | null): number | undefined {
 
 function clamp(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
-}
-
-/** Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

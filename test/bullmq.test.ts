@@ -8,7 +8,7 @@ import { batchItemId } from "../src/item-id.js";
 import { DEFAULT_JOB_OPTIONS, enqueueVideos, KEEP_FINISHED_SECONDS, WORKER_DEFAULTS } from "../src/bullmq/index.js";
 import { accountBackOff } from "../src/bullmq/worker.js";
 import { main } from "../src/cli/main.js";
-import { checkCreateInput } from "../src/validate.js";
+import { checkCreateInput } from "../src/create-input.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

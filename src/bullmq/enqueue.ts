@@ -3,7 +3,7 @@ import type { JobsOptions, Queue } from "bullmq";
 import { batchItemId } from "../item-id.js";
 import { KlingValidationError } from "../errors.js";
 import type { CreateTaskInput } from "../types.js";
-import { checkCreateInput } from "../validate.js";
+import { checkCreateInput } from "../create-input.js";
 
 /** The name every job of this package carries (BullMQ job names are labels; the worker takes any). */
 export const JOB_NAME = "video-to-audio";

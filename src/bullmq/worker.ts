@@ -6,7 +6,7 @@ import type { ClientOptions } from "../options.js";
 import { backoffDelayMs } from "../retry.js";
 import { type CreateControl, isConcurrencyLimit } from "../safe-create.js";
 import type { Task } from "../types.js";
-import { checkCreateInput } from "../validate.js";
+import { checkCreateInput } from "../create-input.js";
 import type { VideoJobData } from "./enqueue.js";
 
 /**

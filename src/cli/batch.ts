@@ -10,7 +10,7 @@ import type { VideoToAudioClient } from "../client.js";
 import { batchItemId } from "../item-id.js";
 import { openResultsFile } from "./results-file.js";
 import type { CreateTaskInput, ResultRecord } from "../types.js";
-import { checkCreateInput } from "../validate.js";
+import { checkCreateInput } from "../create-input.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },
