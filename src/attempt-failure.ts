@@ -1,4 +1,4 @@
-// What one failed HTTP attempt came to, as a typed error: loaded on the first failure, so calls that succeed never load it.
+// What one failed HTTP attempt came to, as a typed error: network failures, bodies too large or not JSON, error answers.
 import { apiErrorFrom, badBodyError } from "./errors/from-answer.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import type { KlingError } from "./errors/kling-error.js";

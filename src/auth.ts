@@ -1,6 +1,7 @@
-// Credentials to an Authorization header: a static API key, or Kling's HS256 JWT signed with WebCrypto and cached.
+// Credentials to an Authorization header: a static API key, or Kling's JWT (jwt.ts, loaded on first use).
 import { KlingError } from "./errors/kling-error.js";
 import { KlingValidationError } from "./errors/validation-error.js";
+import type { JwtSigner } from "./jwt.js";
 
 export interface Credentials {
   /** Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined */
@@ -14,6 +15,8 @@ export interface Credentials {
 export interface Authorizer {
   /** The `Authorization` value (`Bearer …`), or `undefined` when no credentials were given. */
   authorization(): Promise<string | undefined>;
+  /** The same value when it never changes (an API key, or none), so a request need not await it; `undefined` for a JWT. */
+  readonly header: string | undefined;
   /** Drops the cached JWT so the next call signs a fresh one (after codes 1003/1004). No-op for API keys. */
   renew(): void;
   /** Whether the header is a JWT signed from access/secret keys (and so can be renewed). */
@@ -21,9 +24,6 @@ export interface Authorizer {
   /** The raw secrets, for log and error redaction. */
   readonly secrets: string[];
 }
-
-/** Re-sign when fewer than this many seconds remain, so a token never expires in flight. */
-const RENEW_BEFORE_SEC = 60;
 
 /**
  * An authorizer for the given credentials. An `apiKey` is preferred when both it and an access/secret pair
@@ -44,40 +44,26 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
 
   if (apiKey || !accessKey || !secretKey) {
     const header = apiKey ? `Bearer ${apiKey}` : undefined;
-    return { authorization: async () => header, renew() {}, usesJwt: false, secrets };
+    return { header, authorization: async () => header, renew() {}, usesJwt: false, secrets };
   }
 
-  let cached: { header: string; expSec: number } | undefined;
-  let pending: Promise<string> | undefined;
-  const sign = async (): Promise<string> => {
-    if (!globalThis.crypto?.subtle) {
-      throw new KlingError(
-        "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
-      );
-    }
-    const nowSec = Math.floor(now() / 1000);
-    // Loaded on first use: apps on API keys (and their browser bundles) never load the signing code.
-    const jwt = await import("./jwt.js");
-    const token = await jwt.signJwt(accessKey, secretKey, nowSec);
-    const header = `Bearer ${token}`;
-    cached = { header, expSec: nowSec + jwt.TOKEN_LIFE_SEC };
-    return header;
-  };
+  // The signing code is loaded on first use: apps on API keys (and their browser bundles) never load it. The load is
+  // shared, so concurrent first callers share one signer (and so one signing).
+  let signer: JwtSigner | undefined;
+  let loading: Promise<JwtSigner> | undefined;
+  const load = () => (loading ??= import("./jwt.js").then((jwt) => (signer = jwt.createJwtSigner(accessKey, secretKey, now))));
   return {
+    header: undefined,
     async authorization() {
-      if (cached && cached.expSec - now() / 1000 > RENEW_BEFORE_SEC) return cached.header;
-      // Concurrent callers share one signing instead of each signing its own token.
-      const current = pending ?? sign();
-      pending = current;
-      try {
-        return await current;
-      } finally {
-        if (pending === current) pending = undefined;
+      if (!globalThis.crypto?.subtle) {
+        throw new KlingError(
+          "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
+        );
       }
+      return (signer ?? (await load())).authorization();
     },
     renew() {
-      cached = undefined;
-      pending = undefined;
+      signer?.renew();
     },
     usesJwt: true,
     secrets,

@@ -1,9 +1,47 @@
-// Kling's JWT: HS256 over the access key, signed with WebCrypto; loaded by auth.ts only when access/secret keys are used.
+// Kling's JWT: HS256 over the access key, signed with WebCrypto and cached; loaded by auth.ts only when access/secret keys are used.
 
 /** Life of a signed token, per Kling's docs. */
 export const TOKEN_LIFE_SEC = 1800;
 /** `nbf` slack for clocks slightly ahead of Kling's. */
 const NOT_BEFORE_SKEW_SEC = 5;
+/** Re-sign when fewer than this many seconds remain, so a token never expires in flight. */
+const RENEW_BEFORE_SEC = 60;
+
+/** A cached token and its renewal. */
+export interface JwtSigner {
+  /** `Bearer <token>`, signed afresh when the cached one has under a minute left. */
+  authorization(): Promise<string>;
+  /** Drops the cached token so the next call signs a fresh one (after codes 1003/1004). */
+  renew(): void;
+}
+
+/** Signs tokens for the key pair on demand; concurrent callers share one signing instead of each signing its own. */
+export function createJwtSigner(accessKey: string, secretKey: string, now: () => number): JwtSigner {
+  let cached: { header: string; expSec: number } | undefined;
+  let pending: Promise<string> | undefined;
+  const sign = async (): Promise<string> => {
+    const nowSec = Math.floor(now() / 1000);
+    const header = `Bearer ${await signJwt(accessKey, secretKey, nowSec)}`;
+    cached = { header, expSec: nowSec + TOKEN_LIFE_SEC };
+    return header;
+  };
+  return {
+    async authorization() {
+      if (cached && cached.expSec - now() / 1000 > RENEW_BEFORE_SEC) return cached.header;
+      const current = pending ?? sign();
+      pending = current;
+      try {
+        return await current;
+      } finally {
+        if (pending === current) pending = undefined;
+      }
+    },
+    renew() {
+      cached = undefined;
+      pending = undefined;
+    },
+  };
+}
 
 /**
  * Kling's JWT: HS256 over `{iss, exp: nowSec + 1800, nbf: nowSec - 5}`, base64url without padding. Needs WebCrypto

@@ -2,7 +2,8 @@
 import { KlingTaskFailedError } from "./errors/task-failed-error.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
 import type { Log } from "./logger.js";
-import { isTransient, sleep } from "./retry.js";
+import { isTransient } from "./retry.js";
+import { sleep } from "./sleep.js";
 import type { Task } from "./types.js";
 
 /** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */

@@ -14,7 +14,8 @@ import {
   KlingTimeoutError,
 } from "../src/errors.js";
 import { createLog } from "../src/logger.js";
-import { type CallOptions, createTransport, isAmbiguousFailure, type TransportConfig } from "../src/transport.js";
+import { isAmbiguousFailure } from "../src/retry-loop.js";
+import { type CallOptions, createTransport, type TransportConfig } from "../src/transport.js";
 import { ERROR_CODES } from "./support/error-codes.js";
 
 const KEY = "sk-test-KEY-0123456789abcdef";
@@ -109,18 +110,25 @@ describe("success", () => {
     expect(t.seen[0]?.authorization).toBe(`Bearer ${KEY}`);
   });
 
-  it("keeps the standard Response surface (body stream, clone)", async () => {
-    const t = setup([ok()]);
-    const response = await t.get();
-    const copy = response.clone();
-    expect(await copy.json()).toMatchObject({ code: 0 });
-    expect(await new Response(response.body).json()).toMatchObject({ code: 0 });
-    expect(response).toBeInstanceOf(Response);
-    expect(new TextDecoder().decode(await response.arrayBuffer())).toContain('"code":0');
-    expect((await response.blob()).type).toBe("application/json");
+  it("raw calls get a standard Response over the read body: stream, clone, arrayBuffer, blob", async () => {
+    const t = setup([ok(), ok(), ok()]);
+    const first = await t.get();
+    expect(first).toBeInstanceOf(Response);
+    expect(await first.clone().json()).toMatchObject({ code: 0 });
+    expect(await new Response(first.body).json()).toMatchObject({ code: 0 });
+    expect(new TextDecoder().decode(await (await t.get()).arrayBuffer())).toContain('"code":0');
+    expect((await (await t.get()).blob()).type).toBe("application/json");
+  });
+
+  it("the client's methods (jsonOnly) get the fetched Response, whose json() and text() answer from the read body", async () => {
+    const sent = ok();
+    const t = setup([sent]);
+    const response = await t.get({ jsonOnly: true });
+    expect(response).toBe(sent);
     expect(JSON.parse(await response.text())).toEqual(okBody());
     const first = await response.json();
     const second = await response.json();
+    expect(first).toEqual(okBody());
     expect(second).toEqual(first);
     expect(second).not.toBe(first);
   });
@@ -326,7 +334,7 @@ describe("network failures and timeouts", () => {
 
   it("a failure to sign the token is thrown as is, without retrying", async () => {
     const failure = new KlingError("cannot sign");
-    const authorizer: Authorizer = { authorization: () => Promise.reject(failure), renew() {}, usesJwt: true, secrets: [] };
+    const authorizer: Authorizer = { header: undefined, authorization: () => Promise.reject(failure), renew() {}, usesJwt: true, secrets: [] };
     const t = setup([ok()], { authorizer });
     expect(await rejection(t.get())).toBe(failure);
     expect(t.seen).toHaveLength(0);
