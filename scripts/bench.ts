@@ -1,9 +1,10 @@
 // `npm run bench`: what the SDK costs. Not part of `npm test`; always exits 0.
 //
 //   1. per call: `getTask` against a loopback server (its own process), beside raw fetch + json() and a bare
-//      openapi-fetch client, as per-round ratios (target: the layer adds at most 3% to a bare openapi-fetch call);
+//      openapi-fetch client, as per-round ratios (target: the layer adds at most 5% to a bare openapi-fetch call);
 //   2. size: a browser ESM bundle of `createClient` with its dependencies, minified and gzipped, as a page loads it up
-//      front: code behind `import()` (runBatch, JWT signing) is split off as bundlers do, and listed apart (target: 5 kB);
+//      front: code behind `import()` (the methods' code, runBatch, JWT signing) is split off as bundlers do, and listed
+//      apart with what run() needs in all (target: 7.0 kB up front, below every peer);
 //   3. cold import: fresh `node` processes importing the package (its built entry) vs openapi-fetch alone, both by
 //      package name as an app does (target: +10 ms).
 //
@@ -133,7 +134,9 @@ interface BundleSize {
   gzipBytes: number;
   inputs: { path: string; bytes: number }[];
   /** Chunks behind `import()` (runBatch, JWT signing), loaded on first use: their inputs and sizes. */
-  lazy: { inputs: string[]; minBytes: number; gzipBytes: number }[];
+  lazy: { inputs: string[]; minBytes: number; gzipBytes: number; files: number }[];
+  /** How many files a page loads up front. */
+  files: number;
 }
 
 async function bundleSizes(): Promise<BundleSize[]> {
@@ -198,13 +201,14 @@ async function bundleSizes(): Promise<BundleSize[]> {
       out.push({
         name: entry.name,
         ...sizeOf(initial),
+        files: initial.size,
         inputs: [...inputs]
           .map(([path, bytes]) => ({ path, bytes }))
           .filter((i) => i.bytes > 0)
           .sort((a, b) => b.bytes - a.bytes),
         lazy: [...new Set(dynamic)].map((path) => {
           const chunks = [...reach([path])].filter((p) => !initial.has(p));
-          return { inputs: chunks.flatMap((p) => Object.keys(outputs[p]!.inputs)), ...sizeOf(chunks) };
+          return { inputs: chunks.flatMap((p) => Object.keys(outputs[p]!.inputs)), ...sizeOf(chunks), files: chunks.length };
         }),
       });
     }
@@ -466,6 +470,15 @@ async function main(): Promise<void> {
     `\n  createClient with its dependencies: ${bytes(main.gzipBytes)} min+gzip, target ≤ ${bytes(TARGETS.gzipBytes)} and below every peer ` +
       `(${peers.map((p) => `${p.name.slice(6)} ${kb(p.gzipBytes)}`).join(", ")}): ${verdict(sizeOk)}`,
   );
+  // The whole picture, not only the target: what a first call adds, and what run() needs in all (each peer loads all of
+  // its client up front, so its up-front figure is its whole).
+  const firstCall = main.lazy.find((chunk) => chunk.inputs.includes("src/methods.ts"));
+  if (firstCall) {
+    console.log(
+      `  the first call adds ${bytes(firstCall.gzipBytes)} (transport, retries, safe create, waits), so run() needs ` +
+        `${bytes(main.gzipBytes + firstCall.gzipBytes)} (${kb(main.gzipBytes + firstCall.gzipBytes)}) min+gzip in all, in ${main.files + firstCall.files} files`,
+    );
+  }
   summary.push(`bundle ${kb(main.gzipBytes)} min+gzip (≤ 7 kB, below the peers) ${verdict(sizeOk)}`);
 
   // 2. Per call --------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ export interface RequestOptions {
   maxRetries?: number | undefined;
 }
 
+/** Options of `findTaskByExternalId`. */
+export interface LookupOptions extends RequestOptions {
+  /** Pages of 500 tasks to scan. @default 10 */
+  maxPages?: number | undefined;
+}
+
 export interface WaitOptions {
   /** Cancels the whole wait (attempts, retry sleeps and poll sleeps) at once. @default undefined */
   signal?: AbortSignal | undefined;

@@ -4,10 +4,14 @@ import { KlingError, noteExternalTaskId } from "./errors/kling-error.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import { KlingInvalidRequestError } from "./errors/invalid-request-error.js";
 import { KlingRateLimitError } from "./errors/rate-limit-error.js";
+import { checkCreateInput } from "./create-input.js";
 import type { Log } from "./logger.js";
-import { backoffDelayMs, sleep } from "./retry.js";
-import { isAmbiguousFailure } from "./transport.js";
-import type { Task } from "./types.js";
+import type { RequestOptions } from "./options.js";
+import { backoffDelayMs } from "./retry.js";
+import { sleep } from "./sleep.js";
+import { isAmbiguousFailure } from "./retry-loop.js";
+import type { CreateTaskInput, Task } from "./types.js";
+import { checkRequestOptions } from "./validate.js";
 
 /** How a caller steers a create beyond the public RequestOptions (batches, queue workers). */
 export interface CreateControl {
@@ -37,6 +41,29 @@ export interface SafeCreateOptions extends CreateControl {
   /** Sends after an ambiguous failure (each preceded by a lookup). */
   maxRetries: number;
   signal?: AbortSignal | undefined;
+}
+
+/** What the client supplies to a create: its one POST, its lookup by external id, its log and its default retries. */
+export interface CreatePath {
+  post(body: CreateTaskInput, opts: RequestOptions | undefined, control: CreateControl): Promise<Task>;
+  find(externalTaskId: string, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task | undefined>;
+  log: Log;
+  maxRetries: number;
+}
+
+/**
+ * A create as the client's `createTask` makes it (loaded with its first call): the input checked (nothing is sent
+ * when it is bad), given an external_task_id (the caller's, or a fresh one), and created safely.
+ */
+export async function createChecked(path: CreatePath, input: unknown, opts?: RequestOptions, control: CreateControl = {}): Promise<Task> {
+  const checked = checkCreateInput(input);
+  checkRequestOptions(opts);
+  const externalTaskId = checked.external_task_id ?? newExternalTaskId();
+  const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
+  return safeCreate(
+    { send: () => path.post(body, opts, control), lookup: () => path.find(externalTaskId, opts, control.deadline), log: path.log },
+    { ...control, externalTaskId, maxRetries: opts?.maxRetries ?? path.maxRetries, signal: opts?.signal },
+  );
 }
 
 /** A fresh id for a create that the caller gave none: it lets a lost answer be found again instead of re-billed. */

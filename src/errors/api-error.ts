@@ -1,5 +1,4 @@
 // KlingApiError: the server answered with an error status or a non-zero Kling code.
-import { statusGuidance } from "./guidance.js";
 import { KlingError, type KlingErrorOptions } from "./kling-error.js";
 
 export interface KlingApiErrorOptions extends KlingErrorOptions {
@@ -15,7 +14,11 @@ export interface KlingApiErrorOptions extends KlingErrorOptions {
   retryable?: boolean;
   /** The delay the server asked for (`Retry-After` / `retry-after-ms`), in ms. @default undefined */
   retryAfterMs?: number | undefined;
-  /** What happened and what to do next, for the message. @default the HTTP status's words */
+  /**
+   * What happened and what to do next, for the message. Answers from the server get the code's or the status's words
+   * (from-answer.ts); an error made by hand without them says only that the server reported an error.
+   * @default ["the server reported an error", "check the message"]
+   */
   guidance?: readonly [happened: string, next: string] | undefined;
 }
 
@@ -39,7 +42,7 @@ export class KlingApiError extends KlingError {
     const serverMessage = options.message ?? "";
     // A hostile or broken server can send megabytes: the message quotes a readable part, `serverMessage` keeps all.
     const quoted = clip(serverMessage.trim(), 1000);
-    const [happened, next] = options.guidance ?? statusGuidance(options.status);
+    const [happened, next] = options.guidance ?? ["the server reported an error", "check the message"];
     const ids = [
       options.code !== undefined ? `code ${options.code}` : undefined,
       `HTTP ${options.status}`,

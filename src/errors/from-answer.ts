@@ -1,6 +1,7 @@
 // From a server's answer to the right error: the class by Kling code first, HTTP status second; unusable bodies.
 import { type CodeCategory, CODES } from "../../generated/facts.js";
 import { GUIDANCE } from "../../generated/guidance.js";
+import { statusGuidance } from "./guidance.js";
 import { isRetryable } from "../retry.js";
 import { KlingAccountError } from "./account-error.js";
 import { KlingApiError, type KlingApiErrorOptions } from "./api-error.js";
@@ -56,7 +57,7 @@ export function apiErrorFrom(input: ApiErrorInput): KlingApiError {
   return new ErrorClass({
     ...rest,
     retryable: isRetryable(input.status, input.code),
-    guidance: input.code === undefined ? undefined : GUIDANCE[input.code],
+    guidance: (input.code === undefined ? undefined : GUIDANCE[input.code]) ?? statusGuidance(input.status),
     ...(externalTaskId !== undefined ? { externalTaskId } : {}),
   });
 }

@@ -1,0 +1,176 @@
+// The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first call.
+import type { Client } from "openapi-fetch";
+import { LIMITS } from "../generated/limits.js";
+import type { paths } from "../generated/openapi.js";
+import type { Authorizer } from "./auth.js";
+import type { BatchOptions, BatchResult } from "./batch.js";
+import { KlingConnectionError } from "./errors/connection-error.js";
+import { KlingValidationError } from "./errors/validation-error.js";
+import type { Log } from "./logger.js";
+import { findByExternalId, type LookupSteps } from "./lookup.js";
+import { type ClientOptions, DEFAULTS, type LookupOptions, type RequestOptions, type ResolvedOptions, type WaitOptions } from "./options.js";
+import { type CreateControl, type CreatePath, createChecked } from "./safe-create.js";
+import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
+import type { CreateTaskInput, Task } from "./types.js";
+import { checkPageQuery, checkRequestOptions, checkTaskId, checkWaitOptions, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import { waitLoop } from "./wait.js";
+
+const TASKS_PATH = "/v1/audio/video-to-audio" as const;
+const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
+
+/** What createClient has settled before the first call: the options, credentials, log and the raw client. */
+export interface Connection {
+  resolved: ResolvedOptions;
+  authorizer: Authorizer;
+  log: Log;
+  /** The caller's fetch, if any. */
+  fetch: ClientOptions["fetch"];
+  raw: Client<paths>;
+}
+
+/** The client's methods (see `VideoToAudioClient`), plus the create path's controls and the raw client's transport. */
+export interface ClientMethods {
+  /** The fetch under `raw`: the retrying transport with the client's defaults. */
+  rawFetch: TransportFetch;
+  createTask(input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task>;
+  getTask(taskId: string, opts?: RequestOptions): Promise<Task>;
+  listTasks(query: { pageNum?: number; pageSize?: number }, opts?: RequestOptions): Promise<Task[]>;
+  tasks(query: { pageSize?: number }, opts?: RequestOptions): AsyncIterable<Task>;
+  findTaskByExternalId(externalTaskId: string, opts?: LookupOptions): Promise<Task | undefined>;
+  waitForTask(taskId: string, opts?: WaitOptions): Promise<Task>;
+  run(input: CreateTaskInput, opts?: WaitOptions): Promise<Task>;
+  runBatch(inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>, opts?: BatchOptions): AsyncIterable<BatchResult>;
+}
+
+/** The methods of one client: one transport, one memory of whether its server takes external ids on the query path. */
+export function clientMethods(connection: Connection): ClientMethods {
+  const { resolved, authorizer, log, raw } = connection;
+  const { maxRetries } = resolved;
+  // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
+  const baseFetch = connection.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
+  const transport = createTransport({
+    fetch: baseFetch,
+    platformFetch: connection.fetch === undefined,
+    authorizer,
+    log,
+    timeoutMs: resolved.timeoutMs,
+    maxRetries,
+  });
+
+  // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it;
+  // they read answers with json() only, so the transport can hand them the answer it read.
+  const call = (opts: RequestOptions | undefined, deadline: number | undefined, extra?: Partial<CallOptions>) =>
+    transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, deadline, ignoreRequestSignal: true, jsonOnly: true, ...extra });
+
+  async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
+    checkRequestOptions(opts);
+    const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, deadline) });
+    return redactTask(taskOf(data, "getTask"), log.redact);
+  }
+
+  async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
+    checkPageQuery(query);
+    checkRequestOptions(opts);
+    const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, deadline) });
+    if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
+    return (data?.data ?? []).map((task) => redactTask(task, log.redact));
+  }
+
+  const lookupState: LookupSteps["state"] = { direct: "unknown" };
+  async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
+    const steps: LookupSteps = {
+      get: (id) => getTaskWithin(id, opts, deadline),
+      page: (pageNum) => listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline),
+      state: lookupState,
+    };
+    return findByExternalId(steps, externalTaskId, opts?.maxPages);
+  }
+
+  const createPath: CreatePath = {
+    async post(body, opts, control) {
+      const passConcurrencyLimit = control.onConcurrencyLimit !== undefined;
+      const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, control.deadline, { unsafe: true, passConcurrencyLimit }) });
+      return redactTask(taskOf(data, "createTask"), log.redact);
+    },
+    find: findTaskByExternalId,
+    log,
+    maxRetries,
+  };
+  const createTask = (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task> => createChecked(createPath, input, opts, control);
+
+  async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
+    checkTaskId(taskId);
+    checkWaitOptions(opts);
+    const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
+    const deadline = (startedAt ?? Date.now()) + timeoutMs;
+    const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
+    return waitLoop(taskId, () => getTaskWithin(taskId, requestOptions, deadline), {
+      deadline,
+      timeoutMs,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      pollIntervalMs: opts.pollIntervalMs,
+      initial,
+      log,
+    });
+  }
+
+  async function* tasks(query: { pageSize?: number }, opts?: RequestOptions): AsyncGenerator<Task> {
+    const pageSize = query.pageSize ?? LIMITS.pageSizeDefault;
+    checkPageQuery({ pageSize });
+    for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
+      const page = await listPage({ pageNum, pageSize }, opts);
+      yield* page;
+      if (page.length < pageSize) return;
+    }
+  }
+
+  return {
+    rawFetch: transport(),
+    createTask,
+    getTask: (taskId, opts) => getTaskWithin(taskId, opts),
+    listTasks: (query, opts) => listPage(query, opts),
+    tasks,
+    findTaskByExternalId: (externalTaskId, opts) => {
+      if (typeof externalTaskId !== "string" || externalTaskId === "") {
+        return Promise.reject(new KlingValidationError("externalTaskId", "externalTaskId must be a non-empty string."));
+      }
+      return findTaskByExternalId(externalTaskId, opts);
+    },
+    waitForTask: (taskId, opts) => waitForTask(taskId, opts),
+    async run(input, opts = {}) {
+      checkWaitOptions(opts);
+      const startedAt = Date.now();
+      const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
+      const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, { deadline });
+      return waitForTask(task.task_id, opts, task, startedAt);
+    },
+    // Loaded on first use, so apps that never run batches do not download or parse the batch code.
+    async *runBatch(inputs, opts) {
+      const { runBatch } = await import("./batch.js");
+      const batchClient = { createTask, waitForTask: (taskId: string, o?: WaitOptions) => waitForTask(taskId, o), tasks: (q: { pageSize?: number } = {}, o?: RequestOptions) => tasks(q, o) };
+      yield* runBatch(batchClient, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
+    },
+  };
+}
+
+function taskOf(data: { data?: Task } | undefined, operation: string): Task {
+  const task = data?.data;
+  if (!task || typeof task.task_id !== "string" || typeof task.task_status !== "string") {
+    throw new KlingConnectionError(`${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`);
+  }
+  return task;
+}
+
+/**
+ * The task with the configured credentials removed from its `task_status_msg`: a server may quote the key there
+ * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output.
+ */
+function redactTask(task: Task, redact: (text: string) => string): Task {
+  const message = task?.task_status_msg;
+  if (typeof message !== "string" || message === "") return task;
+  const clean = redact(message);
+  return clean === message ? task : { ...task, task_status_msg: clean };
+}
+
+
