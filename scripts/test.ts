@@ -4,6 +4,15 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The parts of vitest's JSON report read here. */
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  testResults: { status: string; assertionResults: { status: string }[] }[];
+}
+
 const root = fileURLToPath(new URL("..", import.meta.url));
 const args = process.argv.slice(2);
 // Each config gets its own report, so a suite never reads another's numbers (nor an earlier run's: removed first).
@@ -21,8 +30,13 @@ const vitest = spawnSync(
 
 let summary = "0 passed, 1 failed";
 try {
-  const r = JSON.parse(readFileSync(report, "utf8"));
-  summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`;
+  const r = JSON.parse(readFileSync(report, "utf8")) as VitestReport;
+  // A file that fails before its tests run (its setup or import threw) fails no test of its own: count it as one
+  // failure, so the line never says "0 failed" for a run that failed.
+  const brokenFiles = r.testResults.filter((file) => file.status === "failed" && !file.assertionResults.some((test) => test.status === "failed")).length;
+  let failed = r.numFailedTests + brokenFiles;
+  if (failed === 0 && vitest.status !== 0) failed = 1;
+  summary = `${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`;
 } catch {
   console.error("vitest wrote no report");
 }

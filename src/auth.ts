@@ -51,7 +51,14 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
   // shared, so concurrent first callers share one signer (and so one signing).
   let signer: JwtSigner | undefined;
   let loading: Promise<JwtSigner> | undefined;
-  const load = () => (loading ??= import("./jwt.js").then((jwt) => (signer = jwt.createJwtSigner(accessKey, secretKey, now))));
+  const load = () =>
+    (loading ??= import("./jwt.js").then(
+      (jwt) => (signer = jwt.createJwtSigner(accessKey, secretKey, now)),
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    ));
   return {
     header: undefined,
     async authorization() {
