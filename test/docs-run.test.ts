@@ -14,7 +14,7 @@ import {
   type Task,
   type VideoToAudioClient,
 } from "../src/index.js";
-import { allExamples, type Example } from "./support/docs.js";
+import { allExamples, type Example, examplesOf } from "./support/docs.js";
 import { type RecordingConsole, RUN_DIR, runExample, withCode } from "./support/docs-run.js";
 import { closeOpened, opened } from "./support/fakes/node-http.js";
 import { manifest } from "./support/mock.js";
@@ -545,6 +545,17 @@ describe("documentation examples, run", () => {
       if (id === NEEDS_REDIS) it.skipIf(!hasRedis)(`${id} (needs redis-server; skipped without one)`, () => exercise(example(id)), 30_000);
       else it(id, () => exercise(example(id)));
     }
+  });
+
+  it("reads info strings: ts runs, ts signature is not code, ts no-run takes a reason, anything else is refused", () => {
+    const page = ["# Page", "```ts", "a;", "```", "```ts signature", "f(): void", "```", "## Part", "```ts no-run — needs a GPU", "b;", "```", "```ts", "c;", "```"].join("\n");
+    expect(examplesOf("page.md", page).map(({ id, kind, reason, line }) => ({ id, kind, reason, line }))).toEqual([
+      { id: "page.md › Page", kind: "code", reason: "", line: 3 },
+      { id: "page.md › Page", kind: "signature", reason: "", line: 6 },
+      { id: "page.md › Part", kind: "no-run", reason: "needs a GPU", line: 10 },
+      { id: "page.md › Part (2)", kind: "code", reason: "", line: 13 },
+    ]);
+    expect(() => examplesOf("page.md", "```ts skip\nx;\n```")).toThrow(/unknown info string/);
   });
 
   describe("the checks can fail", () => {
