@@ -1,35 +1,11 @@
-// Every ```ts example in the README and docs/ type-checks against the SDK's real types (`ts signature` blocks excepted).
-import { readdirSync, readFileSync } from "node:fs";
+// Every ```ts example in the README and docs/ type-checks against the SDK's real types (`ts signature` blocks excepted; `ts no-run` ones included).
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { allExamples, type Example, root } from "./support/docs.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-
-interface Example {
-  file: string;
-  line: number;
-  code: string;
-}
-
-/** The ```ts blocks of a Markdown file; a block whose info string says more than `ts` (`ts signature`) is not code. */
-function examplesOf(file: string): Example[] {
-  const lines = readFileSync(join(root, file), "utf8").split("\n");
-  const out: Example[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== "```ts") continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && lines[end]!.trim() !== "```") end++;
-    out.push({ file, line: start + 1, code: lines.slice(start, end).join("\n") });
-    i = end;
-  }
-  return out;
-}
-
-const files = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
-const examples = files.flatMap(examplesOf);
+/** Code blocks: `ts` and `ts no-run` (those are type-checked too; only `ts signature` is not code). */
+const examples = allExamples().filter((example) => example.kind !== "signature");
 
 /**
  * What a fragment may take as given (a client, an input, your own helpers), declared so the example needs no
