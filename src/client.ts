@@ -66,7 +66,7 @@ export interface VideoToAudioClient {
 /**
  * A client. Its options, credentials and browser guard are checked here, so a bad option throws where it is given.
  * The request code (transport, retries, safe create, waits: methods.ts) is loaded by the first call, so a page that
- * makes a client downloads and parses only this much up front; see "Bundle size" in CONTRIBUTING.md.
+ * makes a client downloads and parses only this much up front; see "What loads when" in CONTRIBUTING.md.
  */
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const resolved = resolveOptions(options);
