@@ -46,7 +46,7 @@ export interface ClientMethods {
 export function clientMethods(connection: Connection): ClientMethods {
   const { resolved, authorizer, log, raw } = connection;
   const { maxRetries } = resolved;
-  log.debug("request code loaded (methods, transport, retries); the client's first call goes on");
+  log.debug("request code loaded (transport, retries, safe create, waits), with this client's first call");
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
   const baseFetch = connection.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
   const transport = createTransport({
