@@ -37,7 +37,8 @@ export async function startPrism(options: PrismOptions = {}): Promise<RunningPri
   const operations = await getHttpOperationsFromSpec(options.specPath ?? SPEC_PATH);
   if (options.callbacks === false) for (const operation of operations) delete operation.callbacks;
   const server = createServer(operations, {
-    components: { logger: createLogger("prism", { enabled: options.verbose ?? false }) },
+    // Prism's own logger (pino) writes to stdout unless given a destination; stdout is for the banner.
+    components: { logger: createLogger("prism", { enabled: options.verbose ?? false }, process.stderr) },
     cors: true,
     config: {
       checkSecurity: true,
