@@ -18,7 +18,7 @@ export interface BatchOptions extends WaitOptions {
    * (and paying for) them again. @default a random id: the batch cannot be resumed
    */
   batchId?: string | undefined;
-  /** Called with each item's result as it finishes. @default undefined */
+  /** Called with each item's result as it finishes; if it throws, the batch stops with that error. @default undefined */
   onItem?: ((result: BatchResult) => void) | undefined;
   /** The whole batch, in ms: no create starts after it, running waits end with KlingTimeoutError. @default no limit */
   timeoutMs?: number | undefined;
@@ -87,6 +87,139 @@ export class AdaptiveLimit {
 const ITEM_TIMEOUT_MS = 600_000;
 const RESUME_SCAN_PAGES = 10;
 
+/** What every item of one run shares: its settings, resolved once. */
+interface BatchSettings {
+  batchId: string;
+  /** The batch's tasks an earlier run created, by external_task_id (empty without a batchId). */
+  existing: ReadonlyMap<string, Task>;
+  /** Absolute epoch ms of the whole batch (Infinity without `timeoutMs`). */
+  deadline: number;
+  itemTimeoutMs: number;
+  maxRetries: number | undefined;
+  pollIntervalMs: number | undefined;
+  onProgress: ((task: Task) => void) | undefined;
+}
+
+/**
+ * One run's items against the account: each item's create (with the batch's handling of code 1303) and wait, the
+ * slots the batch holds on the account, and the cancellation of every item when the batch stops.
+ */
+export class BatchItems {
+  readonly limit: AdaptiveLimit;
+  /** Items whose task exists on the server and is being waited for: each holds one of the account's slots. */
+  holding = 0;
+  private congestionStreak = 0;
+  /** Resolves when one of the batch's tasks ends, freeing a slot on the account. */
+  private slotFreed = signalOnce();
+  /** Per-item cancels, all run by one listener on the batch's signal: many listeners on one signal make Node warn. */
+  private readonly cancels = new Set<() => void>();
+
+  constructor(
+    private readonly client: BatchClient,
+    private readonly settings: BatchSettings,
+    private readonly signal: AbortSignal,
+    concurrency: number,
+  ) {
+    this.limit = new AdaptiveLimit(concurrency);
+    signal.addEventListener("abort", () => {
+      for (const cancel of this.cancels) cancel();
+    }, { once: true });
+  }
+
+  /** Runs item `index` to its result; `undefined` when the batch itself stopped meanwhile (nothing to report). */
+  async run(index: number, raw: CreateTaskInput): Promise<BatchResult | undefined> {
+    const { settings } = this;
+    let input = raw;
+    let externalTaskId = "";
+    const item = new AbortController();
+    const cancel = () => item.abort(this.signal.reason);
+    this.cancels.add(cancel);
+    const itemDeadline = Math.min(settings.deadline, Date.now() + settings.itemTimeoutMs);
+    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
+    const createTimer = setTimeout(
+      () => item.abort(new KlingTimeoutError({ kind: "wait", timeoutMs: settings.itemTimeoutMs, request: `batch item ${externalTaskId}`, externalTaskId })),
+      Math.max(0, itemDeadline - Date.now()),
+    );
+    try {
+      input = checkCreateInput(raw);
+      externalTaskId = await batchItemId(settings.batchId, input);
+      const created = settings.existing.get(externalTaskId) ?? (await this.create({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
+      clearTimeout(createTimer);
+      const task = await this.holdingSlot(() =>
+        this.client.waitForTask(created.task_id, {
+          signal: item.signal,
+          timeoutMs: Math.max(1, itemDeadline - Date.now()),
+          maxRetries: settings.maxRetries,
+          pollIntervalMs: settings.pollIntervalMs,
+          onProgress: settings.onProgress,
+        }),
+      );
+      return { index, input, externalTaskId, ok: true, task };
+    } catch (error) {
+      if (this.signal.aborted) return undefined;
+      const kling = error instanceof KlingError ? error : new KlingError(`batch item ${index} failed: ${String(error)}`, { cause: error });
+      return { index, input, externalTaskId: externalTaskId || (await batchItemId(settings.batchId, raw)), ok: false, error: kling };
+    } finally {
+      clearTimeout(createTimer);
+      this.cancels.delete(cancel);
+    }
+  }
+
+  /**
+   * Creates one item safely (the client's one create path), with the batch's handling of code 1303: the account is
+   * full, so the batch runs no more than it holds now and sends again when one of its tasks ends (or after the backoff,
+   * or the server's Retry-After, when it holds none or the server asked), within the item's deadline.
+   */
+  private async create(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal, itemDeadline: number): Promise<Task> {
+    const { itemTimeoutMs, maxRetries } = this.settings;
+    const task = await this.client.createTask(input, { signal, maxRetries }, {
+      deadline: itemDeadline,
+      onConcurrencyLimit: async (error) => {
+        this.limit.congested(this.holding);
+        const left = itemDeadline - Date.now();
+        if (left <= 0) throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id, cause: error });
+        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(this.congestionStreak++, error.code), left);
+        await this.untilSlotOrDelay(error.retryAfterMs === undefined && this.holding > 0, delay, signal);
+      },
+    });
+    this.congestionStreak = 0;
+    this.limit.succeeded();
+    return task;
+  }
+
+  /** Waits `delay`, or less when `slot` and one of the batch's tasks ends first; an abort of `signal` ends it at once. */
+  private async untilSlotOrDelay(slot: boolean, delay: number, signal: AbortSignal): Promise<void> {
+    const timer = new AbortController();
+    const onCaller = () => timer.abort(signal.reason);
+    signal.addEventListener("abort", onCaller, { once: true });
+    try {
+      await Promise.race([sleep(delay, timer.signal), ...(slot ? [this.slotFreed.promise] : [])]);
+    } finally {
+      signal.removeEventListener("abort", onCaller);
+      timer.abort();
+    }
+    signal.throwIfAborted();
+  }
+
+  /** Runs `wait` as one of the account's slots, and frees it (waking a create waiting on 1303) when it ends. */
+  private async holdingSlot<T>(wait: () => Promise<T>): Promise<T> {
+    this.holding++;
+    try {
+      return await wait();
+    } finally {
+      this.holding--;
+      const freed = this.slotFreed;
+      this.slotFreed = signalOnce();
+      freed.resolve();
+    }
+  }
+}
+
+/**
+ * Runs many inputs through create-then-wait, at most `concurrency` at once (fewer while the account answers 1303),
+ * yielding each item's result as it finishes; the next inputs are read only while there is room and nothing finished
+ * waits for the consumer. Stopping early (break, return, throw, the signal) cancels and awaits the items in flight.
+ */
 export async function* runBatch(
   client: BatchClient,
   inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
@@ -95,7 +228,6 @@ export async function* runBatch(
   checkWaitOptions(options);
   checkCount(options.concurrency, "concurrency", 1);
   checkDuration(options.itemTimeoutMs, "itemTimeoutMs");
-  const concurrency = options.concurrency ?? 4;
   // Our own signal, following the caller's: when the consumer stops early (break, return, throw), in-flight
   // items are cancelled and awaited, so nothing of this run is still creating tasks once the loop has exited.
   const stop = new AbortController();
@@ -104,15 +236,18 @@ export async function* runBatch(
   if (options.signal?.aborted) followCaller();
   else options.signal?.addEventListener("abort", followCaller, { once: true });
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
-  const itemTimeoutMs = options.itemTimeoutMs ?? ITEM_TIMEOUT_MS;
-  const limit = new AdaptiveLimit(concurrency);
   const batchId = options.batchId ?? `batch-${globalThis.crypto.randomUUID()}`;
   const existing = options.batchId ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal) : new Map<string, Task>();
-  /** Items whose task exists on the server and is being waited for: each holds one of the account's slots. */
-  let holding = 0;
-  let congestionStreak = 0;
-  /** Resolves when one of the batch's tasks ends, freeing a slot on the account. */
-  let slotFreed = signalOnce();
+  const settings: BatchSettings = {
+    batchId,
+    existing,
+    deadline,
+    itemTimeoutMs: options.itemTimeoutMs ?? ITEM_TIMEOUT_MS,
+    maxRetries: options.maxRetries,
+    pollIntervalMs: options.pollIntervalMs,
+    onProgress: options.onProgress,
+  };
+  const items = new BatchItems(client, settings, signal, options.concurrency ?? 4);
 
   const iterator = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<CreateTaskInput>)[Symbol.iterator]();
   const running = new Set<Promise<void>>();
@@ -120,128 +255,49 @@ export async function* runBatch(
   let wake: (() => void) | undefined;
   let exhausted = false;
   let index = 0;
-
-  const remaining = () => deadline - Date.now();
-
-  /**
-   * Creates one item safely (the client's one create path), with the batch's handling of code 1303: the account is
-   * full, so the batch runs no more than it holds now and sends again when one of its tasks ends (or after the backoff,
-   * or the server's Retry-After, when it holds none or the server asked), within the item's deadline.
-   */
-  async function create(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal, itemDeadline: number): Promise<Task> {
-    const task = await client.createTask(input, { signal, maxRetries: options.maxRetries }, {
-      deadline: itemDeadline,
-      onConcurrencyLimit: async (error) => {
-        limit.congested(holding);
-        const left = itemDeadline - Date.now();
-        if (left <= 0) throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id, cause: error });
-        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(congestionStreak++, error.code), left);
-        await untilSlotOrDelay(error.retryAfterMs === undefined && holding > 0, delay, signal);
-      },
-    });
-    congestionStreak = 0;
-    limit.succeeded();
-    return task;
-  }
-
-  async function untilSlotOrDelay(slot: boolean, delay: number, signal: AbortSignal): Promise<void> {
-    const timer = new AbortController();
-    const onCaller = () => timer.abort(signal.reason);
-    signal.addEventListener("abort", onCaller, { once: true });
-    try {
-      await Promise.race([sleep(delay, timer.signal), ...(slot ? [slotFreed.promise] : [])]);
-    } finally {
-      signal.removeEventListener("abort", onCaller);
-      timer.abort();
-    }
-    signal.throwIfAborted();
-  }
-
-  /** Per-item signals, all cancelled by one listener on the batch's: many listeners on one signal make Node warn. */
-  const cancels = new Set<() => void>();
-  signal.addEventListener("abort", () => {
-    for (const cancel of cancels) cancel();
-  }, { once: true });
-
-  async function runItem(itemIndex: number, raw: CreateTaskInput): Promise<void> {
-    let input = raw;
-    let externalTaskId = "";
-    const item = new AbortController();
-    const cancel = () => item.abort(signal.reason);
-    cancels.add(cancel);
-    const itemDeadline = Math.min(deadline, Date.now() + itemTimeoutMs);
-    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
-    const createTimer = setTimeout(
-      () => item.abort(new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${externalTaskId}`, externalTaskId })),
-      Math.max(0, itemDeadline - Date.now()),
-    );
-    try {
-      input = checkCreateInput(raw);
-      externalTaskId = await batchItemId(batchId, input);
-      const found = existing.get(externalTaskId);
-      const created = found ?? (await create({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
-      clearTimeout(createTimer);
-      holding++;
-      let task: Task;
-      try {
-        task = await client.waitForTask(created.task_id, {
-          signal: item.signal,
-          timeoutMs: Math.max(1, itemDeadline - Date.now()),
-          maxRetries: options.maxRetries,
-          pollIntervalMs: options.pollIntervalMs,
-          onProgress: options.onProgress,
-        });
-      } finally {
-        holding--;
-        const freed = slotFreed;
-        slotFreed = signalOnce();
-        freed.resolve();
-      }
-      finish({ index: itemIndex, input, externalTaskId, ok: true, task });
-    } catch (error) {
-      if (signal.aborted) return;
-      const kling = error instanceof KlingError ? error : new KlingError(`batch item ${itemIndex} failed: ${String(error)}`, { cause: error });
-      finish({ index: itemIndex, input, externalTaskId: externalTaskId || (await batchItemId(batchId, raw)), ok: false, error: kling });
-    } finally {
-      clearTimeout(createTimer);
-      cancels.delete(cancel);
-    }
-  }
-
-  function finish(result: BatchResult): void {
-    finished.push(result);
-    options.onItem?.(result);
-    wake?.();
-  }
+  let callbackFailure: { error: unknown } | undefined;
 
   try {
     for (;;) {
-      signal?.throwIfAborted();
+      signal.throwIfAborted();
+      if (callbackFailure) throw callbackFailure.error;
       // Start items while there is room and nothing finished is waiting for the consumer (backpressure).
-      while (!exhausted && running.size < limit.limit && finished.length === 0 && remaining() > 0) {
+      while (!exhausted && running.size < items.limit.limit && finished.length === 0 && deadline - Date.now() > 0) {
         const next = await iterator.next();
         if (next.done) {
           exhausted = true;
           break;
         }
-        const job = runItem(index++, next.value).finally(() => {
-          running.delete(job);
-          wake?.();
-        });
+        const job = items
+          .run(index++, next.value)
+          .then((result) => {
+            if (!result) return;
+            finished.push(result);
+            try {
+              options.onItem?.(result);
+            } catch (error) {
+              // The caller's callback failed: the batch stops with its error (thrown by the loop below).
+              callbackFailure ??= { error };
+            }
+          })
+          .finally(() => {
+            running.delete(job);
+            wake?.();
+          });
         running.add(job);
       }
       if (finished.length > 0) {
         yield finished.shift()!;
         continue;
       }
-      if (running.size === 0 && (exhausted || remaining() <= 0)) return;
+      if (running.size === 0 && (exhausted || deadline - Date.now() <= 0)) return;
       await new Promise<void>((resolve) => {
         wake = () => {
-          signal?.removeEventListener("abort", onAbort);
+          signal.removeEventListener("abort", onAbort);
           resolve();
         };
         const onAbort = () => resolve();
-        signal?.addEventListener("abort", onAbort, { once: true });
+        signal.addEventListener("abort", onAbort, { once: true });
       });
       wake = undefined;
     }

@@ -129,6 +129,34 @@ describe("runBatch", () => {
   });
 });
 
+describe("runBatch onItem", () => {
+  it("is called once per item with the result the loop yields, before the loop sees it", async () => {
+    fake = await startFakeKling({ taskDurationMs: 30 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const seen: BatchResult[] = [];
+    const yielded: BatchResult[] = [];
+    for await (const result of kling.runBatch([clip(0), { video_url: "not a url" }, clip(2)], { concurrency: 2, pollIntervalMs: 10, onItem: (r) => seen.push(r) })) {
+      expect(seen).toContain(result);
+      yielded.push(result);
+    }
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen)).toEqual(new Set(yielded));
+    expect(seen.filter((r) => !r.ok).map((r) => r.index)).toEqual([1]);
+  });
+
+  it("a throwing onItem stops the batch with its error, and nothing more is created", async () => {
+    fake = await startFakeKling({ taskDurationMs: 2_000 });
+    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+    const bug = new Error("onItem bug");
+    // The first item fails at once (invalid input) while two more wait for their 2 s tasks.
+    const inputs = [{ video_url: "not a url" }, clip(1), clip(2), clip(3), clip(4)];
+    const error = await collect(kling.runBatch(inputs, { concurrency: 3, pollIntervalMs: 10, onItem: () => { throw bug; } })).catch((e) => e);
+    expect(error).toBe(bug);
+    // Items 1 and 2 may have been created before item 0's result came in; items 3 and 4 never are.
+    expect(fake.tasks.length).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("batch item ids", () => {
   it("are the caller's, or derived from the batch id and the content, stable across runs", async () => {
     const a = await batchItemId("b", { video_url: "https://example.com/a.mp4", bgm_prompt: "x" });
