@@ -34,7 +34,7 @@ export interface TransportConfig {
   /**
    * @internal For tests: replaces the retry sleep so delays can be recorded without waiting. Must honour
    * the signal like `sleep` does.
-   * @default sleep (from retry.ts)
+   * @default sleep (from sleep.ts)
    */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

@@ -15,7 +15,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   const { authorizer, log } = config;
   const now = config.now ?? Date.now;
   const platform = config.platformFetch ?? false;
-  const parts: TransportParts = { config, attempt, now };
+  const parts: TransportParts = { config, attempt: tryOnce, now };
 
   return (call = {}) =>
     (request, init) =>
@@ -33,7 +33,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     const debug = log.enabled("debug");
     if (debug) log.debug(`${describe(request)} attempt 1/${(call.maxRetries ?? config.maxRetries) + 1}`);
     const started = debug ? now() : 0;
-    const outcome = await attempt(request, budget, outer, init, call);
+    const outcome = await tryOnce(request, budget, outer, init, call);
     if (outcome.problem === undefined) {
       if (debug) logAnswer(log, request, outcome, started, now);
       return outcome.response;
@@ -42,7 +42,7 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   }
 
   /** One attempt; throws only the caller's abort reason (or a local error such as a failed JWT signing). */
-  async function attempt(request: Request, budget: number, outer: readonly AbortSignal[], init: RequestInit | undefined, call: CallOptions): Promise<Outcome> {
+  async function tryOnce(request: Request, budget: number, outer: readonly AbortSignal[], init: RequestInit | undefined, call: CallOptions): Promise<Outcome> {
     const attempt = new Attempt(outer, budget, platform);
     try {
       // A fetch that may ignore its signal is raced against the abort, so it cannot hold the call past an abort or
