@@ -1,9 +1,7 @@
 // The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first call.
-import type { Client } from "openapi-fetch";
 import { LIMITS } from "../generated/limits.js";
-import type { paths } from "../generated/openapi.js";
 import type { Authorizer } from "./auth.js";
-import type { BatchOptions, BatchResult } from "./batch.js";
+import type { RawClient, VideoToAudioClient } from "./client-api.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import { KlingValidationError } from "./errors/validation-error.js";
 import type { Log } from "./logger.js";
@@ -25,22 +23,15 @@ export interface Connection {
   log: Log;
   /** The caller's fetch, if any. */
   fetch: ClientOptions["fetch"];
-  raw: Client<paths>;
+  raw: RawClient;
 }
 
-/** The client's methods (see `VideoToAudioClient`), plus the create path's controls and the raw client's transport. */
-export interface ClientMethods {
+/** The client's methods (see `VideoToAudioClient`), with the create path's controls, and the raw client's transport. */
+export type ClientMethods = Omit<VideoToAudioClient, "raw" | "createTask"> & {
   /** The fetch under `raw`: the retrying transport with the client's defaults. */
   rawFetch: TransportFetch;
   createTask(input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task>;
-  getTask(taskId: string, opts?: RequestOptions): Promise<Task>;
-  listTasks(query: { pageNum?: number; pageSize?: number }, opts?: RequestOptions): Promise<Task[]>;
-  tasks(query: { pageSize?: number }, opts?: RequestOptions): AsyncIterable<Task>;
-  findTaskByExternalId(externalTaskId: string, opts?: LookupOptions): Promise<Task | undefined>;
-  waitForTask(taskId: string, opts?: WaitOptions): Promise<Task>;
-  run(input: CreateTaskInput, opts?: WaitOptions): Promise<Task>;
-  runBatch(inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>, opts?: BatchOptions): AsyncIterable<BatchResult>;
-}
+};
 
 /** The methods of one client: one transport, one memory of whether its server takes external ids on the query path. */
 export function clientMethods(connection: Connection): ClientMethods {
@@ -116,7 +107,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     });
   }
 
-  async function* tasks(query: { pageSize?: number }, opts?: RequestOptions): AsyncGenerator<Task> {
+  async function* tasks(query: { pageSize?: number } = {}, opts?: RequestOptions): AsyncGenerator<Task> {
     const pageSize = query.pageSize ?? LIMITS.pageSizeDefault;
     checkPageQuery({ pageSize });
     for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
@@ -130,7 +121,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     rawFetch: transport(),
     createTask,
     getTask: (taskId, opts) => getTaskWithin(taskId, opts),
-    listTasks: (query, opts) => listPage(query, opts),
+    listTasks: (query = {}, opts) => listPage(query, opts),
     tasks,
     findTaskByExternalId: (externalTaskId, opts) => {
       if (typeof externalTaskId !== "string" || externalTaskId === "") {
@@ -149,7 +140,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     // Loaded on first use, so apps that never run batches do not download or parse the batch code.
     async *runBatch(inputs, opts) {
       const { runBatch } = await import("./batch.js");
-      const batchClient = { createTask, waitForTask: (taskId: string, o?: WaitOptions) => waitForTask(taskId, o), tasks: (q: { pageSize?: number } = {}, o?: RequestOptions) => tasks(q, o) };
+      const batchClient = { createTask, waitForTask: (taskId: string, o?: WaitOptions) => waitForTask(taskId, o), tasks };
       yield* runBatch(batchClient, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
     },
   };
