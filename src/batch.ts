@@ -8,7 +8,8 @@ import { sleep } from "./sleep.js";
 import type { CreateControl } from "./safe-create.js";
 import type { CreateTaskInput, Task } from "./types.js";
 import { checkCreateInput } from "./create-input.js";
-import { checkCount, checkDuration, checkWaitOptions } from "./validate.js";
+import { checkWaitOptions } from "./call-checks.js";
+import { checkCount, checkDuration } from "./validate.js";
 
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */

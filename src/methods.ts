@@ -10,7 +10,7 @@ import { type ClientOptions, DEFAULTS, type LookupOptions, type RequestOptions, 
 import { type CreateControl, type CreatePath, createChecked } from "./safe-create.js";
 import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkPageQuery, checkRequestOptions, checkTaskId, checkWaitOptions, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./validate.js";
+import { checkPageQuery, checkRequestOptions, checkTaskId, checkWaitOptions, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
 import { waitLoop } from "./wait.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;

@@ -11,7 +11,7 @@ import { backoffDelayMs } from "./retry.js";
 import { sleep } from "./sleep.js";
 import { isAmbiguousFailure } from "./retry-loop.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkRequestOptions } from "./validate.js";
+import { checkRequestOptions } from "./call-checks.js";
 
 /** How a caller steers a create beyond the public RequestOptions (batches, queue workers). */
 export interface CreateControl {

@@ -1,6 +1,6 @@
 // What the proxy checks on a request before anything goes upstream: the operation, the Origin, the media type, the page query.
 import { KlingValidationError } from "../errors/validation-error.js";
-import { checkPageQuery } from "../validate.js";
+import { checkPageQuery } from "../call-checks.js";
 import { quoted } from "./answers.js";
 
 export type Operation = { kind: "create" } | { kind: "list" } | { kind: "get"; id: string };
