@@ -3,7 +3,6 @@ import createFetchClient from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
 import { KlingValidationError } from "./errors/validation-error.js";
 import { createAuthorizer } from "./auth.js";
-import { createLog } from "./logger.js";
 import type { RawClient, VideoToAudioClient } from "./client-api.js";
 import type { ClientMethods } from "./methods.js";
 import { type ClientOptions, isBrowserPage, type RequestOptions, resolveOptions } from "./options.js";
@@ -51,14 +50,13 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
         "or pass dangerouslyAllowBrowser: true if you understand the risk.",
     );
   }
-  const log = createLog(options.logger ?? console, resolved.logLevel, authorizer.secrets);
 
   let methods: ClientMethods | undefined;
   let loading: Promise<ClientMethods> | undefined;
   // A load that failed (a chunk the network dropped) is tried again by the next call rather than remembered.
   const load = () =>
     (loading ??= import("./methods.js").then(
-      (m) => (methods = m.clientMethods({ resolved, authorizer, log, fetch: options.fetch, raw })),
+      (m) => (methods = m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw })),
       (error: unknown) => {
         loading = undefined;
         throw error;

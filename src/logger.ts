@@ -1,6 +1,7 @@
 // Levelled logging through the user's logger, with every line scrubbed of keys, bearer tokens and JWTs.
+import { type LogLevel, RANK } from "./log-level.js";
 
-export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
+export type { LogLevel } from "./log-level.js";
 
 /** What the SDK logs through; `console` fits. */
 export interface Logger {
@@ -17,17 +18,6 @@ export interface Log extends Logger {
   enabled(level: Exclude<LogLevel, "off">): boolean;
   /** `text` with every secret, bearer token and JWT-shaped token replaced by `[redacted]`. */
   redact(text: string): string;
-}
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
-const ALIASES: Record<string, LogLevel> = { warning: "warn", none: "off", silent: "off" };
-
-/** The level named by `value` (case-insensitive; also `warning`, `none`, `silent`), or `undefined` if it names none. */
-export function parseLogLevel(value: string | undefined): LogLevel | undefined {
-  const name = value?.trim().toLowerCase();
-  if (!name) return undefined;
-  if (Object.hasOwn(RANK, name)) return name as LogLevel;
-  return Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
 }
 
 const REDACTED = "[redacted]";

@@ -4,7 +4,7 @@ import type { Authorizer } from "./auth.js";
 import type { RawClient, VideoToAudioClient } from "./client-api.js";
 import { KlingConnectionError } from "./errors/connection-error.js";
 import { KlingValidationError } from "./errors/validation-error.js";
-import type { Log } from "./logger.js";
+import { createLog, type Logger } from "./logger.js";
 import { findByExternalId, type LookupSteps } from "./lookup.js";
 import { type ClientOptions, DEFAULTS, type LookupOptions, type RequestOptions, type ResolvedOptions, type WaitOptions } from "./options.js";
 import { type CreateControl, type CreatePath, createChecked } from "./safe-create.js";
@@ -16,11 +16,12 @@ import { waitLoop } from "./wait.js";
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
 const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
 
-/** What createClient has settled before the first call: the options, credentials, log and the raw client. */
+/** What createClient has settled before the first call: the options, credentials, logger and the raw client. */
 export interface Connection {
   resolved: ResolvedOptions;
   authorizer: Authorizer;
-  log: Log;
+  /** The caller's logger, if any (else console). */
+  logger: Logger | undefined;
   /** The caller's fetch, if any. */
   fetch: ClientOptions["fetch"];
   raw: RawClient;
@@ -35,7 +36,8 @@ export type ClientMethods = Omit<VideoToAudioClient, "raw" | "createTask"> & {
 
 /** The methods of one client: one transport, one memory of whether its server takes external ids on the query path. */
 export function clientMethods(connection: Connection): ClientMethods {
-  const { resolved, authorizer, log, raw } = connection;
+  const { resolved, authorizer, raw } = connection;
+  const log = createLog(connection.logger ?? console, resolved.logLevel, authorizer.secrets);
   const { maxRetries } = resolved;
   log.debug("request code loaded (transport, retries, safe create, waits), with this client's first call");
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".

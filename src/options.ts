@@ -1,7 +1,9 @@
 // Client options, their defaults in one place, and resolveOptions: the one reading of options and the environment.
-import { type Logger, type LogLevel, parseLogLevel } from "./logger.js";
+import { type LogLevel, parseLogLevel } from "./log-level.js";
+import type { Logger } from "./logger.js";
 import type { Task } from "./types.js";
-import { checkBaseUrl, checkCount, checkDuration } from "./validate.js";
+import { KlingValidationError } from "./errors/validation-error.js";
+import { checkBaseUrl, checkCount, checkDuration, checkFunction, checkLogger, shown } from "./validate.js";
 
 /** The servers the API is known at. Paths such as `/v1/audio/video-to-audio` are appended. */
 export const BASE_URLS = {
@@ -120,6 +122,8 @@ export interface ResolvedOptions {
 export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   checkDuration(options.timeoutMs, "timeoutMs");
   checkCount(options.maxRetries, "maxRetries", 0);
+  checkFunction(options.fetch, "fetch");
+  checkLogger(options.logger);
   const givenKey = options.apiKey || undefined;
   const givenPair = options.accessKey || options.secretKey ? { accessKey: options.accessKey || undefined, secretKey: options.secretKey || undefined } : undefined;
   const apiKey = givenKey ?? (givenPair ? undefined : fromEnv(ENV.apiKey));
@@ -130,9 +134,16 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
     baseUrl: checkBaseUrl(options.baseUrl ?? fromEnv(ENV.baseUrl) ?? DEFAULTS.baseUrl),
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
     maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
-    logLevel: options.logLevel ?? parseLogLevel(fromEnv(ENV.logLevel)) ?? DEFAULTS.logLevel,
+    logLevel: options.logLevel === undefined ? (parseLogLevel(fromEnv(ENV.logLevel)) ?? DEFAULTS.logLevel) : givenLogLevel(options.logLevel),
     hasCredentials: Boolean(apiKey || pair.accessKey || pair.secretKey),
   };
+}
+
+/** A level given in code must name one (as `KLING_V2A_LOG` may, in any case, or as `warning`, `none`, `silent`). */
+function givenLogLevel(value: unknown): LogLevel {
+  const level = typeof value === "string" ? parseLogLevel(value) : undefined;
+  if (level === undefined) throw new KlingValidationError("logLevel", `logLevel must be "debug", "info", "warn", "error" or "off", not ${shown(value)}.`);
+  return level;
 }
 
 /** Whether `url` points at this machine (where the mock runs, needing no key). */

@@ -6,7 +6,7 @@ import { DEFAULTS, resolveOptions } from "./options.js";
 import { ReadLimitError, readLimited } from "./read-limited.js";
 import { checkCreateInput } from "./create-input.js";
 import { checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
-import { checkCount } from "./validate.js";
+import { checkCount, checkFunction } from "./validate.js";
 import { errorEnvelope, jsonAnswer, quoted, TASK_NOT_FOUND } from "./proxy/answers.js";
 import { checkAllowedOrigins, isJsonContentType, type Operation, operationOf, originAllowed, pageQueryOf } from "./proxy/checks.js";
 import { toNodeHandler } from "./proxy/node.js";
@@ -154,6 +154,7 @@ function checkOptions(options: ProxyOptions, timeoutMs: number): Config {
   const callbackUrl = options.callbackUrl;
   if (typeof callbackUrl === "string") checkCallbackUrl(callbackUrl, "callbackUrl");
   else if (callbackUrl !== undefined && typeof callbackUrl !== "function") throw new KlingValidationError("callbackUrl", "callbackUrl must be a URL or a function of the caller.");
+  checkFunction(options.fetch, "fetch");
   if (options.ownerSecret !== undefined && (typeof options.ownerSecret !== "string" || options.ownerSecret.length < 16)) {
     throw new KlingValidationError("ownerSecret", "ownerSecret must be a string of at least 16 characters (random, kept on the server).");
   }

@@ -52,3 +52,17 @@ export function checkCount(value: unknown, field: string, min: number): void {
     throw new KlingValidationError(field, `${field} must be a whole number of at least ${min}, not ${shown(value)}.`);
   }
 }
+
+/** A function-valued option, when given, must be a function: otherwise the first call would fail far from the cause. */
+export function checkFunction(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== "function") throw new KlingValidationError(field, `${field} must be a function, not ${shown(value)}.`);
+}
+
+/** A logger, when given, has debug, info, warn and error functions (console fits). */
+export function checkLogger(value: unknown, field = "logger"): void {
+  if (value === undefined) return;
+  const methods = ["debug", "info", "warn", "error"];
+  if (typeof value !== "object" || value === null || !methods.every((name) => typeof (value as Record<string, unknown>)[name] === "function")) {
+    throw new KlingValidationError(field, `${field} must have debug, info, warn and error functions (console fits), not ${shown(value)}.`);
+  }
+}

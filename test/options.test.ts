@@ -30,6 +30,22 @@ describe("createClient options", () => {
     expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, maxRetries }))).toBe("maxRetries");
   });
 
+  it.each(["verbose", "", 3, null])("logLevel %j given in code throws KlingValidationError naming logLevel", (logLevel) => {
+    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logLevel: logLevel as never }))).toBe("logLevel");
+  });
+
+  it("a logLevel that names a level in another case or by an alias is taken, as from KLING_V2A_LOG", () => {
+    expect(() => createClient({ ...quiet, baseUrl: fake.url, logLevel: "WARNING" as never })).not.toThrow();
+  });
+
+  it.each([{}, { warn() {} }, "console", 1])("logger %j without debug, info, warn and error functions throws naming logger", (logger) => {
+    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logger: logger as never }))).toBe("logger");
+  });
+
+  it.each(["fetch", {}, 1])("fetch %j that is not a function throws naming fetch", (fetch) => {
+    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, fetch: fetch as never }))).toBe("fetch");
+  });
+
   it("accepts a good configuration, with or without a trailing slash", () => {
     expect(() => createClient({ ...quiet, baseUrl: `${fake.url}/`, timeoutMs: 1, maxRetries: 0 })).not.toThrow();
   });

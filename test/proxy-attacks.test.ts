@@ -107,13 +107,14 @@ describe("createProxy options", () => {
     expect(() => createProxy({ apiKey: SERVER_KEY } as never)).toThrow(KlingValidationError);
   });
 
-  it("checks callbackUrl, maxBodyBytes and timeoutMs when the proxy is made", () => {
+  it("checks callbackUrl, maxBodyBytes, timeoutMs, allowedOrigins and fetch when the proxy is made", () => {
     const authorize = () => ({ owner: "a" });
     for (const [field, bad] of [
       ["callbackUrl", { callbackUrl: "ftp://x" }],
       ["maxBodyBytes", { maxBodyBytes: 0 }],
       ["timeoutMs", { timeoutMs: Number.NaN }],
       ["allowedOrigins", { allowedOrigins: ["evil.example"] }],
+      ["fetch", { fetch: "globalThis.fetch" as never }],
     ] as const) {
       const error = (() => {
         try {
