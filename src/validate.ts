@@ -33,7 +33,11 @@ export function checkBaseUrl(value: unknown, field = "baseUrl"): string {
       ok = false;
     }
   }
-  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL such as "https://api.deerapi.com/kling", not ${shown(value)}.`);
+  if (!ok) {
+    // A string with none of a URL's punctuation is more likely a key given here by mistake: described, not quoted.
+    const given = typeof value === "string" && value !== "" && !/[:/.]/.test(value) ? `a ${value.length}-character string that is no URL` : shown(value);
+    throw new KlingValidationError(field, `${field} must be an absolute http(s) URL such as "https://api.deerapi.com/kling", not ${given}.`);
+  }
   return (value as string).replace(/\/+$/, "");
 }
 

@@ -1,7 +1,7 @@
 // The configured credentials never reach an error, a log line or a task's message, whatever their length.
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClient, KlingTaskFailedError } from "../src/index.js";
+import { createClient, KlingTaskFailedError, KlingValidationError } from "../src/index.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 
 let fake: FakeKling | undefined;
@@ -36,5 +36,25 @@ describe("redaction", () => {
     const failed = error as KlingTaskFailedError;
     expect(failed.task.task_status_msg).toBe("quota of key [redacted] exceeded");
     expect([failed.message, JSON.stringify(failed), inspect(failed, { depth: 5 })].join("\n")).not.toContain(SHORT_KEY);
+  });
+});
+
+describe("a key given where an option goes", () => {
+  // A careless swap (`baseUrl: process.env.DEERAPI_KEY`): the refusal names the option, and does not print the key.
+  it.each(["sk-live-0123456789abcdef", "0123456789abcdef0123456789abcdef"])("baseUrl %s is refused without being quoted", (key) => {
+    let message = "";
+    try {
+      createClient({ baseUrl: key });
+    } catch (error) {
+      expect(error).toBeInstanceOf(KlingValidationError);
+      expect((error as KlingValidationError).field).toBe("baseUrl");
+      message = `${(error as Error).message} ${(error as Error).stack}`;
+    }
+    expect(message).toContain("baseUrl");
+    expect(message).not.toContain(key);
+  });
+
+  it("a URL-like baseUrl is still quoted, so the mistake can be seen", () => {
+    expect(() => createClient({ baseUrl: "127.0.0.1:4010" })).toThrow(/"127\.0\.0\.1:4010"/);
   });
 });
