@@ -124,6 +124,10 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   checkCount(options.maxRetries, "maxRetries", 0);
   checkFunction(options.fetch, "fetch");
   checkLogger(options.logger);
+  for (const field of ["apiKey", "accessKey", "secretKey"] as const) {
+    // Never quoted: whatever was given here may be a key.
+    if (options[field] !== undefined && typeof options[field] !== "string") throw new KlingValidationError(field, `${field} must be a string.`);
+  }
   const givenKey = options.apiKey || undefined;
   const givenPair = options.accessKey || options.secretKey ? { accessKey: options.accessKey || undefined, secretKey: options.secretKey || undefined } : undefined;
   const apiKey = givenKey ?? (givenPair ? undefined : fromEnv(ENV.apiKey));

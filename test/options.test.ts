@@ -46,6 +46,22 @@ describe("createClient options", () => {
     expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, fetch: fetch as never }))).toBe("fetch");
   });
 
+  it.each(["apiKey", "accessKey", "secretKey"] as const)("%s that is not a string throws naming it, without quoting it", (field) => {
+    const value = { token: "sk-live-object-key-0001" };
+    let message = "";
+    expect(
+      fieldOf(() => {
+        try {
+          createClient({ baseUrl: fake.url, logLevel: "off", [field]: value as never });
+        } catch (error) {
+          message = (error as Error).message;
+          throw error;
+        }
+      }),
+    ).toBe(field);
+    expect(message).not.toContain("sk-live-object-key-0001");
+  });
+
   it("accepts a good configuration, with or without a trailing slash", () => {
     expect(() => createClient({ ...quiet, baseUrl: `${fake.url}/`, timeoutMs: 1, maxRetries: 0 })).not.toThrow();
   });
