@@ -6,7 +6,7 @@ import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { ReadLimitError } from "./read-limited.js";
 import { backoffDelayMs } from "./retry.js";
 import { sleep } from "./sleep.js";
-import { type Answered, type CallOptions, describe, logAnswer, type Outcome, type TransportParts } from "./transport-parts.js";
+import { type Answered, attemptBudget, type CallOptions, describe, logAnswer, type Outcome, type TransportParts } from "./transport-parts.js";
 
 const ambiguousFailures = new WeakSet<object>();
 
@@ -92,12 +92,8 @@ export async function retryAfterFirst(parts: TransportParts, first: FirstFailure
     }
 
     for (const signal of outer) if (signal.aborted) throw signal.reason;
-    let budget = call.timeoutMs ?? config.timeoutMs;
-    if (deadline !== undefined) {
-      const left = deadline - now();
-      if (left <= 0) throw last;
-      budget = Math.min(budget, left);
-    }
+    const budget = attemptBudget(config, call, now());
+    if (budget <= 0) throw last;
     if (debug) log.debug(`${label} attempt ${attempt + 1}/${maxRetries + 1 + (renewed ? 1 : 0)}`);
     started = debug ? now() : 0;
     outcome = await parts.attempt(request, budget, outer, init, call);

@@ -100,6 +100,15 @@ export interface TransportParts {
   now(): number;
 }
 
+/**
+ * How long the next attempt of a call may take: the call's (or the transport's) `timeoutMs`, cut to what is left
+ * before the call's deadline; 0 once the deadline has passed (the caller then throws instead of trying).
+ */
+export function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
+  const budget = call.timeoutMs ?? config.timeoutMs;
+  return call.deadline === undefined ? budget : Math.max(0, Math.min(budget, call.deadline - now));
+}
+
 /** The debug line of an answered attempt. */
 export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
   log.debug(`${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`);

@@ -2,7 +2,7 @@
 import { MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { retryAfterFirst } from "./retry-loop.js";
-import { type CallOptions, describe, logAnswer, type Outcome, type TransportConfig, type TransportFetch, type TransportParts } from "./transport-parts.js";
+import { attemptBudget, type CallOptions, describe, logAnswer, type Outcome, type TransportConfig, type TransportFetch, type TransportParts } from "./transport-parts.js";
 
 export type { CallOptions, TransportConfig, TransportFetch } from "./transport-parts.js";
 
@@ -24,12 +24,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   async function run(request: Request, init: RequestInit | undefined, call: CallOptions): Promise<Response> {
     const outer = callerSignals(request, call);
     for (const signal of outer) if (signal.aborted) throw signal.reason;
-    let budget = call.timeoutMs ?? config.timeoutMs;
-    if (call.deadline !== undefined) {
-      const left = call.deadline - now();
-      if (left <= 0) throw new KlingTimeoutError({ kind: "wait", request: describe(request) });
-      budget = Math.min(budget, left);
-    }
+    const budget = attemptBudget(config, call, now());
+    if (budget <= 0) throw new KlingTimeoutError({ kind: "wait", request: describe(request) });
     const debug = log.enabled("debug");
     if (debug) log.debug(`${describe(request)} attempt 1/${(call.maxRetries ?? config.maxRetries) + 1}`);
     const started = debug ? now() : 0;
