@@ -65,7 +65,8 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     delivery.attempts.push(entry);
     const headers: Record<string, string> = { "content-type": "application/json", "user-agent": USER_AGENT };
     // Re-signed on every attempt (a fresh timestamp), keeping its webhook-id, as Standard Webhooks senders do.
-    if (options.secret !== undefined) Object.assign(headers, await signCallback(delivery.body, { secret: options.secret, id: delivery.id }));
+    if (options.secret !== undefined)
+      Object.assign(headers, await signCallback(delivery.body, { secret: options.secret, id: delivery.id }));
     else headers["webhook-id"] = delivery.id;
     try {
       entry.status = await post(delivery.url, headers, delivery.body, timeoutMs, stop.signal);
@@ -111,10 +112,12 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       }
       pending++;
       const previous = chains.get(taskId) ?? Promise.resolve();
-      const next = previous.then(() => deliver(delivery)).finally(() => {
-        pending--;
-        if (chains.get(taskId) === next) chains.delete(taskId);
-      });
+      const next = previous
+        .then(() => deliver(delivery))
+        .finally(() => {
+          pending--;
+          if (chains.get(taskId) === next) chains.delete(taskId);
+        });
       chains.set(taskId, next);
     },
     async close() {
@@ -129,17 +132,30 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
  * answer's body is discarded as it arrives: only the status counts, and a huge or endless body must not hold us,
  * so the whole exchange (not each socket event) is bounded by `timeoutMs`.
  */
-function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const client = target.protocol === "https:" ? https : http;
     const payload = Buffer.from(body);
-    const request = client.request(target, { method: "POST", headers: { ...headers, "content-length": payload.length }, agent: false }, (response) => {
-      resolve(response.statusCode ?? 0);
-      response.resume();
-      response.on("error", () => {});
-    });
-    const timer = setTimeout(() => request.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })), timeoutMs);
+    const request = client.request(
+      target,
+      { method: "POST", headers: { ...headers, "content-length": payload.length }, agent: false },
+      (response) => {
+        resolve(response.statusCode ?? 0);
+        response.resume();
+        response.on("error", () => {});
+      },
+    );
+    const timer = setTimeout(
+      () => request.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })),
+      timeoutMs,
+    );
     const onAbort = () => request.destroy(Object.assign(new Error("aborted"), { name: "AbortError" }));
     signal.addEventListener("abort", onAbort, { once: true });
     request.on("close", () => {

@@ -3,7 +3,8 @@ import { parseArgs } from "node:util";
 import type { MockOptions, RunningMock } from "./types.js";
 
 /** How to install Prism at the versions this package is tested with (its optional peer dependencies). */
-export const PRISM_INSTALL = "npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2";
+export const PRISM_INSTALL =
+  "npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2";
 export const PRISM_MISSING = `kling-v2a mock needs Prism: ${PRISM_INSTALL}`;
 
 export interface MockCommandOptions {
@@ -89,11 +90,14 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
     };
     const secret = values["webhook-secret"];
     if (secret !== undefined) {
-      if (!/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret)) throw new Error("--webhook-secret must be whsec_ followed by base64 (as in the Kling console)");
+      if (!/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret))
+        throw new Error("--webhook-secret must be whsec_ followed by base64 (as in the Kling console)");
       mockOptions.webhookSecret = secret;
     }
   } catch (error) {
-    stderr.write(`${prog}: ${error instanceof Error ? error.message : String(error)}\nRun ${prog} --help for the options.\n`);
+    stderr.write(
+      `${prog}: ${error instanceof Error ? error.message : String(error)}\nRun ${prog} --help for the options.\n`,
+    );
     return 2;
   }
 
@@ -108,7 +112,10 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
       return 2;
     }
     const code = (error as { code?: unknown } | null)?.code;
-    const why = code === "EADDRINUSE" ? `port ${mockOptions.port} is already in use (try --port 0 for a free one)` : String(error instanceof Error ? error.message : error);
+    const why =
+      code === "EADDRINUSE"
+        ? `port ${mockOptions.port} is already in use (try --port 0 for a free one)`
+        : String(error instanceof Error ? error.message : error);
     stderr.write(`${prog}: cannot start the mock: ${why}\n`);
     return 1;
   }
@@ -137,7 +144,9 @@ function banner(url: string, options: MockOptions): string {
     : "static examples, chosen with Prefer";
   const auth = options.requireAuth ? " -H 'Authorization: Bearer any'" : "";
   const who = options.requireAuth ? "any bearer token works" : "no key needed";
-  const signed = options.webhookSecret ? "signed with your --webhook-secret" : "unsigned (add --webhook-secret whsec_... to sign)";
+  const signed = options.webhookSecret
+    ? "signed with your --webhook-secret"
+    : "unsigned (add --webhook-secret whsec_... to sign)";
   const query = options.lifecycle ? "<task_id from the create>" : "866889456698785798";
   return [
     `Kling Video-to-Audio mock on ${url} (${mode}; ${who}; Ctrl-C stops it)`,
@@ -160,5 +169,9 @@ function integerFlag(flag: string, value: string, max = Number.MAX_SAFE_INTEGER)
 /** Whether an import failed because a Prism package is not installed (as opposed to a bug inside Prism). */
 export function isPrismMissing(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && typeof message === "string" && message.includes("@stoplight/");
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    typeof message === "string" &&
+    message.includes("@stoplight/")
+  );
 }

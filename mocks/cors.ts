@@ -12,7 +12,8 @@ const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~\-, ]{0,1000}$/;
 /** The CORS headers of an actual (non-preflight) answer. The origin is echoed, so credentialed requests work too. */
 export function corsHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   const origin = req.headers.origin;
-  if (typeof origin !== "string" || origin === "") return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED_HEADERS.join(", ") };
+  if (typeof origin !== "string" || origin === "")
+    return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED_HEADERS.join(", ") };
   return {
     "access-control-allow-origin": origin,
     "access-control-allow-credentials": "true",
@@ -29,7 +30,13 @@ export function isPreflight(req: http.IncomingMessage): boolean {
 /** Answers a preflight: 204, any origin, the methods above, the listed headers plus whatever the page asks for. */
 export function answerPreflight(req: http.IncomingMessage, res: http.ServerResponse): void {
   const asked = req.headers["access-control-request-headers"];
-  const extra = typeof asked === "string" && HEADER_LIST.test(asked) ? asked.split(",").map((name) => name.trim()).filter(Boolean) : [];
+  const extra =
+    typeof asked === "string" && HEADER_LIST.test(asked)
+      ? asked
+          .split(",")
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : [];
   const known = new Set(ALLOWED_HEADERS.map((name) => name.toLowerCase()));
   const headers = [...ALLOWED_HEADERS, ...extra.filter((name) => !known.has(name.toLowerCase()))];
   res.writeHead(204, {

@@ -37,20 +37,30 @@ export function parseViolations(header: string | string[] | undefined): Violatio
  * The message for a 1201 answer: `Invalid parameter: <field> <rule>[; <field> <rule>...]`. `body` is the parsed JSON
  * body (undefined when none), used to show the offending value and to tell which `oneOf` branch was meant.
  */
-export function describeViolations(violations: readonly Violation[], body: unknown, facts: OperationFacts, query?: URLSearchParams): string {
+export function describeViolations(
+  violations: readonly Violation[],
+  body: unknown,
+  facts: OperationFacts,
+  query?: URLSearchParams,
+): string {
   const record = isRecord(body) ? body : undefined;
   const queryValues = queryRecord(query, facts);
   // "" and null mean "not given" (the spec's NotGiven; gateway samples send the unused video field as ""), as the SDK reads them.
-  const given = (field: string) => record !== undefined && field in record && record[field] !== "" && record[field] !== null;
+  const given = (field: string) =>
+    record !== undefined && field in record && record[field] !== "" && record[field] !== null;
   const isBranch = (violation: Violation) => facts.branchFields.includes(fieldOf(violation, facts) ?? "");
   const branchesGiven = facts.branchFields.filter(given);
   const parts: string[] = [];
   if (record !== undefined && facts.branchFields.length > 1) {
-    if (branchesGiven.length > 1) parts.push(`${branchesGiven.join(" and ")}: give exactly one of ${facts.branchFields.join(" or ")}, not both`);
-    else if (branchesGiven.length === 0) parts.push(`${facts.branchFields.join(" or ")} is required (exactly one of them)`);
+    if (branchesGiven.length > 1)
+      parts.push(`${branchesGiven.join(" and ")}: give exactly one of ${facts.branchFields.join(" or ")}, not both`);
+    else if (branchesGiven.length === 0)
+      parts.push(`${facts.branchFields.join(" or ")} is required (exactly one of them)`);
   }
   // Fields with a complaint of their own: their "or not given" alternative and any/oneOf summaries add nothing.
-  const specific = new Set(violations.filter((v) => !isSummary(v) && !isNotGiven(v)).map((v) => fieldOf(v, facts) ?? ""));
+  const specific = new Set(
+    violations.filter((v) => !isSummary(v) && !isNotGiven(v)).map((v) => fieldOf(v, facts) ?? ""),
+  );
   for (const violation of violations) {
     const code = String(violation.code ?? "");
     const field = fieldOf(violation, facts) ?? "";
@@ -60,7 +70,8 @@ export function describeViolations(violations: readonly Violation[], body: unkno
     if (code === "required" && facts.branchFields.includes(requiredName(violation) ?? "")) continue;
     if ((isSummary(violation) || isNotGiven(violation)) && specific.has(field)) continue;
     // With no video given, a branch's complaint about an empty video field is the "required" above.
-    if (branchesGiven.length === 0 && isBranch(violation) && record !== undefined && !given(field) && field in record) continue;
+    if (branchesGiven.length === 0 && isBranch(violation) && record !== undefined && !given(field) && field in record)
+      continue;
     parts.push(describeOne(violation, location(violation)[1] === "query" ? queryValues : record, facts));
   }
   const unique = [...new Set(parts.filter((part) => part !== ""))];
@@ -73,7 +84,9 @@ function isSummary(violation: Violation): boolean {
 
 /** The spec's NotGiven alternative (`enum: [""]`) failing: Ajv lists no allowed value but the empty string. */
 function isNotGiven(violation: Violation): boolean {
-  return violation.code === "enum" && typeof violation.message === "string" && /allowed values: ?$/.test(violation.message);
+  return (
+    violation.code === "enum" && typeof violation.message === "string" && /allowed values: ?$/.test(violation.message)
+  );
 }
 
 /** The message for a body that is not JSON at all. */
@@ -104,7 +117,8 @@ function describeOne(violation: Violation, body: Record<string, unknown> | undef
       const limit = Number(/(\d+) characters/.exec(message)?.[1]);
       const length = typeof value === "string" ? [...value].length : undefined;
       const counted = length === undefined ? got : `, got ${length}`;
-      if (code === "minLength") return limit === 1 ? `${field} must not be empty` : `${field} must be at least ${limit} characters${counted}`;
+      if (code === "minLength")
+        return limit === 1 ? `${field} must not be empty` : `${field} must be at least ${limit} characters${counted}`;
       return `${field} must be at most ${limit} characters (Unicode code points)${counted}`;
     }
     case "pattern":
@@ -141,7 +155,8 @@ function location(violation: Violation): string[] {
 function fieldOf(violation: Violation, facts: OperationFacts): string | undefined {
   const [, section, ...rest] = location(violation);
   if (rest.length === 0) return undefined;
-  if (section === "query") return facts.queryNames.find((name) => name.toLowerCase() === rest[0]?.toLowerCase()) ?? rest[0];
+  if (section === "query")
+    return facts.queryNames.find((name) => name.toLowerCase() === rest[0]?.toLowerCase()) ?? rest[0];
   return rest.join(".");
 }
 
@@ -151,7 +166,9 @@ function requiredName(violation: Violation): string | undefined {
 
 /** Ajv's rule with Prism's "Request body property x" / "Request query parameter x" prefix removed. */
 function ruleText(message: string): string {
-  return message.replace(/^Request (body|query parameter|header|path parameter)( property)? [^ ]* ?/, "").replace(/^Request body /, "the body ");
+  return message
+    .replace(/^Request (body|query parameter|header|path parameter)( property)? [^ ]* ?/, "")
+    .replace(/^Request body /, "the body ");
 }
 
 function article(type: string): string {
@@ -193,7 +210,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -201,7 +222,9 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The request-side facts of each operation, keyed `METHOD /path`, from Prism's parsed operations. */
-export function operationFacts(operations: ReadonlyArray<{ method: string; path: string; request?: unknown }>): Map<string, OperationFacts> {
+export function operationFacts(
+  operations: ReadonlyArray<{ method: string; path: string; request?: unknown }>,
+): Map<string, OperationFacts> {
   const facts = new Map<string, OperationFacts>();
   for (const operation of operations) {
     const request = isRecord(operation.request) ? operation.request : {};
@@ -211,7 +234,9 @@ export function operationFacts(operations: ReadonlyArray<{ method: string; path:
     facts.set(`${operation.method.toUpperCase()} ${operation.path}`, {
       bodyFields: [...collectProperties(schema)].filter((name) => name !== ""),
       branchFields: branchFields(schema),
-      queryNames: query.map((parameter) => (isRecord(parameter) ? String(parameter.name) : "")).filter((name) => name !== ""),
+      queryNames: query
+        .map((parameter) => (isRecord(parameter) ? String(parameter.name) : ""))
+        .filter((name) => name !== ""),
     });
   }
   return facts;
@@ -219,8 +244,10 @@ export function operationFacts(operations: ReadonlyArray<{ method: string; path:
 
 function collectProperties(schema: unknown, into = new Set<string>()): Set<string> {
   if (!isRecord(schema)) return into;
-  if (isRecord(schema.properties)) for (const [name, sub] of Object.entries(schema.properties)) if (sub !== false) into.add(name);
-  for (const key of ["allOf", "oneOf", "anyOf"]) if (Array.isArray(schema[key])) for (const sub of schema[key] as unknown[]) collectProperties(sub, into);
+  if (isRecord(schema.properties))
+    for (const [name, sub] of Object.entries(schema.properties)) if (sub !== false) into.add(name);
+  for (const key of ["allOf", "oneOf", "anyOf"])
+    if (Array.isArray(schema[key])) for (const sub of schema[key] as unknown[]) collectProperties(sub, into);
   return into;
 }
 

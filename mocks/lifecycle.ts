@@ -5,7 +5,14 @@ import type { AddressInfo } from "node:net";
 import { LIMITS } from "../generated/limits.js";
 import { createDeliverer } from "./callbacks.js";
 import { answerPreflight, corsHeaders, isPreflight } from "./cors.js";
-import { describeMalformedJson, describeViolations, INVALID_PARAMETER, type OperationFacts, operationFacts, parseViolations } from "./errors.js";
+import {
+  describeMalformedJson,
+  describeViolations,
+  INVALID_PARAMETER,
+  type OperationFacts,
+  operationFacts,
+  parseViolations,
+} from "./errors.js";
 import { loadMedia, type MediaSet, parseMediaPath, patchTaskMedia, sendMedia } from "./media.js";
 import { type RunningPrism, startPrism } from "./prism.js";
 import type { MockOptions, MockTaskStatus, RunningMock } from "./types.js";
@@ -52,7 +59,8 @@ const PRISM_QUERY_KEYS = new Set(["__example", "__code", "__dynamic"]);
 /** Create examples the lifecycle can honour by remembering a task (statuses name how it ends; gateway its envelope). */
 const CREATE_CHOICES = new Set(["submitted", "processing", "succeed", "failed", "gateway"]);
 /** Headers about one connection (the layer has its own to each side), and Prism's CORS (the layer sets its own). */
-const DROPPED_HEADERS = /^(connection|keep-alive|proxy-connection|transfer-encoding|te|trailer|upgrade|expect|content-length|access-control-.*|vary)$/;
+const DROPPED_HEADERS =
+  /^(connection|keep-alive|proxy-connection|transfer-encoding|te|trailer|upgrade|expect|content-length|access-control-.*|vary)$/;
 /** Far above any create body (7 short fields); a bigger or endless upload is refused instead of filling memory. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const FAIL_MARKER = /fail/i;
@@ -90,7 +98,11 @@ export async function startMock(options: MockOptions = {}): Promise<RunningMock>
   }
 }
 
-async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOptions & { host: string }): Promise<RunningMock> {
+async function startLayer(
+  prism: RunningPrism,
+  media: MediaSet,
+  options: MockOptions & { host: string },
+): Promise<RunningMock> {
   const lifecycle = options.lifecycle ?? true;
   const clockInjected = options.now !== undefined;
   const now = options.now ?? Date.now;
@@ -157,7 +169,8 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   function forget(task: MockTask): void {
     tasks.delete(task.id);
     clearTimeout(task.timer);
-    if (task.externalTaskId !== undefined && byExternalId.get(task.externalTaskId) === task.id) byExternalId.delete(task.externalTaskId);
+    if (task.externalTaskId !== undefined && byExternalId.get(task.externalTaskId) === task.id)
+      byExternalId.delete(task.externalTaskId);
   }
 
   function findTask(id: string): MockTask | undefined {
@@ -171,14 +184,22 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   // Talking to Prism
   // ------------------------------------------------------------------------------------------
 
-  function prismRequest(method: string, path: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<Answer> {
+  function prismRequest(
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const out = http.request({ hostname: upstream.hostname, port: upstream.port, method, path, headers, agent }, (res) => {
-        readAll(res, Number.POSITIVE_INFINITY).then(
-          (answer) => resolve({ status: res.statusCode ?? 502, headers: keptHeaders(res.headers), body: answer }),
-          reject,
-        );
-      });
+      const out = http.request(
+        { hostname: upstream.hostname, port: upstream.port, method, path, headers, agent },
+        (res) => {
+          readAll(res, Number.POSITIVE_INFINITY).then(
+            (answer) => resolve({ status: res.statusCode ?? 502, headers: keptHeaders(res.headers), body: answer }),
+            reject,
+          );
+        },
+      );
       out.on("error", reject);
       out.end(body.length > 0 ? body : undefined);
     });
@@ -196,7 +217,12 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
 
   /** A named example of the spec, fetched from Prism outside any caller's request (e.g. a 401 body, a task template). */
   function example(prefer: string): Promise<Answer> {
-    return prismRequest("GET", `${CREATE_PATH}/example`, { prefer, accept: "application/json", authorization: MOCK_TOKEN }, Buffer.alloc(0));
+    return prismRequest(
+      "GET",
+      `${CREATE_PATH}/example`,
+      { prefer, accept: "application/json", authorization: MOCK_TOKEN },
+      Buffer.alloc(0),
+    );
   }
 
   async function template(status: string): Promise<Json | undefined> {
@@ -235,7 +261,12 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   /** The task as getTask answers it in `stage`, from the template of that status. */
   async function taskAt(task: MockTask, stage: number, origin: string): Promise<Json> {
     const status = stageStatus(task, stage);
-    const example = (await template(task.gateway && status === "succeed" ? "gateway" : status)) ?? { task_id: task.id, task_status: status, task_status_msg: "", task_info: {} };
+    const example = (await template(task.gateway && status === "succeed" ? "gateway" : status)) ?? {
+      task_id: task.id,
+      task_status: status,
+      task_status_msg: "",
+      task_info: {},
+    };
     return shape(example, task, stageAt(task, stage), origin);
   }
 
@@ -268,7 +299,11 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     clearTimeout(task.timer);
     if (clockInjected || task.announced > 2 || closed) return;
     const next = stageAt(task, task.announced);
-    task.timer = setTimeout(() => void announce(task).catch((error: unknown) => log?.(`callback of task ${task.id} not sent: ${message(error)}`)), Math.max(0, next - now()));
+    task.timer = setTimeout(
+      () =>
+        void announce(task).catch((error: unknown) => log?.(`callback of task ${task.id} not sent: ${message(error)}`)),
+      Math.max(0, next - now()),
+    );
     task.timer.unref();
   }
 
@@ -282,12 +317,23 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   // The operations
   // ------------------------------------------------------------------------------------------
 
-  async function handleCreate(req: http.IncomingMessage, body: Buffer, path: string, choice: string | undefined): Promise<[Answer, string]> {
+  async function handleCreate(
+    req: http.IncomingMessage,
+    body: Buffer,
+    path: string,
+    choice: string | undefined,
+  ): Promise<[Answer, string]> {
     // Asked for by name so that Prism's answer has the full Kling shape whatever the order of the examples.
-    const answer = await prismRequest("POST", path, forwarded(req, body, `example=${choice === "gateway" ? "gateway" : "submitted"}`), body);
+    const answer = await prismRequest(
+      "POST",
+      path,
+      forwarded(req, body, `example=${choice === "gateway" ? "gateway" : "submitted"}`),
+      body,
+    );
     const envelope = successEnvelope(answer);
     const input = parseJson(body);
-    if (!envelope || !isObject(envelope.data) || !input) return [answer, `→ ${answer.status} (not created)${violationSummary(answer)}`];
+    if (!envelope || !isObject(envelope.data) || !input)
+      return [answer, `→ ${answer.status} (not created)${violationSummary(answer)}`];
     const createdAt = now();
     const task: MockTask = {
       id: nextTaskId(createdAt),
@@ -299,7 +345,9 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
       origin: originOf(req),
       fails:
         choice === "failed" ||
-        ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "external_task_id"].some((key) => FAIL_MARKER.test(stringField(input, key) ?? "")),
+        ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "external_task_id"].some((key) =>
+          FAIL_MARKER.test(stringField(input, key) ?? ""),
+        ),
       gateway: choice === "gateway",
       announced: 0,
     };
@@ -307,31 +355,54 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     envelope.data = shape(envelope.data, task, createdAt, task.origin);
     if (typeof envelope.request_id === "string") envelope.request_id = randomUUID();
     // The answer goes out first; the `submitted` callback follows it, as Kling's would.
-    setImmediate(() => void announce(task).catch((error: unknown) => log?.(`callback of task ${task.id} not sent: ${message(error)}`)));
-    return [withJson(answer, envelope), `→ 200 created task ${task.id}${task.fails ? " (will fail)" : ""}${task.callbackUrl ? " (callbacks on)" : ""}`];
+    setImmediate(
+      () =>
+        void announce(task).catch((error: unknown) => log?.(`callback of task ${task.id} not sent: ${message(error)}`)),
+    );
+    return [
+      withJson(answer, envelope),
+      `→ 200 created task ${task.id}${task.fails ? " (will fail)" : ""}${task.callbackUrl ? " (callbacks on)" : ""}`,
+    ];
   }
 
-  async function handleGet(req: http.IncomingMessage, body: Buffer, path: string, taskId: string): Promise<[Answer, string]> {
+  async function handleGet(
+    req: http.IncomingMessage,
+    body: Buffer,
+    path: string,
+    taskId: string,
+  ): Promise<[Answer, string]> {
     const task = findTask(taskId);
     if (!task) {
-      const answer = await prismRequest("GET", path, forwarded(req, body, "code=404, example=1203_task_not_found"), body);
+      const answer = await prismRequest(
+        "GET",
+        path,
+        forwarded(req, body, "code=404, example=1203_task_not_found"),
+        body,
+      );
       return [answer, `→ ${answer.status} (unknown task)`];
     }
     const { status, stage } = stateOf(task, now());
     const example = task.gateway && status === "succeed" ? "gateway" : status;
     const answer = await prismRequest("GET", path, forwarded(req, body, `example=${example}`), body);
     const envelope = successEnvelope(answer);
-    if (!envelope || !isObject(envelope.data)) return [answer, `→ ${answer.status} (passed through)${violationSummary(answer)}`];
+    if (!envelope || !isObject(envelope.data))
+      return [answer, `→ ${answer.status} (passed through)${violationSummary(answer)}`];
     envelope.data = shape(envelope.data, task, stageAt(task, stage), originOf(req));
     if (typeof envelope.request_id === "string") envelope.request_id = randomUUID();
     return [withJson(answer, envelope), `→ 200 ${status}`];
   }
 
-  async function handleList(req: http.IncomingMessage, body: Buffer, path: string, query: URLSearchParams): Promise<[Answer, string]> {
+  async function handleList(
+    req: http.IncomingMessage,
+    body: Buffer,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<[Answer, string]> {
     // Prism answers the empty page: it still checks pageNum/pageSize, and supplies the envelope.
     const answer = await prismRequest("GET", path, forwarded(req, body, "example=empty"), body);
     const envelope = successEnvelope(answer);
-    if (!envelope || !Array.isArray(envelope.data)) return [answer, `→ ${answer.status} (passed through)${violationSummary(answer)}`];
+    if (!envelope || !Array.isArray(envelope.data))
+      return [answer, `→ ${answer.status} (passed through)${violationSummary(answer)}`];
     const pageNum = intParam(query, "pagenum", LIMITS.pageNumDefault);
     const pageSize = intParam(query, "pagesize", LIMITS.pageSizeDefault);
     const page = [...tasks.values()].reverse().slice((pageNum - 1) * pageSize, pageNum * pageSize);
@@ -349,17 +420,29 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     const token = typeof header === "string" ? /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1] : undefined;
     if (token !== undefined) return undefined;
     const empty = header === undefined || /^\s*(Bearer\s*)?$/i.test(header);
-    return example(empty ? "code=401, example=1001_authorization_empty" : "code=401, example=1002_authorization_invalid");
+    return example(
+      empty ? "code=401, example=1001_authorization_empty" : "code=401, example=1002_authorization_invalid",
+    );
   }
 
   function serveMedia(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): string {
     const wanted = parseMediaPath(pathname);
     const task = wanted ? findTask(wanted.taskId) : undefined;
-    const exists = wanted !== undefined && (wanted.taskId === EXAMPLE_TASK_ID || (task !== undefined && task.id === wanted.taskId && stateOf(task, now()).status === "succeed"));
+    const exists =
+      wanted !== undefined &&
+      (wanted.taskId === EXAMPLE_TASK_ID ||
+        (task !== undefined && task.id === wanted.taskId && stateOf(task, now()).status === "succeed"));
     if (!wanted || !exists || (req.method !== "GET" && req.method !== "HEAD")) {
       const status = wanted && exists ? 405 : 404;
-      const text = status === 405 ? "Only GET and HEAD serve media.\n" : "No such media: result files exist once their task has succeeded.\n";
-      res.writeHead(status, { ...corsHeaders(req), "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      const text =
+        status === 405
+          ? "Only GET and HEAD serve media.\n"
+          : "No such media: result files exist once their task has succeeded.\n";
+      res.writeHead(status, {
+        ...corsHeaders(req),
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(req.method === "HEAD" ? undefined : text);
       return `→ ${status}`;
     }
@@ -368,18 +451,29 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   }
 
   /** Every answer passes here: Prism's bare 1201 gets the violations in words, result URLs point at the mock's media. */
-  function finish(answer: Answer, req: http.IncomingMessage, body: Buffer, route: string, query: URLSearchParams): Answer {
+  function finish(
+    answer: Answer,
+    req: http.IncomingMessage,
+    body: Buffer,
+    route: string,
+    query: URLSearchParams,
+  ): Answer {
     const violations = parseViolations(answer.headers["sl-violations"] as string | undefined);
     const json = parseJson(answer.body);
     if (answer.status === 400 && violations.length > 0 && json?.code === INVALID_PARAMETER) {
       const routeFacts: OperationFacts = facts.get(route) ?? { bodyFields: [], branchFields: [], queryNames: [] };
       const worded = describeViolations(violations, parseAny(body), routeFacts, query);
-      return withJson(answer, { ...json, message: worded, ...(typeof json.request_id === "string" ? { request_id: randomUUID() } : {}) });
+      return withJson(answer, {
+        ...json,
+        message: worded,
+        ...(typeof json.request_id === "string" ? { request_id: randomUUID() } : {}),
+      });
     }
     const envelope = successEnvelope(answer);
     if (envelope && !isPatched(answer)) {
       const origin = originOf(req);
-      for (const task of Array.isArray(envelope.data) ? envelope.data : [envelope.data]) patchTaskMedia(task, origin, media);
+      for (const task of Array.isArray(envelope.data) ? envelope.data : [envelope.data])
+        patchTaskMedia(task, origin, media);
       return withJson(answer, envelope);
     }
     return answer;
@@ -400,7 +494,11 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
     }
     if (url.pathname.startsWith("/media/")) return serveMedia(req, res, url.pathname);
     if (url.pathname === DELIVERIES_PATH && method === "GET") {
-      send(res, req, { status: 200, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(deliverer.records)) });
+      send(res, req, {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify(deliverer.records)),
+      });
       return `→ 200 ${deliverer.records.length} deliveries`;
     }
     let body: Buffer;
@@ -427,20 +525,37 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
 
     const taskMatch = method === "GET" ? TASK_PATH.exec(url.pathname) : null;
     const route =
-      url.pathname === CREATE_PATH ? `${method} ${CREATE_PATH}` : taskMatch ? `GET ${CREATE_PATH}/{task_id}` : `${method} ${url.pathname}`;
+      url.pathname === CREATE_PATH
+        ? `${method} ${CREATE_PATH}`
+        : taskMatch
+          ? `GET ${CREATE_PATH}/{task_id}`
+          : `${method} ${url.pathname}`;
     const choice = callerChoice(req, url.searchParams);
     let answer: Answer;
     let outcome: string;
-    if (lifecycle && method === "POST" && url.pathname === CREATE_PATH && (choice.kind === "none" || choice.kind === "create")) {
+    if (
+      lifecycle &&
+      method === "POST" &&
+      url.pathname === CREATE_PATH &&
+      (choice.kind === "none" || choice.kind === "create")
+    ) {
       [answer, outcome] = await handleCreate(req, body, path, choice.kind === "create" ? choice.example : undefined);
     } else if (lifecycle && choice.kind === "none" && method === "GET" && url.pathname === CREATE_PATH) {
       [answer, outcome] = await handleList(req, body, path, url.searchParams);
-    } else if (lifecycle && choice.kind === "none" && taskMatch?.[1] !== undefined && safeDecode(taskMatch[1]) !== undefined) {
+    } else if (
+      lifecycle &&
+      choice.kind === "none" &&
+      taskMatch?.[1] !== undefined &&
+      safeDecode(taskMatch[1]) !== undefined
+    ) {
       [answer, outcome] = await handleGet(req, body, path, safeDecode(taskMatch[1]) ?? "");
     } else {
       // The caller chose (or lifecycle is off): Prism answers as it is. A create choice it has no example for
       // (`failed`, ...) gets the submitted example, so the polling loop that follows does not crash on a 404.
-      const prefer = method === "POST" && url.pathname === CREATE_PATH && choice.kind === "create" ? `example=${choice.example === "gateway" ? "gateway" : "submitted"}` : undefined;
+      const prefer =
+        method === "POST" && url.pathname === CREATE_PATH && choice.kind === "create"
+          ? `example=${choice.example === "gateway" ? "gateway" : "submitted"}`
+          : undefined;
       answer = await prismRequest(method, path, forwarded(req, body, prefer), body);
       outcome = `→ ${answer.status}${choice.kind !== "none" ? " (caller's Prefer)" : ""}${violationSummary(answer)}`;
     }
@@ -449,7 +564,11 @@ async function startLayer(prism: RunningPrism, media: MediaSet, options: MockOpt
   }
 
   function send(res: http.ServerResponse, req: http.IncomingMessage, answer: Answer, closeConnection = false): void {
-    const headers: http.OutgoingHttpHeaders = { ...answer.headers, ...corsHeaders(req), "content-length": answer.body.length };
+    const headers: http.OutgoingHttpHeaders = {
+      ...answer.headers,
+      ...corsHeaders(req),
+      "content-length": answer.body.length,
+    };
     if (closeConnection) headers.connection = "close";
     res.writeHead(answer.status, headers);
     res.end(req.method === "HEAD" ? undefined : answer.body);
@@ -523,24 +642,38 @@ function callerChoice(req: http.IncomingMessage, query: URLSearchParams): Choice
     const [key, value] = part.split("=").map((item) => item.trim());
     if (key && value !== undefined) params.set(key.toLowerCase(), value.replace(/^"|"$/g, ""));
   }
-  for (const [key, value] of query) if (PRISM_QUERY_KEYS.has(key.toLowerCase())) params.set(key.toLowerCase().slice(2), value);
+  for (const [key, value] of query)
+    if (PRISM_QUERY_KEYS.has(key.toLowerCase())) params.set(key.toLowerCase().slice(2), value);
   const code = params.get("code");
   const example = params.get("example");
-  if ((code === undefined || code === "200") && example !== undefined && CREATE_CHOICES.has(example) && !params.has("dynamic")) {
+  if (
+    (code === undefined || code === "200") &&
+    example !== undefined &&
+    CREATE_CHOICES.has(example) &&
+    !params.has("dynamic")
+  ) {
     return { kind: "create", example };
   }
   return { kind: "other" };
 }
 
 function kling(status: number, code: number, text: string): Answer {
-  return { status, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ code, message: text, request_id: randomUUID() })) };
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: Buffer.from(JSON.stringify({ code, message: text, request_id: randomUUID() })),
+  };
 }
 
 const PATCHED = Symbol("patched");
 
 /** The answer with a new JSON body, marked so that `finish` does not patch it twice. */
 function withJson(answer: Answer, body: unknown): Answer {
-  const next: Answer & { [PATCHED]?: true } = { status: answer.status, headers: { ...answer.headers, "content-type": "application/json" }, body: Buffer.from(JSON.stringify(body)) };
+  const next: Answer & { [PATCHED]?: true } = {
+    status: answer.status,
+    headers: { ...answer.headers, "content-type": "application/json" },
+    body: Buffer.from(JSON.stringify(body)),
+  };
   next[PATCHED] = true;
   return next;
 }
@@ -551,7 +684,8 @@ function isPatched(answer: Answer): boolean {
 
 function keptHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const kept: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !DROPPED_HEADERS.test(name)) kept[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !DROPPED_HEADERS.test(name)) kept[name] = value;
   return kept;
 }
 
@@ -620,7 +754,8 @@ function stringField(input: Json, key: string): string | undefined {
 function replaceInStrings(value: unknown, from: string, to: string): unknown {
   if (typeof value === "string") return value.replaceAll(from, to);
   if (Array.isArray(value)) return value.map((item) => replaceInStrings(item, from, to));
-  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replaceInStrings(item, from, to)]));
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replaceInStrings(item, from, to)]));
   return value;
 }
 

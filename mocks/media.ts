@@ -23,11 +23,16 @@ export const MEDIA_PREFIX = "/media/";
 const KINDS: readonly MediaKind[] = ["mp3", "wav", "mp4"];
 /** From dist/mocks/ the fixtures are still at the package's mocks/media/: they are not compiled, only shipped. */
 // "../mocks/media/" from mocks/ (the source), dist/mocks/ or dist/chunks/ (the bundles); the fixtures ship at mocks/media/.
-const MEDIA_DIR = fileURLToPath(new URL("../mocks/media/", import.meta.url).href.replace(/\/dist\/mocks\/media\/$/, "/mocks/media/"));
+const MEDIA_DIR = fileURLToPath(
+  new URL("../mocks/media/", import.meta.url).href.replace(/\/dist\/mocks\/media\/$/, "/mocks/media/"),
+);
 
 /** Reads the fixtures and their manifest (mocks/media/media.json, written by scripts/make-media.ts). */
 export async function loadMedia(dir: string = MEDIA_DIR): Promise<MediaSet> {
-  const manifest = JSON.parse(await readFile(`${dir}media.json`, "utf8")) as Record<string, { file: string; type: string; seconds: number }>;
+  const manifest = JSON.parse(await readFile(`${dir}media.json`, "utf8")) as Record<
+    string,
+    { file: string; type: string; seconds: number }
+  >;
   const entries = await Promise.all(
     KINDS.map(async (kind): Promise<[MediaKind, MediaFile]> => {
       const entry = manifest[kind];
@@ -53,7 +58,12 @@ export function parseMediaPath(pathname: string): { taskId: string; kind: MediaK
  * bytes *\/size`) for an unsatisfiable one. Several ranges, or a `Range` that is not `bytes=`, get the whole file,
  * as RFC 9110 allows. CORS headers are the caller's to add.
  */
-export function sendMedia(req: http.IncomingMessage, res: http.ServerResponse, file: MediaFile, headers: http.OutgoingHttpHeaders): void {
+export function sendMedia(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  file: MediaFile,
+  headers: http.OutgoingHttpHeaders,
+): void {
   const size = file.bytes.length;
   const base: http.OutgoingHttpHeaders = {
     ...headers,

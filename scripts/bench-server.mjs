@@ -21,7 +21,9 @@ function envelope(taskId) {
         parent_video: { id: "", url: "https://example.com/videos/rainy-street.mp4", duration: "7.0" },
       },
       task_result: {
-        videos: [{ id: "866889812345671234", url: `https://cdn.klingai.example/v2a/${taskId}/merged.mp4`, duration: "7.0" }],
+        videos: [
+          { id: "866889812345671234", url: `https://cdn.klingai.example/v2a/${taskId}/merged.mp4`, duration: "7.0" },
+        ],
         audios: [
           {
             id: "866889812345671235",
@@ -58,7 +60,12 @@ const notFound = Buffer.from(JSON.stringify({ code: 1203, message: "task not fou
 
 const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   const path = req.url?.split("?")[0] ?? "";
-  if (req.method === "GET" && path.startsWith(PREFIX) && path.length > PREFIX.length && !path.includes("/", PREFIX.length)) {
+  if (
+    req.method === "GET" &&
+    path.startsWith(PREFIX) &&
+    path.length > PREFIX.length &&
+    !path.includes("/", PREFIX.length)
+  ) {
     const body = bodyFor(decodeURIComponent(path.slice(PREFIX.length)));
     res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
     res.end(body);

@@ -84,7 +84,14 @@ const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 function table(rows: string[][], align: ("l" | "r")[] = []): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
   return rows
-    .map((r) => "  " + r.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd())
+    .map(
+      (r) =>
+        "  " +
+        r
+          .map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+          .join("  ")
+          .trimEnd(),
+    )
     .join("\n");
 }
 
@@ -143,12 +150,19 @@ async function bundleSizes(): Promise<BundleSize[]> {
   const esbuild = await import("esbuild");
   const entries: { name: string; contents: string; external?: string[] }[] = [
     { name: "createClient (+ openapi-fetch)", contents: `export { createClient } from "./src/index.ts";` },
-    { name: "createClient, openapi-fetch external", contents: `export { createClient } from "./src/index.ts";`, external: ["openapi-fetch"] },
+    {
+      name: "createClient, openapi-fetch external",
+      contents: `export { createClient } from "./src/index.ts";`,
+      external: ["openapi-fetch"],
+    },
     { name: "all of src/index.ts", contents: `export * from "./src/index.ts";` },
     { name: "openapi-fetch alone", contents: `export { default as createClient } from "openapi-fetch";` },
     // Peers, measured the same way: what a page loads up front to make their client.
     { name: "peer: replicate 1.4.0 (new Replicate)", contents: `export { default as Replicate } from "replicate";` },
-    { name: "peer: @fal-ai/client 1.10.1 (createFalClient)", contents: `export { createFalClient } from "@fal-ai/client";` },
+    {
+      name: "peer: @fal-ai/client 1.10.1 (createFalClient)",
+      contents: `export { createFalClient } from "@fal-ai/client";`,
+    },
   ];
   const out: BundleSize[] = [];
   try {
@@ -171,7 +185,10 @@ async function bundleSizes(): Promise<BundleSize[]> {
       });
       const outputs = result.metafile.outputs;
       const gzipOf = new Map(
-        result.outputFiles.map((f) => [relative(root, f.path), gzipSync(f.contents, { level: zlibConstants.Z_BEST_COMPRESSION }).byteLength]),
+        result.outputFiles.map((f) => [
+          relative(root, f.path),
+          gzipSync(f.contents, { level: zlibConstants.Z_BEST_COMPRESSION }).byteLength,
+        ]),
       );
       // The chunks reachable from `start` through static imports.
       const reach = (start: string[]): Set<string> => {
@@ -186,7 +203,9 @@ async function bundleSizes(): Promise<BundleSize[]> {
       };
       // Chunks behind `import()` are entry points too; the page's own entry is the virtual file.
       const initial = reach(Object.keys(outputs).filter((path) => outputs[path]!.entryPoint === "bench-entry.ts"));
-      const dynamic = [...initial].flatMap((path) => outputs[path]!.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path));
+      const dynamic = [...initial].flatMap((path) =>
+        outputs[path]!.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path),
+      );
       const sizeOf = (paths: Iterable<string>) => {
         let minBytes = 0;
         let gzipBytes = 0;
@@ -197,7 +216,9 @@ async function bundleSizes(): Promise<BundleSize[]> {
         return { minBytes, gzipBytes };
       };
       const inputs = new Map<string, number>();
-      for (const path of initial) for (const [input, info] of Object.entries(outputs[path]!.inputs)) inputs.set(input, (inputs.get(input) ?? 0) + info.bytesInOutput);
+      for (const path of initial)
+        for (const [input, info] of Object.entries(outputs[path]!.inputs))
+          inputs.set(input, (inputs.get(input) ?? 0) + info.bytesInOutput);
       out.push({
         name: entry.name,
         ...sizeOf(initial),
@@ -208,7 +229,11 @@ async function bundleSizes(): Promise<BundleSize[]> {
           .sort((a, b) => b.bytes - a.bytes),
         lazy: [...new Set(dynamic)].map((path) => {
           const chunks = [...reach([path])].filter((p) => !initial.has(p));
-          return { inputs: chunks.flatMap((p) => Object.keys(outputs[p]!.inputs)), ...sizeOf(chunks), files: chunks.length };
+          return {
+            inputs: chunks.flatMap((p) => Object.keys(outputs[p]!.inputs)),
+            ...sizeOf(chunks),
+            files: chunks.length,
+          };
         }),
       });
     }
@@ -223,7 +248,11 @@ async function bundleSizes(): Promise<BundleSize[]> {
 // ---------------------------------------------------------------------------------------------
 
 async function startServer(): Promise<{ child: ChildProcess; port: number; bodyBytes: number }> {
-  const child = fork(`${root}scripts/bench-server.mjs`, [], { execArgv: [], env: cleanEnv(), stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(`${root}scripts/bench-server.mjs`, [], {
+    execArgv: [],
+    env: cleanEnv(),
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const { port, bytes: bodyBytes } = await new Promise<{ port: number; bytes: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the bench server did not start within 10 s")), 10_000);
     child.once("message", (m) => {
@@ -258,7 +287,11 @@ async function makeClients(baseUrl: string): Promise<Client[]> {
   const headers = { Authorization: `Bearer ${API_KEY}` };
   // Bare openapi-fetch over the same generated paths, with the key as a fixed header: what the SDK is compared with.
   const createRawClient = (options: { baseUrl: string; apiKey: string }) =>
-    createFetchClient<paths>({ baseUrl: options.baseUrl, headers, fetch: (request: Request) => globalThis.fetch(request) });
+    createFetchClient<paths>({
+      baseUrl: options.baseUrl,
+      headers,
+      fetch: (request: Request) => globalThis.fetch(request),
+    });
   const urlPrefix = `${baseUrl}/v1/audio/video-to-audio/`;
   const bareCall = (bare: ReturnType<typeof createRawClient>) => async (id: string) => {
     const { data, error } = await bare.GET(TASK_PATH, { params: { path: { task_id: id } } });
@@ -299,7 +332,8 @@ async function measureCalls(clients: Client[]): Promise<CallResults> {
   const started = performance.now();
   for (const client of clients) {
     const task = await client.call(TASK_ID);
-    if (task?.task_status !== "succeed") throw new Error(`${client.name} did not return the succeed task: ${JSON.stringify(task)}`);
+    if (task?.task_status !== "succeed")
+      throw new Error(`${client.name} did not return the succeed task: ${JSON.stringify(task)}`);
   }
   gc();
   // Warm-up, interleaved in slices so every client's code is optimised under the same conditions.
@@ -333,7 +367,13 @@ async function measureCalls(clients: Client[]): Promise<CallResults> {
       for (const v of values) allUs[c]!.push(v);
     });
   }
-  return { clients: clients.map((c) => c.name), roundMedianUs, roundMeanUs, allUs, seconds: (performance.now() - started) / 1000 };
+  return {
+    clients: clients.map((c) => c.name),
+    roundMedianUs,
+    roundMeanUs,
+    allUs,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /**
@@ -343,7 +383,10 @@ async function measureCalls(clients: Client[]): Promise<CallResults> {
 async function measureStub(envelope: string): Promise<{ bareUs: number; sdkUs: number; layerUs: number[] }> {
   const dist = pathToFileURL(`${root}dist/src/`).href;
   const { createClient } = (await import(`${dist}index.js`)) as typeof import("../src/index.js");
-  const init = { status: 200, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(envelope)) } };
+  const init = {
+    status: 200,
+    headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(envelope)) },
+  };
   const stub = async () => new Response(envelope, init);
   const baseUrl = "http://127.0.0.1:9";
   const bare = createFetchClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${API_KEY}` }, fetch: stub });
@@ -391,10 +434,16 @@ function spawnImport(body: string): Promise<ImportSample> {
     `const s = performance.now(); ${body}; const d = performance.now();` +
     `process.stdout.write(JSON.stringify({ start: s, import: d - s, done: d }));`;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--input-type=module", "-e", code], { cwd: root, env: cleanEnv() }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`cold start running ${body || "nothing"} failed: ${stderr || error.message}`));
-      resolve(JSON.parse(stdout) as ImportSample);
-    });
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", code],
+      { cwd: root, env: cleanEnv() },
+      (error, stdout, stderr) => {
+        if (error)
+          return reject(new Error(`cold start running ${body || "nothing"} failed: ${stderr || error.message}`));
+        resolve(JSON.parse(stdout) as ImportSample);
+      },
+    );
   });
 }
 
@@ -444,11 +493,16 @@ async function main(): Promise<void> {
   const summary: string[] = [];
 
   // 1. Size ------------------------------------------------------------------------------------
-  section("Bundle size (esbuild, browser ESM, minified, es2022, split at import(); what a page loads up front; gzip level 9)");
+  section(
+    "Bundle size (esbuild, browser ESM, minified, es2022, split at import(); what a page loads up front; gzip level 9)",
+  );
   const sizes = await bundleSizes();
   console.log(
     table(
-      [["entry", "min", "min+gzip"], ...sizes.map((s) => [s.name, bytes(s.minBytes), `${bytes(s.gzipBytes)} (${kb(s.gzipBytes)})`])],
+      [
+        ["entry", "min", "min+gzip"],
+        ...sizes.map((s) => [s.name, bytes(s.minBytes), `${bytes(s.gzipBytes)} (${kb(s.gzipBytes)})`]),
+      ],
       ["l", "r", "r"],
     ),
   );
@@ -456,12 +510,17 @@ async function main(): Promise<void> {
   console.log(`\n  where createClient's ${bytes(main.minBytes)} (minified) come from:`);
   console.log(
     table(
-      [["input", "min bytes", "share"], ...main.inputs.map((i) => [i.path, bytes(i.bytes), `${((i.bytes / main.minBytes) * 100).toFixed(1)}%`])],
+      [
+        ["input", "min bytes", "share"],
+        ...main.inputs.map((i) => [i.path, bytes(i.bytes), `${((i.bytes / main.minBytes) * 100).toFixed(1)}%`]),
+      ],
       ["l", "r", "r"],
     ),
   );
   for (const chunk of main.lazy) {
-    console.log(`  loaded on first use (import()): ${chunk.inputs.join(", ")}: ${bytes(chunk.minBytes)} min, ${bytes(chunk.gzipBytes)} min+gzip`);
+    console.log(
+      `  loaded on first use (import()): ${chunk.inputs.join(", ")}: ${bytes(chunk.minBytes)} min, ${bytes(chunk.gzipBytes)} min+gzip`,
+    );
   }
   const peers = sizes.filter((s) => s.name.startsWith("peer:"));
   const ahead = peers.every((peer) => main.gzipBytes < peer.gzipBytes);
@@ -480,14 +539,20 @@ async function main(): Promise<void> {
     );
   }
   // Hand-written lines up front: the src/ files that put bytes into the up-front bundle, read as they are.
-  const upFrontSources = main.inputs.filter((i) => i.path.startsWith("src/")).map((i) => readFileSync(`${root}${i.path}`, "utf8").split("\n"));
+  const upFrontSources = main.inputs
+    .filter((i) => i.path.startsWith("src/"))
+    .map((i) => readFileSync(`${root}${i.path}`, "utf8").split("\n"));
   const lines = upFrontSources.reduce((n, file) => n + file.length - (file.at(-1) === "" ? 1 : 0), 0);
   const codeLines = upFrontSources.flat().filter((line) => !/^\s*($|\/\/|\/\*|\*)/.test(line)).length;
-  console.log(`  hand-written code up front: ${upFrontSources.length} src/ files, ${lines} lines (${codeLines} neither blank nor comments), target ≤ 1,500: ${verdict(lines <= 1500)}`);
+  console.log(
+    `  hand-written code up front: ${upFrontSources.length} src/ files, ${lines} lines (${codeLines} neither blank nor comments), target ≤ 1,500: ${verdict(lines <= 1500)}`,
+  );
   summary.push(`bundle ${kb(main.gzipBytes)} min+gzip (≤ 7 kB, below the peers) ${verdict(sizeOk)}`);
 
   // 2. Per call --------------------------------------------------------------------------------
-  section(`Per call (loopback, keep-alive, server in its own process; ${ROUNDS} rounds × ${CALLS} calls per client, interleaved in slices of ${SLICE})`);
+  section(
+    `Per call (loopback, keep-alive, server in its own process; ${ROUNDS} rounds × ${CALLS} calls per client, interleaved in slices of ${SLICE})`,
+  );
   const server = await startServer();
   let calls: CallResults;
   let envelope: string;
@@ -497,7 +562,9 @@ async function main(): Promise<void> {
   } finally {
     await stopServer(server.child);
   }
-  console.log(`  ${server.bodyBytes} B JSON envelope per answer; ${WARMUP} warm-up calls per client; measured in ${calls.seconds.toFixed(1)} s`);
+  console.log(
+    `  ${server.bodyBytes} B JSON envelope per answer; ${WARMUP} warm-up calls per client; measured in ${calls.seconds.toFixed(1)} s`,
+  );
   console.log(
     table(
       [
@@ -516,7 +583,12 @@ async function main(): Promise<void> {
   const sdkBare = ratios(SDK, BARE, calls.roundMedianUs);
   const control = ratios(CONTROL, BARE, calls.roundMedianUs);
   const spread = (r: number[]) => `${quantile(r, 0.1).toFixed(3)} – ${quantile(r, 0.9).toFixed(3)}`;
-  const row = (name: string, r: number[]) => [name, median(r).toFixed(3), spread(r), `${Math.min(...r).toFixed(3)} – ${Math.max(...r).toFixed(3)}`];
+  const row = (name: string, r: number[]) => [
+    name,
+    median(r).toFixed(3),
+    spread(r),
+    `${Math.min(...r).toFixed(3)} – ${Math.max(...r).toFixed(3)}`,
+  ];
   console.log(`\n  ratios of per-call medians, one per round (${ROUNDS} rounds):`);
   console.log(
     table(
@@ -539,9 +611,13 @@ async function main(): Promise<void> {
   console.log(
     `\n  layer overhead vs bare openapi-fetch: ${pct(layer)} (median; p10–p90 ${pct(quantile(sdkBare, 0.1))} … ${pct(quantile(sdkBare, 0.9))}; ` +
       `${layerUs.toFixed(1)} µs per call), target ≤ ${TARGETS.layerPct}%: ${verdict(layerOk)}` +
-      (clear ? "" : ` (the p10–p90 spread straddles ${TARGETS.layerPct}%: rerun on a quieter machine or with more --rounds)`),
+      (clear
+        ? ""
+        : ` (the p10–p90 spread straddles ${TARGETS.layerPct}%: rerun on a quieter machine or with more --rounds)`),
   );
-  console.log(`  noise floor (A/A control): ${pct(median(control))} median, p10–p90 ${pct(quantile(control, 0.1))} … ${pct(quantile(control, 0.9))}`);
+  console.log(
+    `  noise floor (A/A control): ${pct(median(control))} median, p10–p90 ${pct(quantile(control, 0.1))} … ${pct(quantile(control, 0.9))}`,
+  );
   const stub = await measureStub(envelope);
   console.log(
     `  the layer's own CPU, stub fetch (no network, ${ROUNDS} rounds): bare openapi-fetch ${stub.bareUs.toFixed(1)} µs/call, ` +
@@ -557,7 +633,11 @@ async function main(): Promise<void> {
     table(
       [
         ["what the process imports", "import() ms", "process start → done ms"],
-        ...imports.names.map((name, i) => [name, median(imports.samples[i]!.map((s) => s.import)).toFixed(1), median(imports.samples[i]!.map((s) => s.done)).toFixed(1)]),
+        ...imports.names.map((name, i) => [
+          name,
+          median(imports.samples[i]!.map((s) => s.import)).toFixed(1),
+          median(imports.samples[i]!.map((s) => s.done)).toFixed(1),
+        ]),
       ],
       ["l", "r", "r"],
     ),
@@ -573,12 +653,16 @@ async function main(): Promise<void> {
       `p10–p90 of the SDK's import ${quantile(importOf(PACKAGE), 0.1).toFixed(1)}–${quantile(importOf(PACKAGE), 0.9).toFixed(1)} ms), target ≤ +${TARGETS.importMs} ms: ${verdict(importOk)}`,
   );
   const extraByPath = median(importOf(PACKAGE_PATH)) - median(importOf(OPENAPI_FETCH_PATH));
-  console.log(`  (both by file path instead: ${extraByPath >= 0 ? "+" : ""}${extraByPath.toFixed(1)} ms, the SDK's lookup of openapi-fetch by name included)`);
+  console.log(
+    `  (both by file path instead: ${extraByPath >= 0 ? "+" : ""}${extraByPath.toFixed(1)} ms, the SDK's lookup of openapi-fetch by name included)`,
+  );
   console.log(
     `  (for scale: the first touch of globalThis.Response loads Node's undici, ${median(importOf(RESPONSE)).toFixed(1)} ms; ` +
       "openapi-fetch defers that to the first request, so an import that touches it at load time pays it here)",
   );
-  summary.push(`cold import ${extraImport >= 0 ? "+" : ""}${extraImport.toFixed(1)} ms (≤ +10 ms) ${verdict(importOk)}`);
+  summary.push(
+    `cold import ${extraImport >= 0 ? "+" : ""}${extraImport.toFixed(1)} ms (≤ +10 ms) ${verdict(importOk)}`,
+  );
 
   console.log(`\ntargets: ${summary.join(" | ")}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }

@@ -37,11 +37,16 @@ const QUIET_ENV = { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_U
 
 function run(file: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file, ...args], { cwd: root, env: QUIET_ENV, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve();
-      // Redocly prints a Node 20 end-of-life box on every run: show output only on failure.
-      reject(new Error(`${relative(root, file)} ${args.join(" ")} failed (exit ${error.code}):\n${stdout}${stderr}`));
-    });
+    execFile(
+      process.execPath,
+      [file, ...args],
+      { cwd: root, env: QUIET_ENV, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (!error) return resolve();
+        // Redocly prints a Node 20 end-of-life box on every run: show output only on failure.
+        reject(new Error(`${relative(root, file)} ${args.join(" ")} failed (exit ${error.code}):\n${stdout}${stderr}`));
+      },
+    );
   });
 }
 
@@ -59,7 +64,22 @@ type Json = any; // biome-ignore lint: the spec is untyped JSON here
 
 const SCHEMA_LIST_KEYS = ["allOf", "anyOf", "oneOf"] as const;
 /** 2020-12 keywords with no 3.0 equivalent that the converter leaves alone: refuse rather than publish an invalid 3.0 file. */
-const UNSUPPORTED_30 = ["prefixItems", "$defs", "dependentRequired", "dependentSchemas", "if", "then", "else", "contains", "minContains", "maxContains", "unevaluatedItems", "$anchor", "$dynamicRef", "$dynamicAnchor"];
+const UNSUPPORTED_30 = [
+  "prefixItems",
+  "$defs",
+  "dependentRequired",
+  "dependentSchemas",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "minContains",
+  "maxContains",
+  "unevaluatedItems",
+  "$anchor",
+  "$dynamicRef",
+  "$dynamicAnchor",
+];
 
 /** Calls `visit` on every schema object (components/schemas and every `schema` of a parameter, header or media type), parents first. */
 export function forEachSchema(doc: Json, visit: (schema: Json, where: string) => void): void {
@@ -67,7 +87,8 @@ export function forEachSchema(doc: Json, visit: (schema: Json, where: string) =>
     if (!schema || typeof schema !== "object" || Array.isArray(schema)) return;
     visit(schema, where); // before the children: it may restructure them
     for (const key of SCHEMA_LIST_KEYS) {
-      if (Array.isArray(schema[key])) schema[key].forEach((s: Json, i: number) => walkSchema(s, `${where}/${key}/${i}`));
+      if (Array.isArray(schema[key]))
+        schema[key].forEach((s: Json, i: number) => walkSchema(s, `${where}/${key}/${i}`));
     }
     for (const [name, s] of Object.entries<Json>(schema.properties ?? {})) walkSchema(s, `${where}/properties/${name}`);
     for (const key of ["items", "not", "additionalProperties"]) walkSchema(schema[key], `${where}/${key}`);
@@ -89,7 +110,8 @@ export function forEachSchema(doc: Json, visit: (schema: Json, where: string) =>
 /** Replaces boolean subschemas (`video_url: false`), which 3.0 cannot hold, by `{ not: {} }` / `{}`. */
 function replaceBooleanSchemas(schema: Json): void {
   const fix = (s: Json) => (s === false ? { not: {} } : s === true ? {} : s);
-  if (schema.properties) for (const name of Object.keys(schema.properties)) schema.properties[name] = fix(schema.properties[name]);
+  if (schema.properties)
+    for (const name of Object.keys(schema.properties)) schema.properties[name] = fix(schema.properties[name]);
   for (const key of SCHEMA_LIST_KEYS) if (Array.isArray(schema[key])) schema[key] = schema[key].map(fix);
   for (const key of ["items", "not"]) if (typeof schema[key] === "boolean") schema[key] = fix(schema[key]);
   // `additionalProperties: true|false` is valid 3.0 and stays.
@@ -114,14 +136,21 @@ function flattenClosedAllOf(schema: Json, doc: Json): boolean {
     if (typeof part?.$ref === "string" && part.$ref.startsWith("#/components/schemas/")) {
       part = doc.components.schemas[part.$ref.slice("#/components/schemas/".length)];
     }
-    if (!part || typeof part !== "object" || Object.keys(part).some((k) => !allowed.has(k)) || (part.type && part.type !== "object")) return false;
+    if (
+      !part ||
+      typeof part !== "object" ||
+      Object.keys(part).some((k) => !allowed.has(k)) ||
+      (part.type && part.type !== "object")
+    )
+      return false;
     for (const [name, s] of Object.entries<Json>(part.properties ?? {})) {
       if (name in properties && JSON.stringify(properties[name]) !== JSON.stringify(s)) return false;
       properties[name] = s;
     }
     for (const name of part.required ?? []) required.add(name);
   }
-  for (const [name, s] of Object.entries<Json>(properties)) if (s === false && !required.has(name)) delete properties[name];
+  for (const [name, s] of Object.entries<Json>(properties))
+    if (s === false && !required.has(name)) delete properties[name];
   const { title, description } = schema;
   for (const key of Object.keys(schema)) delete schema[key];
   Object.assign(schema, title === undefined ? {} : { title }, description === undefined ? {} : { description }, {
@@ -160,9 +189,14 @@ export function downConvert(doc31: Json): DownConvertResult {
 
   // Before the converter (it would drop unevaluatedProperties and keep boolean schemas).
   forEachSchema(doc, (schema, where) => {
-    if (flattenClosedAllOf(schema, doc)) notes.push(`${where}: allOf + unevaluatedProperties:false merged into one object with additionalProperties:false`);
-    else if (schema.unevaluatedProperties === false) notes.push(`${where}: unevaluatedProperties:false dropped (unknown fields accepted in 3.0)`);
-    for (const key of UNSUPPORTED_30) if (key in schema) throw new Error(`${where}: "${key}" has no OpenAPI 3.0 form; extend scripts/build.ts`);
+    if (flattenClosedAllOf(schema, doc))
+      notes.push(
+        `${where}: allOf + unevaluatedProperties:false merged into one object with additionalProperties:false`,
+      );
+    else if (schema.unevaluatedProperties === false)
+      notes.push(`${where}: unevaluatedProperties:false dropped (unknown fields accepted in 3.0)`);
+    for (const key of UNSUPPORTED_30)
+      if (key in schema) throw new Error(`${where}: "${key}" has no OpenAPI 3.0 form; extend scripts/build.ts`);
     if ("const" in schema) {
       // The converter skips falsy constants (`const: 0`, `const: false`).
       schema.enum = [schema.const];
@@ -192,9 +226,13 @@ export function downConvert(doc31: Json): DownConvertResult {
   }
   if (out.components && "pathItems" in out.components) throw new Error("components.pathItems has no OpenAPI 3.0 form");
   if (doc31.webhooks) notes.push("webhooks dropped");
-  if (doc31.info?.license?.identifier) notes.push(`info.license.identifier dropped (name "${doc31.info.license.name}" stays)`);
+  if (doc31.info?.license?.identifier)
+    notes.push(`info.license.identifier dropped (name "${doc31.info.license.name}" stays)`);
   const untyped = arraysWithoutItems(out);
-  if (untyped.length > 0) throw new Error(`${untyped.join(", ")}: an array without "items" is not valid OpenAPI 3.0; give it items (\`items: {}\` for any) in ${OUTPUTS.specYaml}`);
+  if (untyped.length > 0)
+    throw new Error(
+      `${untyped.join(", ")}: an array without "items" is not valid OpenAPI 3.0; give it items (\`items: {}\` for any) in ${OUTPUTS.specYaml}`,
+    );
   return { doc: out, notes };
 }
 
@@ -244,11 +282,22 @@ async function upToDate(stamp: string, inputs: readonly string[], outputs: reado
  * esbuild over tsc's declarations: Node's ESM loader costs about half a millisecond per module, so one-concern files
  * would otherwise make the import slow. Code shared by entries goes to `dist/chunks/`, one copy of every class.
  */
-const BUNDLE_ENTRIES = ["src/index.ts", "src/callbacks.ts", "src/proxy.ts", "src/bullmq/index.ts", "src/cli/bin.ts", "src/cli/main.ts", "mocks/index.ts"];
+const BUNDLE_ENTRIES = [
+  "src/index.ts",
+  "src/callbacks.ts",
+  "src/proxy.ts",
+  "src/bullmq/index.ts",
+  "src/cli/bin.ts",
+  "src/cli/main.ts",
+  "mocks/index.ts",
+];
 
 async function bundle(outdir: string): Promise<void> {
   const esbuild = await import("esbuild");
-  const pkg = JSON.parse(await readFile(`${root}package.json`, "utf8")) as Record<string, Record<string, string> | undefined>;
+  const pkg = JSON.parse(await readFile(`${root}package.json`, "utf8")) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
   const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), "ioredis"];
   // tsc's JavaScript is replaced by the bundles; its declarations (and their maps) stay for the types.
   for (const dir of CODE_DIRS) {
@@ -304,7 +353,9 @@ async function buildSpec(log: (line: string) => void): Promise<string[]> {
   const validator = new Validator();
   const result = await validator.validate(structuredClone(doc));
   if (!result.valid || validator.version !== "3.0") {
-    throw new Error(`${OUTPUTS.spec30} is not valid OpenAPI 3.0 (${validator.version}):\n${JSON.stringify(result.errors, null, 2)}`);
+    throw new Error(
+      `${OUTPUTS.spec30} is not valid OpenAPI 3.0 (${validator.version}):\n${JSON.stringify(result.errors, null, 2)}`,
+    );
   }
   await writeAtomic(`${root}${OUTPUTS.spec30}`, `${JSON.stringify(doc, null, 2)}\n`);
   for (const note of notes) log(`  3.0: ${note}`);
@@ -317,7 +368,15 @@ async function buildDocs(): Promise<string[]> {
   await rm(`${root}dist/docs`, { recursive: true, force: true });
   await mkdir(`${root}dist/docs`, { recursive: true });
   // --inlineBundle embeds Redoc's script: without it the page imports it from Redocly's CDN.
-  await run(REDOCLY, ["build-docs", OUTPUTS.specYaml, "-o", OUTPUTS.docs, "--inlineBundle", "--title", "Kling Video-to-Audio API reference"]);
+  await run(REDOCLY, [
+    "build-docs",
+    OUTPUTS.specYaml,
+    "-o",
+    OUTPUTS.docs,
+    "--inlineBundle",
+    "--title",
+    "Kling Video-to-Audio API reference",
+  ]);
   return [OUTPUTS.docs];
 }
 
@@ -359,7 +418,11 @@ export async function build(options: BuildOptions = {}): Promise<string[]> {
     if (!options.ifChanged) return false;
     const fresh =
       part === "code"
-        ? await upToDate(STAMPS.code, CODE_INPUTS, CODE_DIRS.map((d) => `dist/${d}`))
+        ? await upToDate(
+            STAMPS.code,
+            CODE_INPUTS,
+            CODE_DIRS.map((d) => `dist/${d}`),
+          )
         : await upToDate(STAMPS.spec, SPEC_INPUTS, [OUTPUTS.specJson, OUTPUTS.spec30]);
     if (fresh) log(`  ${part}: up to date`);
     return fresh;
@@ -369,7 +432,10 @@ export async function build(options: BuildOptions = {}): Promise<string[]> {
   if (parts.includes("docs")) steps.push(buildDocs());
   const results = await Promise.allSettled(steps);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failures.length > 0) throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join("\n\n"));
+  if (failures.length > 0)
+    throw new Error(
+      failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join("\n\n"),
+    );
   const written = results.flatMap((r) => (r as PromiseFulfilledResult<string[]>).value);
   for (const path of written) {
     const { files, bytes } = await sizeOf(`${root}${path}`);

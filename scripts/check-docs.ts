@@ -12,16 +12,35 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const docsPath = `${root}dist/docs/index.html`;
 const screenshotPath = `${root}artifacts/reference.png`;
 const argIndex = process.argv.indexOf("--chromium");
-const executablePath = (argIndex > 0 ? process.argv[argIndex + 1] : undefined) ?? process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const executablePath =
+  (argIndex > 0 ? process.argv[argIndex + 1] : undefined) ?? process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const OPERATIONS = [
-  { operationId: "createTask", method: "POST", path: "/v1/audio/video-to-audio", summary: "Create a video-to-audio task" },
-  { operationId: "listTasks", method: "GET", path: "/v1/audio/video-to-audio", summary: "List video-to-audio tasks, one page at a time" },
-  { operationId: "getTask", method: "GET", path: "/v1/audio/video-to-audio/{task_id}", summary: "Get one video-to-audio task" },
+  {
+    operationId: "createTask",
+    method: "POST",
+    path: "/v1/audio/video-to-audio",
+    summary: "Create a video-to-audio task",
+  },
+  {
+    operationId: "listTasks",
+    method: "GET",
+    path: "/v1/audio/video-to-audio",
+    summary: "List video-to-audio tasks, one page at a time",
+  },
+  {
+    operationId: "getTask",
+    method: "GET",
+    path: "/v1/audio/video-to-audio/{task_id}",
+    summary: "Get one video-to-audio task",
+  },
 ] as const;
 const CALLBACK_SUMMARY = "Task status change (sent by Kling to your callback_url)";
 const ERROR_STATUSES = ["400", "401", "403", "404", "429", "500", "503", "504"];
-const ERROR_CODES = [1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000, 5001, 5002];
+const ERROR_CODES = [
+  1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000,
+  5001, 5002,
+];
 
 let failures = 0;
 function report(ok: boolean, name: string, detail = ""): void {
@@ -73,13 +92,25 @@ if (!existsSync(docsPath)) {
   process.exit(1);
 }
 if (!existsSync(executablePath)) {
-  report(false, `Chromium at ${executablePath}`, "install it with `apt-get install -y chromium` or pass --chromium <path>");
+  report(
+    false,
+    `Chromium at ${executablePath}`,
+    "install it with `apt-get install -y chromium` or pass --chromium <path>",
+  );
   process.exit(1);
 }
 
 const browser = await chromium.launch({
   executablePath,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -113,7 +144,11 @@ try {
       await open(page, `${docsUrl}#/video-to-audio/${op.operationId.toLowerCase()}`, op.summary);
       const text = await page.locator("body").innerText();
       const shown = text.includes(op.path) && text.includes(op.method);
-      report(shown && page.url().toLowerCase().endsWith(op.operationId.toLowerCase()), name, shown ? "" : "path or method missing");
+      report(
+        shown && page.url().toLowerCase().endsWith(op.operationId.toLowerCase()),
+        name,
+        shown ? "" : "path or method missing",
+      );
     });
   }
 
@@ -126,14 +161,22 @@ try {
     const text = await page.locator("body").innerText();
     // The payload's own field, not the callback's key: that name shows only where some description happens to quote it.
     const ok = ["webhook-id", "webhook-timestamp", "webhook-signature", "task_status"].every((s) => text.includes(s));
-    report(ok, `callback taskStatus: "${CALLBACK_SUMMARY}"`, ok ? "headers and payload shown" : "callback details missing");
+    report(
+      ok,
+      `callback taskStatus: "${CALLBACK_SUMMARY}"`,
+      ok ? "headers and payload shown" : "callback details missing",
+    );
   });
 
   // A full-page screenshot of that view (overview above it is one click away in the sidebar).
   await attempt("screenshot", async () => {
     mkdirSync(`${root}artifacts`, { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
-    report(statSync(screenshotPath).size > 10_000, `screenshot artifacts/reference.png`, `${(statSync(screenshotPath).size / 1024).toFixed(0)} KiB`);
+    report(
+      statSync(screenshotPath).size > 10_000,
+      `screenshot artifacts/reference.png`,
+      `${(statSync(screenshotPath).size / 1024).toFixed(0)} KiB`,
+    );
   });
 
   // Every business error code, as the named examples of the error responses (getTask declares them all).
@@ -146,7 +189,8 @@ try {
       }
     }
   });
-  for (const code of ERROR_CODES) report(found.has(code), `error code ${code}`, found.get(code) ?? "not among the examples shown");
+  for (const code of ERROR_CODES)
+    report(found.has(code), `error code ${code}`, found.get(code) ?? "not among the examples shown");
 
   report(pageErrors.length === 0, "no script errors on the page", pageErrors.slice(0, 3).join("; "));
   // Redoc's "API docs by" badge loads a logo from Redocly's CDN and hides itself when that fails: decorative only.
@@ -155,7 +199,11 @@ try {
   report(
     needed.length === 0,
     "self-contained: no script, style, font or data request left the file",
-    needed.length > 0 ? needed.map((b) => `${b.type} ${b.url}`).join(", ") : images.length > 0 ? `blocked decorative images: ${[...new Set(images)].join(", ")}` : "",
+    needed.length > 0
+      ? needed.map((b) => `${b.type} ${b.url}`).join(", ")
+      : images.length > 0
+        ? `blocked decorative images: ${[...new Set(images)].join(", ")}`
+        : "",
   );
 } finally {
   await browser.close();

@@ -24,12 +24,30 @@ const EXPORTS = {
 
 // Keywords that never change validity. Dropping them keeps the module small and keeps prose edits in the
 // spec from churning generated/.
-const ANNOTATIONS = new Set(["description", "title", "summary", "example", "examples", "deprecated", "externalDocs", "xml"]);
+const ANNOTATIONS = new Set([
+  "description",
+  "title",
+  "summary",
+  "example",
+  "examples",
+  "deprecated",
+  "externalDocs",
+  "xml",
+]);
 const SCHEMA_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"]);
 const SCHEMA_LISTS = new Set(["allOf", "anyOf", "oneOf", "prefixItems"]);
 const SCHEMA_VALUES = new Set([
-  "items", "additionalItems", "additionalProperties", "unevaluatedItems", "unevaluatedProperties",
-  "not", "if", "then", "else", "contains", "propertyNames",
+  "items",
+  "additionalItems",
+  "additionalProperties",
+  "unevaluatedItems",
+  "unevaluatedProperties",
+  "not",
+  "if",
+  "then",
+  "else",
+  "contains",
+  "propertyNames",
 ]);
 
 /**
@@ -99,10 +117,19 @@ export function compileCallbackValidator(): string {
 
   // Formats are not validated: the callback schema uses only int64, which `type: integer` already covers,
   // and format checks would pull ajv-formats into the runtime.
-  const ajv = new Ajv2020({ strict: false, validateFormats: false, inlineRefs: false, code: { source: true, esm: true, lines: true } });
-  const stripped = Object.fromEntries(Object.entries<Json>(schemas).map(([name, schema]) => [name, stripAnnotations(schema)]));
+  const ajv = new Ajv2020({
+    strict: false,
+    validateFormats: false,
+    inlineRefs: false,
+    code: { source: true, esm: true, lines: true },
+  });
+  const stripped = Object.fromEntries(
+    Object.entries<Json>(schemas).map(([name, schema]) => [name, stripAnnotations(schema)]),
+  );
   ajv.addSchema({ components: { schemas: stripped } }, "openapi.json");
-  const refs = Object.fromEntries(Object.entries(EXPORTS).map(([name, schema]) => [name, `openapi.json#/components/schemas/${schema}`]));
+  const refs = Object.fromEntries(
+    Object.entries(EXPORTS).map(([name, schema]) => [name, `openapi.json#/components/schemas/${schema}`]),
+  );
   let code = cjsDefault(standaloneCode)(ajv, refs);
 
   for (const [needle, replacement] of Object.entries(INLINE_RUNTIME)) code = code.split(needle).join(replacement);
@@ -111,12 +138,15 @@ export function compileCallbackValidator(): string {
     typed++;
     return `export const ${name}: SchemaValidator = ${fn};`;
   });
-  if (typed !== Object.keys(EXPORTS).length) throw new Error(`expected ${Object.keys(EXPORTS).length} exports in ajv's output, found ${typed}`);
+  if (typed !== Object.keys(EXPORTS).length)
+    throw new Error(`expected ${Object.keys(EXPORTS).length} exports in ajv's output, found ${typed}`);
 
   const source = `${HEADER}${code.trimEnd()}\n${TYPES}`;
   const runtime = /\brequire\s*\(|^\s*import\b|\bfrom\s*["']ajv|["']ajv(?:-formats)?\//m.exec(source);
   if (runtime) {
-    throw new Error(`the callback validator would need a runtime module (${JSON.stringify(runtime[0])}); inline it in INLINE_RUNTIME`);
+    throw new Error(
+      `the callback validator would need a runtime module (${JSON.stringify(runtime[0])}); inline it in INLINE_RUNTIME`,
+    );
   }
   return source;
 }

@@ -50,9 +50,31 @@ const failedTests = vitest.state.getCountOfFailedTests();
 interface Figures {
   seed: number;
   totalRuns: number;
-  create: { cases: number; valid: number; invalid: number; nullVideoDropped: number; urlRuleDisagreements: number; urlKinds: Record<string, number> };
-  callbacks: { cases: number; parse: number; headers: number; signed: number; mutated: number; accepted: number; rejected: Record<string, number> };
-  responses: { cases: number; resolved: number; rejected: Record<string, number>; huge: number; multiAnswer: number; echoedSecrets: number };
+  create: {
+    cases: number;
+    valid: number;
+    invalid: number;
+    nullVideoDropped: number;
+    urlRuleDisagreements: number;
+    urlKinds: Record<string, number>;
+  };
+  callbacks: {
+    cases: number;
+    parse: number;
+    headers: number;
+    signed: number;
+    mutated: number;
+    accepted: number;
+    rejected: Record<string, number>;
+  };
+  responses: {
+    cases: number;
+    resolved: number;
+    rejected: Record<string, number>;
+    huge: number;
+    multiAnswer: number;
+    echoedSecrets: number;
+  };
   failures: number;
 }
 let figures: Figures | undefined;
@@ -74,14 +96,22 @@ console.log("");
 if (figures) {
   const { create: c, callbacks: cb, responses: r } = figures;
   const total = c.cases + cb.cases + r.cases;
-  console.log(`fuzz: ${n(total)} cases, seed ${figures.seed}, ${figures.failures} property failures, ${failedTests} failed tests, ${elapsed.toFixed(1)} s`);
-  console.log(`  create inputs  ${n(c.cases)} (${n(c.valid)} accepted and sent, ${n(c.invalid)} rejected before sending)`);
+  console.log(
+    `fuzz: ${n(total)} cases, seed ${figures.seed}, ${figures.failures} property failures, ${failedTests} failed tests, ${elapsed.toFixed(1)} s`,
+  );
+  console.log(
+    `  create inputs  ${n(c.cases)} (${n(c.valid)} accepted and sent, ${n(c.invalid)} rejected before sending)`,
+  );
   console.log(
     `                 known divergences: URL rule ${n(c.urlRuleDisagreements)} (${list(c.urlKinds)}), null video field dropped ${n(c.nullVideoDropped)}`,
   );
-  console.log(`  callbacks      ${n(cb.cases)} (${n(cb.parse)} parse, ${n(cb.headers)} header sets, ${n(cb.signed)} signed, ${n(cb.mutated)} mutated; ${n(cb.accepted)} accepted)`);
+  console.log(
+    `  callbacks      ${n(cb.cases)} (${n(cb.parse)} parse, ${n(cb.headers)} header sets, ${n(cb.signed)} signed, ${n(cb.mutated)} mutated; ${n(cb.accepted)} accepted)`,
+  );
   console.log(`                 rejected: ${list(cb.rejected)}`);
-  console.log(`  responses      ${n(r.cases)} (${n(r.resolved)} resolved, ${n(r.cases - r.resolved)} rejected, ${n(r.huge)} with 1-2 MB bodies, ${n(r.multiAnswer)} answered more than once, ${n(r.echoedSecrets)} echoing a secret)`);
+  console.log(
+    `  responses      ${n(r.cases)} (${n(r.resolved)} resolved, ${n(r.cases - r.resolved)} rejected, ${n(r.huge)} with 1-2 MB bodies, ${n(r.multiAnswer)} answered more than once, ${n(r.echoedSecrets)} echoing a secret)`,
+  );
   console.log(`                 rejected: ${list(r.rejected)}`);
 } else {
   console.log(`fuzz: no figures (the test file did not finish), ${failedTests} failed tests, ${elapsed.toFixed(1)} s`);

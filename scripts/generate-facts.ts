@@ -8,8 +8,24 @@ export const GUIDANCE_PATH = "generated/guidance.ts";
 export const LIMITS_PATH = "generated/limits.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const ENTRY_KEYS = new Set(["category", "retryable", "ambiguous", "renewToken", "concurrencyLimit", "happened", "next"]);
-const CATEGORIES = ["authentication", "account", "permission", "invalid_request", "policy", "rate_limit", "server"] as const;
+const ENTRY_KEYS = new Set([
+  "category",
+  "retryable",
+  "ambiguous",
+  "renewToken",
+  "concurrencyLimit",
+  "happened",
+  "next",
+]);
+const CATEGORIES = [
+  "authentication",
+  "account",
+  "permission",
+  "invalid_request",
+  "policy",
+  "rate_limit",
+  "server",
+] as const;
 
 interface CodeEntry {
   category: (typeof CATEGORIES)[number];
@@ -22,9 +38,21 @@ interface CodeEntry {
 }
 
 type Spec = {
-  paths: Record<string, Record<string, { parameters?: { name: string; schema?: Record<string, number> }[]; responses?: Record<string, { $ref?: string }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: { name: string; schema?: Record<string, number> }[];
+        responses?: Record<string, { $ref?: string }>;
+      }
+    >
+  >;
   components: {
-    responses: Record<string, { content?: Record<string, { examples?: Record<string, { value?: { code?: number } }> }> }>;
+    responses: Record<
+      string,
+      { content?: Record<string, { examples?: Record<string, { value?: { code?: number } }> }> }
+    >;
     schemas: Record<string, { properties?: Record<string, { maxLength?: number }> }>;
   };
   "x-kling-codes": Record<string, CodeEntry>;
@@ -49,7 +77,8 @@ function statusByCode(spec: Spec): Map<number, number> {
         const code = example.value?.code;
         if (code === undefined || status === undefined) continue;
         const earlier = found.get(code);
-        if (earlier !== undefined && earlier !== status) throw new Error(`code ${code} has examples under HTTP ${earlier} and ${status}`);
+        if (earlier !== undefined && earlier !== status)
+          throw new Error(`code ${code} has examples under HTTP ${earlier} and ${status}`);
         found.set(code, status);
       }
     }
@@ -67,7 +96,11 @@ function listParameter(spec: Spec, name: string): Record<string, number> {
  * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits) and generated/guidance.ts
  * (the words of messages): three files, because each is loaded by different code (limits up front, flags on failure).
  */
-export function generateFacts(specPath = `${root}openapi/openapi.yaml`): { facts: string; limits: string; guidance: string } {
+export function generateFacts(specPath = `${root}openapi/openapi.yaml`): {
+  facts: string;
+  limits: string;
+  guidance: string;
+} {
   const spec = parse(readFileSync(specPath, "utf8")) as Spec;
   const statuses = statusByCode(spec);
   const table = spec["x-kling-codes"];
@@ -80,22 +113,34 @@ export function generateFacts(specPath = `${root}openapi/openapi.yaml`): { facts
     if (!CATEGORIES.includes(entry.category)) throw new Error(`code ${code}: unknown category ${entry.category}`);
     // A stray key is usually a YAML flow-mapping comma that cut a sentence in two.
     const stray = Object.keys(entry).filter((k) => !ENTRY_KEYS.has(k));
-    if (stray.length > 0) throw new Error(`code ${code}: unknown keys ${stray.join(", ")} (quote texts that hold a comma)`);
-    if (typeof entry.happened !== "string" || typeof entry.next !== "string") throw new Error(`code ${code}: happened and next must be texts`);
+    if (stray.length > 0)
+      throw new Error(`code ${code}: unknown keys ${stray.join(", ")} (quote texts that hold a comma)`);
+    if (typeof entry.happened !== "string" || typeof entry.next !== "string")
+      throw new Error(`code ${code}: happened and next must be texts`);
     statuses.delete(code);
-    const flags = [`status: ${status}`, `category: ${JSON.stringify(entry.category)}`, `retryable: ${entry.retryable}`, `ambiguous: ${entry.ambiguous}`];
+    const flags = [
+      `status: ${status}`,
+      `category: ${JSON.stringify(entry.category)}`,
+      `retryable: ${entry.retryable}`,
+      `ambiguous: ${entry.ambiguous}`,
+    ];
     if (entry.renewToken) flags.push("renewToken: true");
     if (entry.concurrencyLimit) flags.push("concurrencyLimit: true");
     rows.push(`  ${code}: { ${flags.join(", ")} },`);
     texts.push(`  ${code}: [${JSON.stringify(entry.happened)}, ${JSON.stringify(entry.next)}],`);
   }
-  if (statuses.size > 0) throw new Error(`error examples carry codes that x-kling-codes does not describe: ${[...statuses.keys()].join(", ")}`);
+  if (statuses.size > 0)
+    throw new Error(
+      `error examples carry codes that x-kling-codes does not describe: ${[...statuses.keys()].join(", ")}`,
+    );
   const common = spec.components.schemas.CreateTaskCommon?.properties ?? {};
   const promptMax = common.sound_effect_prompt?.maxLength;
-  if (promptMax === undefined || common.bgm_prompt?.maxLength !== promptMax) throw new Error("the two prompts need the same maxLength");
+  if (promptMax === undefined || common.bgm_prompt?.maxLength !== promptMax)
+    throw new Error("the two prompts need the same maxLength");
   const pageNum = listParameter(spec, "pageNum");
   const pageSize = listParameter(spec, "pageSize");
-  const header = "// Generated by scripts/generate-facts.ts from openapi/openapi.yaml (x-kling-codes, the error examples, the schemas). Do not edit.";
+  const header =
+    "// Generated by scripts/generate-facts.ts from openapi/openapi.yaml (x-kling-codes, the error examples, the schemas). Do not edit.";
   const guidance = `${header}
 // The words of error messages, apart from the flags in facts.ts: only a failed call loads them.
 
@@ -135,7 +180,12 @@ ${rows.join("\n")}
 `;
 }
 
-function limits(header: string, promptMax: number, pageNum: Record<string, number>, pageSize: Record<string, number>): string {
+function limits(
+  header: string,
+  promptMax: number,
+  pageNum: Record<string, number>,
+  pageSize: Record<string, number>,
+): string {
   return `${header}
 // The input limits that the checks before sending and the mock apply.
 

@@ -9,20 +9,33 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const check = process.argv.includes("--check");
 
 /** openapi-typescript flags chosen for an SDK: stable order, optional `asmr_mode` stays optional, root type aliases. */
-const TYPES_ARGS = ["openapi/openapi.yaml", "-o", "generated/openapi.ts", "--alphabetize", "--default-non-nullable=false", "--root-types"];
+const TYPES_ARGS = [
+  "openapi/openapi.yaml",
+  "-o",
+  "generated/openapi.ts",
+  "--alphabetize",
+  "--default-non-nullable=false",
+  "--root-types",
+];
 
 function run(args: string[]): void {
-  execFileSync(process.execPath, [`${root}node_modules/openapi-typescript/bin/cli.js`, ...args, ...(check ? ["--check"] : [])], {
-    cwd: root,
-    stdio: check ? "pipe" : "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [`${root}node_modules/openapi-typescript/bin/cli.js`, ...args, ...(check ? ["--check"] : [])],
+    {
+      cwd: root,
+      stdio: check ? "pipe" : "inherit",
+    },
+  );
 }
 
 try {
   run(TYPES_ARGS);
 } catch (error) {
   const output = (error as { stdout?: Buffer; stderr?: Buffer }).stderr?.toString() ?? "";
-  console.error(`generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${output}`);
+  console.error(
+    `generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${output}`,
+  );
   process.exit(1);
 }
 /** Writes `path`, or with --check fails when what is on disk differs from `text`. */
@@ -35,7 +48,9 @@ function emit(path: string, text: string): void {
     // a missing file is reported as a difference below
   }
   if (onDisk !== text) {
-    console.error(`generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${path} differs.`);
+    console.error(
+      `generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${path} differs.`,
+    );
     process.exit(1);
   }
 }

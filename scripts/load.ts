@@ -50,7 +50,10 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadFigures> {
     function* inputs() {
       for (let i = 0; i < items; i++) yield { video_url: `https://example.com/load/${i}.mp4` };
     }
-    for await (const result of kling.runBatch(inputs(), { concurrency: options.concurrency ?? 10, pollIntervalMs: Math.max(5, taskDurationMs / 15) })) {
+    for await (const result of kling.runBatch(inputs(), {
+      concurrency: options.concurrency ?? 10,
+      pollIntervalMs: Math.max(5, taskDurationMs / 15),
+    })) {
       if (result.ok) succeeded++;
     }
   } finally {
@@ -76,13 +79,21 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadFigures> {
 }
 
 export function printLoad(f: LoadFigures, options: Required<Pick<LoadOptions, "serverLimit" | "concurrency">>): void {
-  console.log(`load: ${f.items} items, server runs ${options.serverLimit} at once (1303 beyond), batch concurrency ${options.concurrency}`);
-  console.log(`  succeeded              ${f.succeeded}/${f.items}${f.succeeded === f.items ? " (ok)" : " (MUST BE ALL)"}`);
+  console.log(
+    `load: ${f.items} items, server runs ${options.serverLimit} at once (1303 beyond), batch concurrency ${options.concurrency}`,
+  );
+  console.log(
+    `  succeeded              ${f.succeeded}/${f.items}${f.succeeded === f.items ? " (ok)" : " (MUST BE ALL)"}`,
+  );
   console.log(`  duplicates             ${f.duplicates}${f.duplicates === 0 ? " (ok)" : " (MUST BE 0)"}`);
   console.log(`  1303 answers           ${f.rejected1303} of ${f.creates} creates`);
   console.log(`  peak tasks running     ${f.peakRunning}`);
-  console.log(`  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (${options.serverLimit} always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`);
-  console.log(`  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB (client and server in one process)`);
+  console.log(
+    `  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (${options.serverLimit} always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`,
+  );
+  console.log(
+    `  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB (client and server in one process)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -94,7 +105,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       "task-ms": { type: "string", default: "300" },
     },
   });
-  const options = { items: Number(values.items), serverLimit: Number(values.limit), concurrency: Number(values.concurrency), taskDurationMs: Number(values["task-ms"]) };
+  const options = {
+    items: Number(values.items),
+    serverLimit: Number(values.limit),
+    concurrency: Number(values.concurrency),
+    taskDurationMs: Number(values["task-ms"]),
+  };
   const figures = await runLoad(options);
   printLoad(figures, options);
   process.exitCode = figures.succeeded === figures.items && figures.duplicates === 0 ? 0 : 1;

@@ -19,11 +19,17 @@ const dir = fileURLToPath(new URL("../mocks/media/", import.meta.url));
 const BITEXACT = ["-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"];
 
 function ffmpeg(args: string[]): void {
-  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], { stdio: ["ignore", "inherit", "inherit"] });
+  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
 }
 
 function probeSeconds(path: string): number {
-  const out = execFileSync("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", path], { encoding: "utf8" });
+  const out = execFileSync(
+    "ffprobe",
+    ["-v", "error", "-show_entries", "format=duration", "-of", "default=nw=1:nk=1", path],
+    { encoding: "utf8" },
+  );
   const seconds = Number(out.trim());
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`ffprobe gave no duration for ${path}: ${out}`);
   return seconds;
@@ -35,17 +41,68 @@ function main(): void {
     // A soft A4 tone over a little pink noise, faded in and out: audibly "something", and no click at either end.
     const source = join(work, "source.wav");
     ffmpeg([
-      "-f", "lavfi", "-i", `sine=frequency=440:duration=${SECONDS}:sample_rate=22050`,
-      "-f", "lavfi", "-i", `anoisesrc=color=pink:amplitude=0.08:duration=${SECONDS}:sample_rate=22050:seed=7`,
-      "-filter_complex", `[0][1]amix=inputs=2:normalize=0,afade=t=in:d=0.2,afade=t=out:st=${SECONDS - 0.3}:d=0.3,volume=0.5`,
-      "-ac", "1", "-ar", "22050", source,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=frequency=440:duration=${SECONDS}:sample_rate=22050`,
+      "-f",
+      "lavfi",
+      "-i",
+      `anoisesrc=color=pink:amplitude=0.08:duration=${SECONDS}:sample_rate=22050:seed=7`,
+      "-filter_complex",
+      `[0][1]amix=inputs=2:normalize=0,afade=t=in:d=0.2,afade=t=out:st=${SECONDS - 0.3}:d=0.3,volume=0.5`,
+      "-ac",
+      "1",
+      "-ar",
+      "22050",
+      source,
     ]);
     ffmpeg(["-i", source, "-c:a", "pcm_s16le", "-ar", "8000", "-ac", "1", ...BITEXACT, join(dir, "audio.wav")]);
-    ffmpeg(["-i", source, "-c:a", "libmp3lame", "-b:a", "32k", "-ar", "22050", "-ac", "1", ...BITEXACT, join(dir, "audio.mp3")]);
     ffmpeg([
-      "-f", "lavfi", "-i", `testsrc2=size=160x90:rate=10:duration=${SECONDS}`, "-i", source,
-      "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-preset", "veryslow", "-crf", "35", "-g", "30",
-      "-c:a", "aac", "-b:a", "32k", "-ac", "1", "-ar", "22050", "-shortest", "-movflags", "+faststart", ...BITEXACT,
+      "-i",
+      source,
+      "-c:a",
+      "libmp3lame",
+      "-b:a",
+      "32k",
+      "-ar",
+      "22050",
+      "-ac",
+      "1",
+      ...BITEXACT,
+      join(dir, "audio.mp3"),
+    ]);
+    ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=160x90:rate=10:duration=${SECONDS}`,
+      "-i",
+      source,
+      "-c:v",
+      "libx264",
+      "-profile:v",
+      "baseline",
+      "-pix_fmt",
+      "yuv420p",
+      "-preset",
+      "veryslow",
+      "-crf",
+      "35",
+      "-g",
+      "30",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "32k",
+      "-ac",
+      "1",
+      "-ar",
+      "22050",
+      "-shortest",
+      "-movflags",
+      "+faststart",
+      ...BITEXACT,
       join(dir, "video.mp4"),
     ]);
   } finally {
@@ -64,7 +121,8 @@ function main(): void {
     }),
   );
   writeFileSync(join(dir, "media.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const [key, entry] of Object.entries(manifest)) console.log(`${key}: ${entry.file} ${entry.bytes} bytes, ${entry.seconds} s`);
+  for (const [key, entry] of Object.entries(manifest))
+    console.log(`${key}: ${entry.file} ${entry.bytes} bytes, ${entry.seconds} s`);
   // Fail loudly if a file came out unreadable (e.g. an ffmpeg without libx264).
   for (const { file } of Object.values(files)) readFileSync(join(dir, file));
 }

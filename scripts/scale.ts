@@ -54,7 +54,17 @@ export async function runScale(options: ScaleOptions = {}): Promise<ScaleFigures
   const workers: WorkerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      workers.push(spawnWorker({ redisUrl: redis.url, baseUrl: fake.url, queue: queueName, accountConcurrency: limit, concurrency: limit, pollInterval: 0.05, name: `w${i + 1}` }));
+      workers.push(
+        spawnWorker({
+          redisUrl: redis.url,
+          baseUrl: fake.url,
+          queue: queueName,
+          accountConcurrency: limit,
+          concurrency: limit,
+          pollInterval: 0.05,
+          name: `w${i + 1}`,
+        }),
+      );
     }
     await Promise.all(workers.map((w) => w.waitFor(/^worker ready/)));
     const started = Date.now();
@@ -71,7 +81,9 @@ export async function runScale(options: ScaleOptions = {}): Promise<ScaleFigures
       if (finished >= items || Date.now() > deadline) break;
       if (!killed && killAt > 0 && finished >= items * killAt) {
         // Mid-job: a worker with a task running on the server, not just a job picked up.
-        killed = workers.find((w) => [...w.active].some((id) => w.lines.some((line) => line.startsWith(`${id} task `))));
+        killed = workers.find((w) =>
+          [...w.active].some((id) => w.lines.some((line) => line.startsWith(`${id} task `))),
+        );
         if (killed) {
           orphans = [...killed.active];
           killed.kill("SIGKILL");
@@ -80,7 +92,8 @@ export async function runScale(options: ScaleOptions = {}): Promise<ScaleFigures
       }
       if (killed && takeoverSeconds === undefined) {
         const others = workers.filter((w) => w !== killed);
-        if (orphans.every((id) => others.some((w) => w.lines.some((line) => line.startsWith(`started ${id} `))))) takeoverSeconds = (Date.now() - killedAt) / 1000;
+        if (orphans.every((id) => others.some((w) => w.lines.some((line) => line.startsWith(`started ${id} `)))))
+          takeoverSeconds = (Date.now() - killedAt) / 1000;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -113,14 +126,22 @@ export async function runScale(options: ScaleOptions = {}): Promise<ScaleFigures
 
 export function printScale(f: ScaleFigures, taskDurationMs: number): void {
   const mark = (ok: boolean, must: string) => (ok ? " (ok)" : ` (${must})`);
-  console.log(`scale: ${f.items} items, ${f.workers} worker processes on one Redis, a ${f.limit}-task account (1303 beyond), ${taskDurationMs} ms tasks`);
+  console.log(
+    `scale: ${f.items} items, ${f.workers} worker processes on one Redis, a ${f.limit}-task account (1303 beyond), ${taskDurationMs} ms tasks`,
+  );
   console.log(`  items                  ${f.items}: ${f.completed} completed, ${f.failed} failed`);
-  console.log(`  workers                ${f.workers}, killed ${f.killed} (SIGKILL mid-job)${f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : ""}`);
+  console.log(
+    `  workers                ${f.workers}, killed ${f.killed} (SIGKILL mid-job)${f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : ""}`,
+  );
   console.log(`  duplicates             ${f.duplicates}${mark(f.duplicates === 0, "MUST BE 0")}`);
   console.log(`  lost                   ${f.lost}${mark(f.lost === 0 && f.failed === 0, "MUST BE 0")}`);
-  console.log(`  peak running           ${f.peakRunning} of the limit ${f.limit}${mark(f.peakRunning <= f.limit, "OVER THE LIMIT")}`);
+  console.log(
+    `  peak running           ${f.peakRunning} of the limit ${f.limit}${mark(f.peakRunning <= f.limit, "OVER THE LIMIT")}`,
+  );
   console.log(`  1303 answers           ${f.rejected1303}`);
-  console.log(`  throughput             ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (items ÷ limit × task time): ${(f.efficiency * 100).toFixed(0)}% of ideal${mark(f.efficiency >= 0.9, "target 90%")}`);
+  console.log(
+    `  throughput             ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (items ÷ limit × task time): ${(f.efficiency * 100).toFixed(0)}% of ideal${mark(f.efficiency >= 0.9, "target 90%")}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -133,8 +154,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       "kill-at": { type: "string", default: "0.3" },
     },
   });
-  const options = { items: Number(values.items), workers: Number(values.workers), limit: Number(values.limit), taskDurationMs: Number(values["task-ms"]), killAt: Number(values["kill-at"]) };
+  const options = {
+    items: Number(values.items),
+    workers: Number(values.workers),
+    limit: Number(values.limit),
+    taskDurationMs: Number(values["task-ms"]),
+    killAt: Number(values["kill-at"]),
+  };
   const figures = await runScale(options);
   printScale(figures, options.taskDurationMs);
-  process.exitCode = figures.duplicates === 0 && figures.lost === 0 && figures.failed === 0 && figures.peakRunning <= figures.limit ? 0 : 1;
+  process.exitCode =
+    figures.duplicates === 0 && figures.lost === 0 && figures.failed === 0 && figures.peakRunning <= figures.limit
+      ? 0
+      : 1;
 }

@@ -88,14 +88,24 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
   let nonKlingErrors = 0;
   const ticker = options.onTick ? setInterval(() => options.onTick?.(seen.size), 5000) : undefined;
   try {
-    const kling = createClient({ baseUrl: fake.url, apiKey: "soak-test-key-0123456789", timeoutMs: 300, maxRetries: 3, logLevel: "off" });
+    const kling = createClient({
+      baseUrl: fake.url,
+      apiKey: "soak-test-key-0123456789",
+      timeoutMs: 300,
+      maxRetries: 3,
+      logLevel: "off",
+    });
     function* inputs() {
       for (let i = 0; i < items; i++) {
         pulledAt.set(i, Date.now());
         yield { video_url: `https://example.com/soak/${i}.mp4` };
       }
     }
-    for await (const result of kling.runBatch(inputs(), { concurrency: options.concurrency ?? 16, pollIntervalMs: 20, batchId: `soak-${options.seed ?? 1}` })) {
+    for await (const result of kling.runBatch(inputs(), {
+      concurrency: options.concurrency ?? 16,
+      pollIntervalMs: 20,
+      batchId: `soak-${options.seed ?? 1}`,
+    })) {
       seen.add(result.index);
       durations.push(Date.now() - (pulledAt.get(result.index) ?? started));
       pulledAt.delete(result.index);
@@ -104,7 +114,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
         failed++;
         const error: unknown = result.error;
         // runBatch wraps anything that is not a KlingError; count those (and raw ones) as escapes.
-        const wrapped = error instanceof KlingError && error.constructor === KlingError && error.cause !== undefined && !(error.cause instanceof KlingError);
+        const wrapped =
+          error instanceof KlingError &&
+          error.constructor === KlingError &&
+          error.cause !== undefined &&
+          !(error.cause instanceof KlingError);
         if (!(error instanceof KlingError) || wrapped) nonKlingErrors++;
         const name = (error as Error).name;
         failures[name] = (failures[name] ?? 0) + 1;
@@ -136,24 +150,37 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
 export function printSoak(figures: SoakFigures, seed: number): void {
   const verdict = (value: number) => (value === 0 ? "0 (ok)" : `${value} (MUST BE 0)`);
   console.log(`soak, seed ${seed}: ${figures.inputs} inputs in ${figures.seconds.toFixed(1)} s`);
-  console.log(`  results yielded        ${figures.results} (${figures.succeeded} succeeded, ${figures.failed} failed: ${JSON.stringify(figures.failures)})`);
+  console.log(
+    `  results yielded        ${figures.results} (${figures.succeeded} succeeded, ${figures.failed} failed: ${JSON.stringify(figures.failures)})`,
+  );
   console.log(`  tasks created          ${figures.tasksCreated}`);
   console.log(`  duplicates             ${verdict(figures.duplicates)}`);
   console.log(`  lost items             ${verdict(figures.lost)}`);
   console.log(`  non-KlingError errors  ${verdict(figures.nonKlingErrors)}`);
   console.log(`  time per item          p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
-  console.log(`  faults injected        ${Object.values(figures.faults).reduce((a, b) => a + b, 0)}: ${JSON.stringify(figures.faults)}`);
+  console.log(
+    `  faults injected        ${Object.values(figures.faults).reduce((a, b) => a + b, 0)}: ${JSON.stringify(figures.faults)}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { items: { type: "string", default: "1000" }, seed: { type: "string", default: "1" }, "fault-rate": { type: "string", default: "0.2" } } });
+  const { values } = parseArgs({
+    options: {
+      items: { type: "string", default: "1000" },
+      seed: { type: "string", default: "1" },
+      "fault-rate": { type: "string", default: "0.2" },
+    },
+  });
   const seed = Number(values.seed);
   const started = Date.now();
   const figures = await runSoak({
     items: Number(values.items),
     seed,
     faultRate: Number(values["fault-rate"]),
-    onTick: (finished) => console.error(`  … ${finished}/${values.items} items finished after ${((Date.now() - started) / 1000).toFixed(0)} s`),
+    onTick: (finished) =>
+      console.error(
+        `  … ${finished}/${values.items} items finished after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      ),
   });
   printSoak(figures, seed);
   process.exitCode = figures.duplicates === 0 && figures.lost === 0 && figures.nonKlingErrors === 0 ? 0 : 1;

@@ -18,11 +18,15 @@ let stopMock = async () => {};
 let baseUrl = configuredBaseUrl;
 if (useRealApi) {
   if (!values["video-url"]) {
-    console.error("An API key is set, so `npm start` would use the real API: pass the video with `npm start -- --video-url https://…/clip.mp4`.");
+    console.error(
+      "An API key is set, so `npm start` would use the real API: pass the video with `npm start -- --video-url https://…/clip.mp4`.",
+    );
     process.exit(2);
   }
   baseUrl = BASE_URLS.deerapi;
-  console.log(`An API key is set: this run uses the real API at ${baseUrl} and is billed. Ctrl-C in the next 5 s to stop.`);
+  console.log(
+    `An API key is set: this run uses the real API at ${baseUrl} and is billed. Ctrl-C in the next 5 s to stop.`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 5000));
 } else if (!baseUrl) {
   const { startMock } = await import("../mocks/lifecycle.js");

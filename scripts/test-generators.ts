@@ -28,7 +28,8 @@ const TSX = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 const GOCODE = "/usr/share/gocode";
 
 const args = process.argv.slice(2);
-const argValue = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const argValue = (name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const STEP_TIMEOUT_MS = Number(argValue("timeout") ?? 120) * 1000;
 const only = argValue("only")?.split(",");
 
@@ -39,7 +40,15 @@ type SpecVersion = keyof typeof SPECS;
 /** Create bodies every tool must judge as the spec does (true: accepted). */
 const BODIES: Array<[string, unknown, boolean]> = [
   // Kling's own documented create example (kling.ai video-to-audio "Create Task"): optional fields sent empty.
-  ["Kling's documented example", { video_url: "https://p1-kling.klingai.com/kcdn/cdn-kcdn112452/kling-qa-test/20fps-7s.mov", external_task_id: "", callback_url: "" }, true],
+  [
+    "Kling's documented example",
+    {
+      video_url: "https://p1-kling.klingai.com/kcdn/cdn-kcdn112452/kling-qa-test/20fps-7s.mov",
+      external_task_id: "",
+      callback_url: "",
+    },
+    true,
+  ],
   ["gateway form (empty video_id)", { video_id: "", video_url: "https://example.com/clip.mp4" }, true],
   ["gateway form (empty video_url)", { video_id: "866534912876544067", video_url: "" }, true],
   ["both video fields", { video_id: "866534912876544067", video_url: "https://example.com/clip.mp4" }, false],
@@ -72,7 +81,11 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function runChild(command: string, argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<ChildResult> {
+function runChild(
+  command: string,
+  argv: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<ChildResult> {
   return new Promise((resolve) => {
     const child = spawn(command, argv, {
       cwd: options.cwd ?? root,
@@ -104,7 +117,12 @@ function runChild(command: string, argv: string[], options: { cwd?: string; env?
 }
 
 /** Runs a child and throws with its output unless it exits 0. */
-async function mustRun(what: string, command: string, argv: string[], options?: { cwd?: string; env?: Record<string, string> }): Promise<ChildResult> {
+async function mustRun(
+  what: string,
+  command: string,
+  argv: string[],
+  options?: { cwd?: string; env?: Record<string, string> },
+): Promise<ChildResult> {
   const result = await runChild(command, argv, options);
   if (result.code !== 0) {
     const why = result.timedOut ? `timed out after ${STEP_TIMEOUT_MS / 1000} s` : `exit ${result.code}`;
@@ -133,7 +151,13 @@ interface Row {
 
 const rows: Row[] = [];
 
-async function row(tool: string, version: string, spec: SpecVersion | "-", name: string, body: () => Promise<string>): Promise<void> {
+async function row(
+  tool: string,
+  version: string,
+  spec: SpecVersion | "-",
+  name: string,
+  body: () => Promise<string>,
+): Promise<void> {
   const started = performance.now();
   let ok = false;
   let detail: string;
@@ -145,8 +169,17 @@ async function row(tool: string, version: string, spec: SpecVersion | "-", name:
   }
   const ms = Math.round(performance.now() - started);
   rows.push({ tool, version, spec, name, ok, detail, ms });
-  console.log(`${ok ? "PASS" : "FAIL"} ${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} s)${detail ? `: ${detail.split("\n")[0]}` : ""}`);
-  if (!ok && detail.includes("\n")) console.log(detail.split("\n").slice(1).map((l) => `       ${l}`).join("\n"));
+  console.log(
+    `${ok ? "PASS" : "FAIL"} ${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} s)${detail ? `: ${detail.split("\n")[0]}` : ""}`,
+  );
+  if (!ok && detail.includes("\n"))
+    console.log(
+      detail
+        .split("\n")
+        .slice(1)
+        .map((l) => `       ${l}`)
+        .join("\n"),
+    );
 }
 
 /** A devDependency's package.json (read from the folder: not every package exports it). */
@@ -176,7 +209,11 @@ async function debVersion(pkg: string): Promise<string> {
 }
 
 function judged(expected: Array<[string, unknown, boolean]>, actual: boolean[]): string[] {
-  return expected.flatMap(([label, , want], i) => (actual[i] === want ? [] : [`${label}: ${actual[i] ? "accepted" : "rejected"}, the spec ${want ? "accepts" : "rejects"} it`]));
+  return expected.flatMap(([label, , want], i) =>
+    actual[i] === want
+      ? []
+      : [`${label}: ${actual[i] ? "accepted" : "rejected"}, the spec ${want ? "accepts" : "rejects"} it`],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,7 +269,14 @@ async function kinRows(work: string): Promise<void> {
       await writeFile(join(gopath, "src", "klingcheck", "main.go"), GO_CHECK);
       await mustRun("go build (GOPATH mode, offline)", "go", ["build", "-o", binary, "klingcheck"], {
         cwd: join(gopath, "src", "klingcheck"),
-        env: { GO111MODULE: "off", GOPATH: `${gopath}:${GOCODE}`, GOPROXY: "off", GOFLAGS: "", GOCACHE: join(work, "go-cache"), HOME: work },
+        env: {
+          GO111MODULE: "off",
+          GOPATH: `${gopath}:${GOCODE}`,
+          GOPROXY: "off",
+          GOFLAGS: "",
+          GOCACHE: join(work, "go-cache"),
+          HOME: work,
+        },
       });
     })());
   const check = async (file: string): Promise<{ error?: string; bodies: boolean[] }> => {
@@ -241,13 +285,19 @@ async function kinRows(work: string): Promise<void> {
     return JSON.parse(stdout);
   };
 
-  await row("kin-openapi (Go)", version, "3.0", "loads, doc.Validate passes, create bodies judged as the spec does", async () => {
-    const result = await check(SPECS["3.0"]);
-    if (result.error) throw new Error(`doc.Validate: ${result.error}`);
-    const wrong = judged(BODIES, result.bodies);
-    if (wrong.length > 0) throw new Error(wrong.join("; "));
-    return `${BODIES.length} bodies judged right`;
-  });
+  await row(
+    "kin-openapi (Go)",
+    version,
+    "3.0",
+    "loads, doc.Validate passes, create bodies judged as the spec does",
+    async () => {
+      const result = await check(SPECS["3.0"]);
+      if (result.error) throw new Error(`doc.Validate: ${result.error}`);
+      const wrong = judged(BODIES, result.bodies);
+      if (wrong.length > 0) throw new Error(wrong.join("; "));
+      return `${BODIES.length} bodies judged right`;
+    },
+  );
 
   await row("kin-openapi (Go)", version, "3.0", "rejects an array without items (negative fixture)", async () => {
     const doc = JSON.parse(readFileSync(SPECS["3.0"], "utf8"));
@@ -255,19 +305,27 @@ async function kinRows(work: string): Promise<void> {
     const fixture = join(work, "no-items-3.0.json");
     await writeFile(fixture, JSON.stringify(doc));
     const result = await check(fixture);
-    if (!result.error?.includes("items")) throw new Error(`expected a complaint about items, got ${JSON.stringify(result)}`);
+    if (!result.error?.includes("items"))
+      throw new Error(`expected a complaint about items, got ${JSON.stringify(result)}`);
     return result.error;
   });
 
-  await row("kin-openapi (Go)", version, "3.1", "reads the 3.1 file as 3.0: unknown create fields pass (documented limitation)", async () => {
-    const result = await check(SPECS["3.1"]);
-    if (result.error) throw new Error(`doc.Validate: ${result.error}`);
-    const unknownAt = BODIES.findIndex(([label]) => label === UNKNOWN_FIELD);
-    const wrong = judged(BODIES, result.bodies).filter((w) => !w.startsWith(UNKNOWN_FIELD));
-    if (wrong.length > 0) throw new Error(wrong.join("; "));
-    if (!result.bodies[unknownAt]) throw new Error("it now rejects unknown fields in 3.1 (unevaluatedProperties): update docs/spec.md");
-    return "loads and validates, but ignores unevaluatedProperties (a 3.1 keyword), so use openapi-3.0.json";
-  });
+  await row(
+    "kin-openapi (Go)",
+    version,
+    "3.1",
+    "reads the 3.1 file as 3.0: unknown create fields pass (documented limitation)",
+    async () => {
+      const result = await check(SPECS["3.1"]);
+      if (result.error) throw new Error(`doc.Validate: ${result.error}`);
+      const unknownAt = BODIES.findIndex(([label]) => label === UNKNOWN_FIELD);
+      const wrong = judged(BODIES, result.bodies).filter((w) => !w.startsWith(UNKNOWN_FIELD));
+      if (wrong.length > 0) throw new Error(wrong.join("; "));
+      if (!result.bodies[unknownAt])
+        throw new Error("it now rejects unknown fields in 3.1 (unevaluatedProperties): update docs/spec.md");
+      return "loads and validates, but ignores unevaluatedProperties (a 3.1 keyword), so use openapi-3.0.json";
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,25 +364,47 @@ async function perlRows(work: string, mockUrl: string): Promise<void> {
   await writeFile(script, PERL_CLIENT);
   const kling = JSON.stringify(BODIES[0]![1]);
 
-  await row("OpenAPI::Client (Perl)", version, "3.0", "create (Kling's documented body) then get against the mock", async () => {
-    const { stdout } = await mustRun("perl client.pl", "perl", [script, SPECS["3.0"], mockUrl, kling]);
-    const out = JSON.parse(stdout);
-    // Mojo keeps the status line's code as a string
-    for (const key of ["create_status", "get_status", "both_status"]) out[key] = Number(out[key]);
-    if (out.create_status !== 200 || out.create?.code !== 0) throw new Error(`create: ${out.create_status} ${JSON.stringify(out.create)}`);
-    const id = out.create.data?.task_id;
-    if (out.get_status !== 200 || out.get?.data?.task_id !== id) throw new Error(`get ${id}: ${out.get_status} ${JSON.stringify(out.get)}`);
-    if (out.both_status !== 400 || !Array.isArray(out.both?.errors)) throw new Error(`both video fields: expected its local 400, got ${out.both_status} ${JSON.stringify(out.both)}`);
-    return `task ${id} ${out.get.data.task_status}; both video fields refused locally`;
-  });
+  await row(
+    "OpenAPI::Client (Perl)",
+    version,
+    "3.0",
+    "create (Kling's documented body) then get against the mock",
+    async () => {
+      const { stdout } = await mustRun("perl client.pl", "perl", [script, SPECS["3.0"], mockUrl, kling]);
+      const out = JSON.parse(stdout);
+      // Mojo keeps the status line's code as a string
+      for (const key of ["create_status", "get_status", "both_status"]) out[key] = Number(out[key]);
+      if (out.create_status !== 200 || out.create?.code !== 0)
+        throw new Error(`create: ${out.create_status} ${JSON.stringify(out.create)}`);
+      const id = out.create.data?.task_id;
+      if (out.get_status !== 200 || out.get?.data?.task_id !== id)
+        throw new Error(`get ${id}: ${out.get_status} ${JSON.stringify(out.get)}`);
+      if (out.both_status !== 400 || !Array.isArray(out.both?.errors))
+        throw new Error(
+          `both video fields: expected its local 400, got ${out.both_status} ${JSON.stringify(out.both)}`,
+        );
+      return `task ${id} ${out.get.data.task_status}; both video fields refused locally`;
+    },
+  );
 
-  await row("OpenAPI::Client (Perl)", version, "3.1", "cannot load the 3.1 file offline: it fetches the 3.1 meta-schema (documented limitation)", async () => {
-    const result = await runChild("perl", [script, SPECS["3.1"], mockUrl, kling]);
-    const said = result.stdout + result.stderr;
-    if (result.code === 0) throw new Error(`it now loads the 3.1 file: update docs/spec.md\n${tail(said)}`);
-    if (!/spec\.openapis\.org\/oas\/3\.1/.test(said)) throw new Error(`failed for another reason:\n${tail(said)}`);
-    return said.split("\n").find((l) => l.includes("spec.openapis.org"))?.trim() ?? "";
-  });
+  await row(
+    "OpenAPI::Client (Perl)",
+    version,
+    "3.1",
+    "cannot load the 3.1 file offline: it fetches the 3.1 meta-schema (documented limitation)",
+    async () => {
+      const result = await runChild("perl", [script, SPECS["3.1"], mockUrl, kling]);
+      const said = result.stdout + result.stderr;
+      if (result.code === 0) throw new Error(`it now loads the 3.1 file: update docs/spec.md\n${tail(said)}`);
+      if (!/spec\.openapis\.org\/oas\/3\.1/.test(said)) throw new Error(`failed for another reason:\n${tail(said)}`);
+      return (
+        said
+          .split("\n")
+          .find((l) => l.includes("spec.openapis.org"))
+          ?.trim() ?? ""
+      );
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,7 +453,8 @@ const TSCONFIG = JSON.stringify(
   2,
 );
 
-const node = (file: string, argv: string[], cwd = root) => mustRun(file.split("/").slice(-3).join("/"), process.execPath, [file, ...argv], { cwd });
+const node = (file: string, argv: string[], cwd = root) =>
+  mustRun(file.split("/").slice(-3).join("/"), process.execPath, [file, ...argv], { cwd });
 
 const GENERATORS: Generator[] = [
   {
@@ -437,22 +518,32 @@ async function generatorRows(mockUrl: string): Promise<void> {
     const version = npmVersion(gen.pkg);
     for (const spec of ["3.1", "3.0"] as const) {
       const dir = join(outDir, `${gen.key}-${spec}`);
-      await row(gen.tool, version, spec, "generates; output type-checks (tsc --strict) and keeps the XOR body", async () => {
-        await rm(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
-        await gen.generate(SPECS[spec], dir);
-        await writeFile(join(dir, "rules.ts"), gen.usage);
-        await writeFile(join(dir, "tsconfig.json"), TSCONFIG);
-        await node(TSC, ["-p", join(dir, "tsconfig.json")]);
-        return `reports/generators/${gen.key}-${spec}`;
-      });
+      await row(
+        gen.tool,
+        version,
+        spec,
+        "generates; output type-checks (tsc --strict) and keeps the XOR body",
+        async () => {
+          await rm(dir, { recursive: true, force: true });
+          await mkdir(dir, { recursive: true });
+          await gen.generate(SPECS[spec], dir);
+          await writeFile(join(dir, "rules.ts"), gen.usage);
+          await writeFile(join(dir, "tsconfig.json"), TSCONFIG);
+          await node(TSC, ["-p", join(dir, "tsconfig.json")]);
+          return `reports/generators/${gen.key}-${spec}`;
+        },
+      );
       const caller = CALLERS[gen.key];
       if (caller) {
         await row(gen.tool, version, spec, "the generated client does create then get against the mock", async () => {
           await writeFile(join(dir, "call.ts"), caller);
-          const { stdout } = await mustRun("call.ts", process.execPath, [TSX, join(dir, "call.ts")], { cwd: dir, env: { MOCK_URL: mockUrl } });
+          const { stdout } = await mustRun("call.ts", process.execPath, [TSX, join(dir, "call.ts")], {
+            cwd: dir,
+            env: { MOCK_URL: mockUrl },
+          });
           const out = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
-          if (out.create !== 200 || out.get !== 200 || !out.id || out.got !== out.id) throw new Error(`unexpected: ${stdout.trim()}`);
+          if (out.create !== 200 || out.get !== 200 || !out.id || out.got !== out.id)
+            throw new Error(`unexpected: ${stdout.trim()}`);
           return `task ${out.id} ${out.status}`;
         });
       }

@@ -27,7 +27,16 @@ const appDir = join(base, "app");
 const PACKAGE = "kling-video-to-audio";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** The flags known to work on this machine (no sandbox as root, no background networking on a closed network); autoplay so a page can play() without a click. */
-const CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"];
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const timeoutArg = process.argv.find((arg) => arg.startsWith("--timeout="));
 const TIMEOUT_MS = Number(timeoutArg?.slice("--timeout=".length) ?? 120) * 1000;
@@ -60,7 +69,11 @@ function assert(condition: unknown, why: string): asserts condition {
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     let output = "";
-    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.on("close", (code) => resolve({ code, output }));
@@ -78,10 +91,19 @@ async function install(): Promise<string> {
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
   const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
-  const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { peerDependencies: Record<string, string> };
+  const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+    peerDependencies: Record<string, string>;
+  };
   const peers = Object.entries(manifest.peerDependencies).map(([name, version]) => `${name}@${version}`);
-  await writeFile(join(appDir, "package.json"), `${JSON.stringify({ name: "mock-browser-app", private: true, type: "module" }, null, 2)}\n`);
-  const installed = await run("npm", ["install", join(packDir, tarball), ...peers, "--no-audit", "--no-fund", "--prefer-offline"], appDir);
+  await writeFile(
+    join(appDir, "package.json"),
+    `${JSON.stringify({ name: "mock-browser-app", private: true, type: "module" }, null, 2)}\n`,
+  );
+  const installed = await run(
+    "npm",
+    ["install", join(packDir, tarball), ...peers, "--no-audit", "--no-fund", "--prefer-offline"],
+    appDir,
+  );
   if (installed.code !== 0) throw new Error(`npm install failed: ${installed.output.slice(-500)}`);
   return tarball;
 }
@@ -89,7 +111,10 @@ async function install(): Promise<string> {
 /** A module of the installed package, by its export name (`kling-video-to-audio/mock`). */
 async function installed<T>(specifier: string): Promise<T> {
   const file = createRequire(join(appDir, "package.json")).resolve(specifier);
-  assert(file.startsWith(join(appDir, "node_modules", PACKAGE)), `${specifier} resolved outside the installed package: ${file}`);
+  assert(
+    file.startsWith(join(appDir, "node_modules", PACKAGE)),
+    `${specifier} resolved outside the installed package: ${file}`,
+  );
   return (await import(pathToFileURL(file).href)) as T;
 }
 
@@ -108,7 +133,11 @@ async function startHook(): Promise<Hook> {
     res.writeHead(200).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => server.close(),
+  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
@@ -124,31 +153,52 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 const CREATE = "/v1/audio/video-to-audio";
 
 /** The Node-side checks, all against the installed package's mock. */
-async function nodeChecks(mockUrl: string, hook: Hook, verifyCallback: (req: unknown, options: { secret: string }) => Promise<{ task_status: string; task_id: string }>): Promise<void> {
+async function nodeChecks(
+  mockUrl: string,
+  hook: Hook,
+  verifyCallback: (req: unknown, options: { secret: string }) => Promise<{ task_status: string; task_id: string }>,
+): Promise<void> {
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${mockUrl}${CREATE}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    fetch(`${mockUrl}${CREATE}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
 
   let taskId = "";
-  await check("installed mock: a create with callback_url gets 3 signed deliveries that the installed verifyCallback accepts", async () => {
-    const created = await (await post({ video_url: "https://example.com/clip.mp4", callback_url: hook.url })).json();
-    taskId = created.data.task_id;
-    await until("3 deliveries", () => (hook.bodies.length >= 3 ? true : undefined));
-    const statuses = [];
-    for (const delivery of hook.bodies) statuses.push((await verifyCallback({ headers: delivery.headers, body: delivery.body }, { secret: SECRET })).task_status);
-    assert(statuses.join(",") === "submitted,processing,succeed", `statuses ${statuses.join(",")}`);
-    return statuses.join(" → ");
-  });
+  await check(
+    "installed mock: a create with callback_url gets 3 signed deliveries that the installed verifyCallback accepts",
+    async () => {
+      const created = await (await post({ video_url: "https://example.com/clip.mp4", callback_url: hook.url })).json();
+      taskId = created.data.task_id;
+      await until("3 deliveries", () => (hook.bodies.length >= 3 ? true : undefined));
+      const statuses = [];
+      for (const delivery of hook.bodies)
+        statuses.push(
+          (await verifyCallback({ headers: delivery.headers, body: delivery.body }, { secret: SECRET })).task_status,
+        );
+      assert(statuses.join(",") === "submitted,processing,succeed", `statuses ${statuses.join(",")}`);
+      return statuses.join(" → ");
+    },
+  );
 
   await check("installed mock: MP3, WAV and MP4 served with their types, Range 206 and 416", async () => {
     const task = (await (await fetch(`${mockUrl}${CREATE}/${taskId}`)).json()).data;
     const audio = task.task_result.audios[0];
     const sizes: string[] = [];
-    for (const [url, type] of [[audio.url_mp3, "audio/mpeg"], [audio.url_wav, "audio/wav"], [task.task_result.videos[0].url, "video/mp4"]]) {
+    for (const [url, type] of [
+      [audio.url_mp3, "audio/mpeg"],
+      [audio.url_wav, "audio/wav"],
+      [task.task_result.videos[0].url, "video/mp4"],
+    ]) {
       const whole = await fetch(url);
       assert(whole.headers.get("content-type") === type, `${url}: ${whole.headers.get("content-type")}`);
       const size = (await whole.arrayBuffer()).byteLength;
       const part = await fetch(url, { headers: { Range: "bytes=0-99" } });
-      assert(part.status === 206 && part.headers.get("content-range") === `bytes 0-99/${size}`, `${url}: Range gave ${part.status} ${part.headers.get("content-range")}`);
+      assert(
+        part.status === 206 && part.headers.get("content-range") === `bytes 0-99/${size}`,
+        `${url}: Range gave ${part.status} ${part.headers.get("content-range")}`,
+      );
       const past = await fetch(url, { headers: { Range: `bytes=${size}-` } });
       assert(past.status === 416, `${url}: past the end gave ${past.status}`);
       sizes.push(`${type} ${size} B`);
@@ -158,7 +208,10 @@ async function nodeChecks(mockUrl: string, hook: Hook, verifyCallback: (req: unk
 
   await check("installed mock: a typo'd field gets 1201 naming it and the closest field", async () => {
     const answer = await (await post({ video_url: "https://example.com/a.mp4", bgm_promt: "x" })).json();
-    assert(answer.code === 1201 && /unknown field "bgm_promt" \(did you mean "bgm_prompt"\?\)/.test(answer.message), JSON.stringify(answer));
+    assert(
+      answer.code === 1201 && /unknown field "bgm_promt" \(did you mean "bgm_prompt"\?\)/.test(answer.message),
+      JSON.stringify(answer),
+    );
     return answer.message.slice(0, 80);
   });
 
@@ -289,16 +342,27 @@ async function browserChecks(mockUrl: string): Promise<void> {
     const consoleErrors: string[] = [];
     page.on("console", (message) => {
       // The one 400 the journey asks for on purpose is logged by Chromium as a failed resource load.
-      if (message.type() === "error" && !/status of 400 \(Bad Request\)/.test(message.text())) consoleErrors.push(message.text());
+      if (message.type() === "error" && !/status of 400 \(Bad Request\)/.test(message.text()))
+        consoleErrors.push(message.text());
     });
     page.on("pageerror", (error) => consoleErrors.push(error.message));
     await page.goto(pageUrl);
     assert(new URL(pageUrl).origin !== new URL(mockUrl).origin, "the page must be on another origin");
-    const results = (await page.waitForFunction(() => (window as unknown as { results?: unknown }).results, undefined, { timeout: 60_000 }).then((handle) => handle.jsonValue())) as Check[];
+    const results = (await page
+      .waitForFunction(() => (window as unknown as { results?: unknown }).results, undefined, { timeout: 60_000 })
+      .then((handle) => handle.jsonValue())) as Check[];
     for (const result of results) record(`chromium: ${result.name}`, result.ok, result.detail);
-    record("chromium: no console errors on the page", consoleErrors.length === 0, consoleErrors.join(" | ").slice(0, 300));
+    record(
+      "chromium: no console errors on the page",
+      consoleErrors.length === 0,
+      consoleErrors.join(" | ").slice(0, 300),
+    );
   } catch (error) {
-    record("chromium: the journey page", false, error instanceof Error ? error.message.split("\n")[0] ?? "" : String(error));
+    record(
+      "chromium: the journey page",
+      false,
+      error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error),
+    );
   } finally {
     await browser.close();
     pages.close();
@@ -306,18 +370,27 @@ async function browserChecks(mockUrl: string): Promise<void> {
 }
 
 /** The mock's vitest suites, run against the installed package's mock instead of the source (KLING_MOCK_ENTRY). */
-const SUITES = ["test/mock-media.test.ts", "test/mock-callbacks.test.ts", "test/mock-errors.test.ts", "test/mock-prefer.test.ts"];
+const SUITES = [
+  "test/mock-media.test.ts",
+  "test/mock-callbacks.test.ts",
+  "test/mock-errors.test.ts",
+  "test/mock-prefer.test.ts",
+];
 
 async function suiteChecks(entry: string): Promise<void> {
   const report = join(base, "vitest.json");
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
     let output = "";
-    const child = spawn(process.execPath, [vitest, "run", "--reporter=json", `--outputFile.json=${report}`, ...SUITES], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: "1", KLING_MOCK_ENTRY: entry },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [vitest, "run", "--reporter=json", `--outputFile.json=${report}`, ...SUITES],
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: "1", KLING_MOCK_ENTRY: entry },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.on("close", (code) => resolve({ code, output }));
@@ -334,7 +407,16 @@ async function suiteChecks(entry: string): Promise<void> {
     const tests = file?.assertionResults ?? [];
     const failed = tests.filter((t) => t.status !== "passed");
     const ok = tests.length > 0 && failed.length === 0;
-    record(`installed mock: ${suite}`, ok, ok ? `${tests.length} tests passed` : `${failed.length} of ${tests.length} failed: ${failed.map((t) => t.fullName).join("; ").slice(0, 300)}`);
+    record(
+      `installed mock: ${suite}`,
+      ok,
+      ok
+        ? `${tests.length} tests passed`
+        : `${failed.length} of ${tests.length} failed: ${failed
+            .map((t) => t.fullName)
+            .join("; ")
+            .slice(0, 300)}`,
+    );
   }
 }
 
@@ -343,7 +425,11 @@ async function main(): Promise<void> {
   let tarball: string;
   try {
     tarball = await install();
-    record("package", true, `${tarball} built, packed and installed with Prism in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    record(
+      "package",
+      true,
+      `${tarball} built, packed and installed with Prism in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   } catch (error) {
     record("package", false, error instanceof Error ? error.message : String(error));
     return;

@@ -33,7 +33,15 @@ const toolsDir = join(base, "tools");
 const reportPath = join(root, "reports", "runtimes.json");
 const PACKAGE = "kling-video-to-audio";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /** miniflare releases after this one need Node 22; the harness runs it on the project's Node 20. */
 const MINIFLARE = "4.20260426.0";
 const COMPATIBILITY_DATE = "2026-04-01";
@@ -44,7 +52,8 @@ const PROXY_MOUNT = "/api/kling";
 const SERVER_KEY = "server-side-secret-key-123";
 
 const args = process.argv.slice(2);
-const argValue = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const argValue = (name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ROW_TIMEOUT_MS = Number(argValue("timeout") ?? 60) * 1000;
 const only = argValue("only")?.split(",");
 
@@ -83,13 +92,22 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function runChild(command: string, argv: string[], options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<ChildResult> {
+function runChild(
+  command: string,
+  argv: string[],
+  options: { cwd: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<ChildResult> {
   return new Promise((done) => {
     let stdout = "";
     let stderr = "";
     let timedOut = false;
     let settled = false;
-    const child = spawn(command, argv, { cwd: options.cwd, env: options.env ?? childEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, argv, {
+      cwd: options.cwd,
+      env: options.env ?? childEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     running.add(child);
     child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
@@ -119,7 +137,10 @@ function runChild(command: string, argv: string[], options: { cwd: string; timeo
 function why(result: ChildResult, what: string): string {
   if (result.error) return `${what}: ${result.error.message}`;
   if (result.timedOut) return `${what}: timed out`;
-  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at "));
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("at "));
   const errorLine = lines.find((l) => /^(npm )?(error|err!)|Error\b|error:/i.test(l) && !/^npm warn/i.test(l));
   return `${what} exited ${result.code}: ${(errorLine ?? lines.at(-1) ?? "no output").slice(0, 300)}`;
 }
@@ -144,7 +165,11 @@ const TOOLS: Record<ToolName, ToolSpec> = {
   node24: { dependencies: { [nodePackage]: "24" }, bin: `node_modules/${nodePackage}/bin/node` },
   bun: { dependencies: { bun: "1" }, bin: "node_modules/.bin/bun", allowScripts: ["bun"] },
   deno: { dependencies: { deno: "2" }, bin: "node_modules/.bin/deno", allowScripts: ["deno"] },
-  miniflare: { dependencies: { miniflare: MINIFLARE }, bin: "node_modules/.bin/workerd", allowScripts: ["workerd", "sharp"] },
+  miniflare: {
+    dependencies: { miniflare: MINIFLARE },
+    bin: "node_modules/.bin/workerd",
+    allowScripts: ["workerd", "sharp"],
+  },
 };
 
 interface Tool {
@@ -188,17 +213,29 @@ async function installTool(name: ToolName): Promise<Tool> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "package.json"), manifest);
-    const result = await runChild("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock"], {
-      cwd: dir,
-      timeoutMs: INSTALL_TIMEOUT_MS,
-    });
+    const result = await runChild(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock"],
+      {
+        cwd: dir,
+        timeoutMs: INSTALL_TIMEOUT_MS,
+      },
+    );
     if (result.code !== 0) throw new Error(why(result, "npm install"));
     const v = await version();
     if (!v) throw new Error(`${spec.bin} missing or not runnable after npm install`);
     return { ok: true, bin, dir, version: v, note: `installed in ${seconds(started)}` };
   } catch (error) {
     await writeFile(join(dir, "package.json"), "{}\n").catch(() => {}); // a failed install is retried next time
-    return { ok: false, bin, dir, version: "", note: `install of ${Object.entries(spec.dependencies).map(([p, v]) => `${p}@${v}`).join(" ")} failed: ${message(error)}` };
+    return {
+      ok: false,
+      bin,
+      dir,
+      version: "",
+      note: `install of ${Object.entries(spec.dependencies)
+        .map(([p, v]) => `${p}@${v}`)
+        .join(" ")} failed: ${message(error)}`,
+    };
   }
 }
 
@@ -212,23 +249,36 @@ async function preparePackage(): Promise<string> {
   try {
     await build({ parts: ["code", "spec"], log: (line) => buildLog.push(line) });
   } catch (error) {
-    const lines = message(error).split("\n").map((l) => l.trim()).filter(Boolean);
+    const lines = message(error)
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     throw new Error(`build --skip-docs failed: ${lines.find((l) => /error TS\d+|Error:/.test(l)) ?? lines[0] ?? "?"}`);
   }
   await rm(packDir, { recursive: true, force: true });
   await mkdir(packDir, { recursive: true });
-  const pack = await runChild("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], { cwd: root, timeoutMs: INSTALL_TIMEOUT_MS });
+  const pack = await runChild("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], {
+    cwd: root,
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
   if (pack.code !== 0) throw new Error(why(pack, "npm pack"));
   const tarball = (await readdir(packDir)).find((f) => f.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
 
   await rm(appDir, { recursive: true, force: true });
   await mkdir(appDir, { recursive: true });
-  await writeFile(join(appDir, "package.json"), `${JSON.stringify({ name: "runtime-matrix-app", private: true, type: "module" }, null, 2)}\n`);
-  const install = await runChild("npm", ["install", join(packDir, tarball), "--no-audit", "--no-fund", "--prefer-offline"], {
-    cwd: appDir,
-    timeoutMs: INSTALL_TIMEOUT_MS,
-  });
+  await writeFile(
+    join(appDir, "package.json"),
+    `${JSON.stringify({ name: "runtime-matrix-app", private: true, type: "module" }, null, 2)}\n`,
+  );
+  const install = await runChild(
+    "npm",
+    ["install", join(packDir, tarball), "--no-audit", "--no-fund", "--prefer-offline"],
+    {
+      cwd: appDir,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    },
+  );
   if (install.code !== 0) throw new Error(why(install, `npm install ${tarball}`));
   await writePrograms();
   return `${tarball} built, packed and installed in ${seconds(started)}`;
@@ -479,7 +529,11 @@ async function writePrograms(): Promise<void> {
 /** The file a package exports as "." for a browser's `import`, from its installed package.json. */
 async function browserEntry(pkg: string): Promise<string> {
   const dir = join(appDir, "node_modules", pkg);
-  const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { exports?: unknown; module?: string; main?: string };
+  const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as {
+    exports?: unknown;
+    module?: string;
+    main?: string;
+  };
   const pick = (target: unknown): string | undefined => {
     if (typeof target === "string") return target;
     if (!target || typeof target !== "object" || Array.isArray(target)) return undefined;
@@ -490,13 +544,20 @@ async function browserEntry(pkg: string): Promise<string> {
     return undefined;
   };
   const exportsField = manifest.exports as Record<string, unknown> | string | undefined;
-  const dot = typeof exportsField === "object" && exportsField !== null && "." in exportsField ? exportsField["."] : exportsField;
+  const dot =
+    typeof exportsField === "object" && exportsField !== null && "." in exportsField ? exportsField["."] : exportsField;
   const file = pick(dot) ?? manifest.module ?? manifest.main;
   if (!file) throw new Error(`${pkg}: no browser entry in its package.json`);
   return `/node_modules/${pkg}/${file.replace(/^\.\//, "")}`;
 }
 
-const MIME: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".html": "text/html", ".map": "application/json" };
+const MIME: Record<string, string> = {
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".json": "application/json",
+  ".html": "text/html",
+  ".map": "application/json",
+};
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -537,7 +598,11 @@ async function loadProxy(mockUrl: string): Promise<{ handler?: NodeHandler; moun
         // The page's "session": one user, as an app's login would give; authorize is required.
         authorize: () => ({ owner: "chromium-page-user" }),
         fetch: (request) => {
-          mount.upstream.push({ method: request.method, url: request.url, authorization: request.headers.get("authorization") });
+          mount.upstream.push({
+            method: request.method,
+            url: request.url,
+            authorization: request.headers.get("authorization"),
+          });
           return fetch(request);
         },
       }),
@@ -549,8 +614,12 @@ async function loadProxy(mockUrl: string): Promise<{ handler?: NodeHandler; moun
   }
 }
 
-async function startStaticServer(mockUrl: string): Promise<{ url: string; proxyPageUrl: string; proxy: ProxyMount; close(): Promise<void> }> {
-  const appManifest = JSON.parse(await readFile(join(appDir, "node_modules", PACKAGE, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+async function startStaticServer(
+  mockUrl: string,
+): Promise<{ url: string; proxyPageUrl: string; proxy: ProxyMount; close(): Promise<void> }> {
+  const appManifest = JSON.parse(await readFile(join(appDir, "node_modules", PACKAGE, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
   const importMap: Record<string, string> = { [PACKAGE]: await browserEntry(PACKAGE) };
   for (const dep of Object.keys(appManifest.dependencies ?? {})) importMap[dep] = await browserEntry(dep);
   const html = pageHtml(importMap, mockUrl);
@@ -561,7 +630,10 @@ async function startStaticServer(mockUrl: string): Promise<{ url: string; proxyP
     const rawPath = new URL(req.url ?? "/", "http://localhost").pathname;
     if (rawPath === PROXY_MOUNT || rawPath.startsWith(`${PROXY_MOUNT}/`)) {
       if (proxyHandler) proxyHandler(req, res);
-      else res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ code: 5000, message: proxy.error }));
+      else
+        res
+          .writeHead(503, { "content-type": "application/json" })
+          .end(JSON.stringify({ code: 5000, message: proxy.error }));
       return;
     }
     const path = decodeURIComponent(rawPath);
@@ -577,7 +649,10 @@ async function startStaticServer(mockUrl: string): Promise<{ url: string; proxyP
     }
     readFile(file).then(
       (body) => {
-        res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+        res.writeHead(200, {
+          "content-type": MIME[extname(file)] ?? "application/octet-stream",
+          "cache-control": "no-store",
+        });
         res.end(body);
       },
       () => res.writeHead(404).end(),
@@ -638,7 +713,11 @@ async function runProgram(command: string, argv: string[], env?: NodeJS.ProcessE
   const version = job.runtime;
   if (!job.ok) return { ok: false, detail: (job.problems ?? ["failed"]).join("; "), ...(version ? { version } : {}) };
   if (result.code !== 0) return { ok: false, detail: why(result, "the program"), ...(version ? { version } : {}) };
-  return { ok: true, detail: [(job.seen ?? []).join(" → "), ...(job.checks ?? [])].join("; "), ...(version ? { version } : {}) };
+  return {
+    ok: true,
+    detail: [(job.seen ?? []).join(" → "), ...(job.checks ?? [])].join("; "),
+    ...(version ? { version } : {}),
+  };
 }
 
 function needTool(ctx: Context, name: ToolName): Tool {
@@ -694,7 +773,11 @@ const ROWS: Row[] = [
     run: (ctx) => {
       const deno = needTool(ctx, "deno");
       const env = childEnv({ DENO_DIR: join(deno.dir, "cache"), DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" });
-      return runProgram(deno.bin, ["run", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "main.mjs", ctx.mockUrl], env);
+      return runProgram(
+        deno.bin,
+        ["run", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "main.mjs", ctx.mockUrl],
+        env,
+      );
     },
   },
   {
@@ -702,10 +785,17 @@ const ROWS: Row[] = [
     key: "chromium",
     how: "Debian chromium + playwright-core; localhost page, import map, CORS",
     run: async (ctx) => {
-      if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      if (!existsSync(CHROMIUM))
+        throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
       if (!ctx.pageUrl) throw new Error("the page server did not start");
       const playwright = pathToFileURL(join(root, "node_modules", "playwright-core", "index.mjs")).href;
-      return runProgram(process.execPath, ["chromium-driver.mjs", playwright, CHROMIUM, ctx.pageUrl, String(Math.max(1000, ROW_TIMEOUT_MS - 10_000))]);
+      return runProgram(process.execPath, [
+        "chromium-driver.mjs",
+        playwright,
+        CHROMIUM,
+        ctx.pageUrl,
+        String(Math.max(1000, ROW_TIMEOUT_MS - 10_000)),
+      ]);
     },
   },
   {
@@ -713,7 +803,8 @@ const ROWS: Row[] = [
     key: "chromium-proxy",
     how: "Debian chromium + playwright-core; same-origin page, createProxy (installed kling-video-to-audio/proxy) at /api/kling, no key in the page",
     run: async (ctx) => {
-      if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      if (!existsSync(CHROMIUM))
+        throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
       if (!ctx.proxyPageUrl || !ctx.proxy) throw new Error("the page server did not start");
       if (ctx.proxy.error) throw new Error(ctx.proxy.error);
       const upstream = ctx.proxy.upstream;
@@ -731,13 +822,21 @@ const ROWS: Row[] = [
       // The server's side: every upstream call carried the server key, and the bad body never left the proxy.
       const problems: string[] = [];
       const creates = upstream.filter((call) => call.method === "POST").length;
-      if (creates !== 1) problems.push(`the mock got ${creates} creates through the proxy, not 1 (neither the bad body nor the text/plain create may be forwarded)`);
+      if (creates !== 1)
+        problems.push(
+          `the mock got ${creates} creates through the proxy, not 1 (neither the bad body nor the text/plain create may be forwarded)`,
+        );
       const unkeyed = upstream.filter((call) => call.authorization !== `Bearer ${SERVER_KEY}`);
       if (upstream.length === 0) problems.push("the proxy sent nothing upstream");
-      if (unkeyed.length > 0) problems.push(`${unkeyed.length} upstream calls without the server key: ${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`);
+      if (unkeyed.length > 0)
+        problems.push(
+          `${unkeyed.length} upstream calls without the server key: ${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`,
+        );
       const gets = upstream.length - creates;
       const detail = `${outcome.detail}; upstream (${ctx.proxy.file}): ${creates} POST + ${gets} GET, all with the server key`;
-      return problems.length > 0 ? { ok: false, detail: problems.join("; "), ...(outcome.version ? { version: outcome.version } : {}) } : { ...outcome, detail };
+      return problems.length > 0
+        ? { ok: false, detail: problems.join("; "), ...(outcome.version ? { version: outcome.version } : {}) }
+        : { ...outcome, detail };
     },
   },
   {
@@ -794,37 +893,54 @@ async function main(): Promise<number> {
   const started = performance.now();
   const rows = ROWS.filter((row) => !only || only.includes(row.key) || only.includes(row.name));
   const wanted = new Set<ToolName>(
-    rows.flatMap((row): ToolName[] => (row.key === "workerd" ? ["miniflare"] : row.key in TOOLS ? [row.key as ToolName] : [])),
+    rows.flatMap((row): ToolName[] =>
+      row.key === "workerd" ? ["miniflare"] : row.key in TOOLS ? [row.key as ToolName] : [],
+    ),
   );
   console.log(`runtime matrix: ${rows.map((r) => r.name).join(", ")}`);
 
   // The package and the tools install concurrently (the npm cache is shared and safe for that).
   const [prepared, ...installed] = await Promise.allSettled([
     preparePackage(),
-    ...(Object.keys(TOOLS) as ToolName[]).map(async (name): Promise<Tool> =>
-      wanted.has(name) ? installTool(name) : { ok: false, bin: "", dir: "", version: "", note: "not needed" },
+    ...(Object.keys(TOOLS) as ToolName[]).map(
+      async (name): Promise<Tool> =>
+        wanted.has(name) ? installTool(name) : { ok: false, bin: "", dir: "", version: "", note: "not needed" },
     ),
   ]);
   const tools = Object.fromEntries(
     (Object.keys(TOOLS) as ToolName[]).map((name, i) => {
       const r = installed[i];
-      return [name, r?.status === "fulfilled" ? r.value : { ok: false, bin: "", dir: "", version: "", note: message(r?.status === "rejected" ? r.reason : "?") }];
+      return [
+        name,
+        r?.status === "fulfilled"
+          ? r.value
+          : { ok: false, bin: "", dir: "", version: "", note: message(r?.status === "rejected" ? r.reason : "?") },
+      ];
     }),
   ) as Record<ToolName, Tool>;
   if (prepared.status === "fulfilled") console.log(`  package: ${prepared.value}`);
   else console.log(`  package: ${message(prepared.reason)}`);
-  for (const name of wanted) console.log(`  tool ${name}: ${tools[name].ok ? `${tools[name].version}, ${tools[name].note}` : tools[name].note}`);
+  for (const name of wanted)
+    console.log(`  tool ${name}: ${tools[name].ok ? `${tools[name].version}, ${tools[name].note}` : tools[name].note}`);
 
   const results: { row: string; how: string; ok: boolean; seconds: number; version?: string; detail: string }[] = [];
   const record = (row: Row, outcome: Outcome, startedMs: number) => {
     const secs = (performance.now() - startedMs) / 1000;
-    results.push({ row: row.name, how: row.how, ok: outcome.ok, seconds: Number(secs.toFixed(2)), detail: outcome.detail, ...(outcome.version ? { version: outcome.version } : {}) });
+    results.push({
+      row: row.name,
+      how: row.how,
+      ok: outcome.ok,
+      seconds: Number(secs.toFixed(2)),
+      detail: outcome.detail,
+      ...(outcome.version ? { version: outcome.version } : {}),
+    });
     const tail = outcome.ok ? (outcome.version ?? "") : outcome.detail;
     console.log(`${outcome.ok ? "PASS" : "FAIL"} ${row.name.padEnd(18)} ${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
   };
 
   if (prepared.status === "rejected") {
-    for (const row of rows) record(row, { ok: false, detail: `the package did not install: ${message(prepared.reason)}` }, performance.now());
+    for (const row of rows)
+      record(row, { ok: false, detail: `the package did not install: ${message(prepared.reason)}` }, performance.now());
   } else {
     const mock = await startMock({ submittedMs: 300, processingMs: 300 });
     cleanups.push(() => mock.close());

@@ -24,7 +24,14 @@ rmSync(report, { force: true });
 
 const vitest = spawnSync(
   process.execPath,
-  [`${root}node_modules/vitest/vitest.mjs`, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args],
+  [
+    `${root}node_modules/vitest/vitest.mjs`,
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...args,
+  ],
   { cwd: root, stdio: "inherit" },
 );
 
@@ -33,7 +40,9 @@ try {
   const r = JSON.parse(readFileSync(report, "utf8")) as VitestReport;
   // A file that fails before its tests run (its setup or import threw) fails no test of its own: count it as one
   // failure, so the line never says "0 failed" for a run that failed.
-  const brokenFiles = r.testResults.filter((file) => file.status === "failed" && !file.assertionResults.some((test) => test.status === "failed")).length;
+  const brokenFiles = r.testResults.filter(
+    (file) => file.status === "failed" && !file.assertionResults.some((test) => test.status === "failed"),
+  ).length;
   let failed = r.numFailedTests + brokenFiles;
   if (failed === 0 && vitest.status !== 0) failed = 1;
   summary = `${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`;

@@ -20,7 +20,6 @@ export interface Failure {
   reason: string;
 }
 
-
 /** What the failure module needs of the transport: the redaction, the clock and how a request is named. */
 export interface FailureContext {
   redact(text: string): string;
@@ -29,11 +28,22 @@ export interface FailureContext {
 }
 
 /** Network error codes which prove the request never left this machine, so re-sending cannot duplicate it. */
-const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
-
+const NEVER_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 /** An answer too long to be Kling's: refused with bounded memory, not retried (the server would send it again). */
-export function tooLargeFailure(context: FailureContext, request: Request, response: Response, error: ReadLimitError): Failure {
+export function tooLargeFailure(
+  context: FailureContext,
+  request: Request,
+  response: Response,
+  error: ReadLimitError,
+): Failure {
   const ok = response.status >= 200 && response.status < 300;
   return {
     error: new KlingConnectionError(
@@ -65,7 +75,13 @@ export function networkFailure(context: FailureContext, request: Request, error:
 }
 
 /** An answer that is not a success: a body that is not JSON, an error status, or a non-zero Kling `code`. */
-export function answerFailure(context: FailureContext, request: Request, response: Response, text: string, code: number | undefined): Failure {
+export function answerFailure(
+  context: FailureContext,
+  request: Request,
+  response: Response,
+  text: string,
+  code: number | undefined,
+): Failure {
   const { status, headers } = response;
   const ok = status >= 200 && status < 300;
   let body: unknown;
@@ -90,7 +106,8 @@ export function answerFailure(context: FailureContext, request: Request, respons
       reason: `HTTP ${status} with a body that is not JSON`,
     };
   }
-  const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const envelope =
+    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
   const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
   const delayMs = retryAfterMs(headers, context.now());
   const error = apiErrorFrom({
@@ -129,10 +146,11 @@ function errorCode(error: unknown, depth = 0): string | undefined {
   if (depth > 4 || typeof error !== "object" || error === null) return undefined;
   const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
   if (typeof code === "string" && code) return code;
-  if (Array.isArray(errors)) for (const inner of errors) {
-    const found = errorCode(inner, depth + 1);
-    if (found) return found;
-  }
+  if (Array.isArray(errors))
+    for (const inner of errors) {
+      const found = errorCode(inner, depth + 1);
+      if (found) return found;
+    }
   return errorCode(cause, depth + 1);
 }
 
@@ -157,7 +175,9 @@ function cleanCause(value: unknown, redact: (text: string) => string, depth = 0)
   if (!(value instanceof Error)) return isCleanRecord(value, redact) ? value : redact(safeJson(value));
   const error = value as Error & { cause?: unknown; errors?: unknown };
   const cause = "cause" in error ? cleanCause(error.cause, redact, depth + 1) : undefined;
-  const errors = Array.isArray(error.errors) ? error.errors.map((inner) => cleanCause(inner, redact, depth + 1)) : undefined;
+  const errors = Array.isArray(error.errors)
+    ? error.errors.map((inner) => cleanCause(inner, redact, depth + 1))
+    : undefined;
   const clean =
     redact(error.message) === error.message &&
     redact(String(error.stack)) === String(error.stack) &&
@@ -165,11 +185,13 @@ function cleanCause(value: unknown, redact: (text: string) => string, depth = 0)
     (errors === undefined || errors.every((inner, i) => inner === (error.errors as unknown[])[i])) &&
     isCleanRecord(error, redact, ["message", "stack", "cause", "errors"]);
   if (clean) return error;
-  const copy = new Error(redact(error.message), "cause" in error ? { cause } : undefined) as Error & Record<string, unknown>;
+  const copy = new Error(redact(error.message), "cause" in error ? { cause } : undefined) as Error &
+    Record<string, unknown>;
   copy.name = error.name;
   for (const key of Object.keys(error)) {
     const field = (error as unknown as Record<string, unknown>)[key];
-    if (key !== "errors" && (field === null || typeof field !== "object")) copy[key] = typeof field === "string" ? redact(field) : field;
+    if (key !== "errors" && (field === null || typeof field !== "object"))
+      copy[key] = typeof field === "string" ? redact(field) : field;
   }
   if (errors) copy.errors = errors;
   copy.stack = redact(String(error.stack));

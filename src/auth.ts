@@ -35,10 +35,16 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
   const accessKey = credentials.accessKey || undefined;
   const secretKey = credentials.secretKey || undefined;
   if (accessKey && !secretKey) {
-    throw new KlingValidationError("secretKey", "accessKey was given without secretKey: pass both (Kling's JWT auth), or an apiKey instead.");
+    throw new KlingValidationError(
+      "secretKey",
+      "accessKey was given without secretKey: pass both (Kling's JWT auth), or an apiKey instead.",
+    );
   }
   if (secretKey && !accessKey) {
-    throw new KlingValidationError("accessKey", "secretKey was given without accessKey: pass both (Kling's JWT auth), or an apiKey instead.");
+    throw new KlingValidationError(
+      "accessKey",
+      "secretKey was given without accessKey: pass both (Kling's JWT auth), or an apiKey instead.",
+    );
   }
   const secrets = [apiKey, accessKey, secretKey].filter((s): s is string => s !== undefined);
 

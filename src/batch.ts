@@ -36,7 +36,11 @@ export type BatchResult = { index: number; input: CreateTaskInput; externalTaskI
 
 /** What runBatch needs of the client (its safe create with the batch's 1303 handling); narrow so batches test alone. */
 export interface BatchClient {
-  createTask(input: CreateTaskInput, options: { signal?: AbortSignal | undefined; maxRetries?: number | undefined }, control: CreateControl): Promise<Task>;
+  createTask(
+    input: CreateTaskInput,
+    options: { signal?: AbortSignal | undefined; maxRetries?: number | undefined },
+    control: CreateControl,
+  ): Promise<Task>;
   waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
   tasks(query?: { pageSize?: number }, options?: { signal?: AbortSignal | undefined }): AsyncIterable<Task>;
 }
@@ -122,9 +126,13 @@ export class BatchItems {
     concurrency: number,
   ) {
     this.limit = new AdaptiveLimit(concurrency);
-    signal.addEventListener("abort", () => {
-      for (const cancel of this.cancels) cancel();
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const cancel of this.cancels) cancel();
+      },
+      { once: true },
+    );
   }
 
   /** Runs item `index` to its result; `undefined` when the batch itself stopped meanwhile (nothing to report). */
@@ -138,13 +146,23 @@ export class BatchItems {
     const itemDeadline = Math.min(settings.deadline, Date.now() + settings.itemTimeoutMs);
     // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
     const createTimer = setTimeout(
-      () => item.abort(new KlingTimeoutError({ kind: "wait", timeoutMs: settings.itemTimeoutMs, request: `batch item ${externalTaskId}`, externalTaskId })),
+      () =>
+        item.abort(
+          new KlingTimeoutError({
+            kind: "wait",
+            timeoutMs: settings.itemTimeoutMs,
+            request: `batch item ${externalTaskId}`,
+            externalTaskId,
+          }),
+        ),
       Math.max(0, itemDeadline - Date.now()),
     );
     try {
       input = checkCreateInput(raw);
       externalTaskId = await batchItemId(settings.batchId, input);
-      const created = settings.existing.get(externalTaskId) ?? (await this.create({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
+      const created =
+        settings.existing.get(externalTaskId) ??
+        (await this.create({ ...input, external_task_id: externalTaskId }, item.signal, itemDeadline));
       clearTimeout(createTimer);
       const task = await this.holdingSlot(() =>
         this.client.waitForTask(created.task_id, {
@@ -158,8 +176,17 @@ export class BatchItems {
       return { index, input, externalTaskId, ok: true, task };
     } catch (error) {
       if (this.signal.aborted) return undefined;
-      const kling = error instanceof KlingError ? error : new KlingError(`batch item ${index} failed: ${String(error)}`, { cause: error });
-      return { index, input, externalTaskId: externalTaskId || (await batchItemId(settings.batchId, raw)), ok: false, error: kling };
+      const kling =
+        error instanceof KlingError
+          ? error
+          : new KlingError(`batch item ${index} failed: ${String(error)}`, { cause: error });
+      return {
+        index,
+        input,
+        externalTaskId: externalTaskId || (await batchItemId(settings.batchId, raw)),
+        ok: false,
+        error: kling,
+      };
     } finally {
       clearTimeout(createTimer);
       this.cancels.delete(cancel);
@@ -171,18 +198,33 @@ export class BatchItems {
    * full, so the batch runs no more than it holds now and sends again when one of its tasks ends (or after the backoff,
    * or the server's Retry-After, when it holds none or the server asked), within the item's deadline.
    */
-  private async create(input: CreateTaskInput & { external_task_id: string }, signal: AbortSignal, itemDeadline: number): Promise<Task> {
+  private async create(
+    input: CreateTaskInput & { external_task_id: string },
+    signal: AbortSignal,
+    itemDeadline: number,
+  ): Promise<Task> {
     const { itemTimeoutMs, maxRetries } = this.settings;
-    const task = await this.client.createTask(input, { signal, maxRetries }, {
-      deadline: itemDeadline,
-      onConcurrencyLimit: async (error) => {
-        this.limit.congested(this.holding);
-        const left = itemDeadline - Date.now();
-        if (left <= 0) throw new KlingTimeoutError({ kind: "wait", timeoutMs: itemTimeoutMs, request: `batch item ${input.external_task_id}`, externalTaskId: input.external_task_id, cause: error });
-        const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(this.congestionStreak++, error.code), left);
-        await this.untilSlotOrDelay(error.retryAfterMs === undefined && this.holding > 0, delay, signal);
+    const task = await this.client.createTask(
+      input,
+      { signal, maxRetries },
+      {
+        deadline: itemDeadline,
+        onConcurrencyLimit: async (error) => {
+          this.limit.congested(this.holding);
+          const left = itemDeadline - Date.now();
+          if (left <= 0)
+            throw new KlingTimeoutError({
+              kind: "wait",
+              timeoutMs: itemTimeoutMs,
+              request: `batch item ${input.external_task_id}`,
+              externalTaskId: input.external_task_id,
+              cause: error,
+            });
+          const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(this.congestionStreak++, error.code), left);
+          await this.untilSlotOrDelay(error.retryAfterMs === undefined && this.holding > 0, delay, signal);
+        },
       },
-    });
+    );
     this.congestionStreak = 0;
     this.limit.succeeded();
     return task;
@@ -238,7 +280,9 @@ export async function* runBatch(
   else options.signal?.addEventListener("abort", followCaller, { once: true });
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   const batchId = options.batchId ?? `batch-${globalThis.crypto.randomUUID()}`;
-  const existing = options.batchId ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal) : new Map<string, Task>();
+  const existing = options.batchId
+    ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal)
+    : new Map<string, Task>();
   const settings: BatchSettings = {
     batchId,
     existing,
@@ -250,7 +294,10 @@ export async function* runBatch(
   };
   const items = new BatchItems(client, settings, signal, options.concurrency ?? 4);
 
-  const iterator = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : (inputs as Iterable<CreateTaskInput>)[Symbol.iterator]();
+  const iterator =
+    Symbol.asyncIterator in inputs
+      ? inputs[Symbol.asyncIterator]()
+      : (inputs as Iterable<CreateTaskInput>)[Symbol.iterator]();
   const running = new Set<Promise<void>>();
   const finished: BatchResult[] = [];
   let wake: (() => void) | undefined;
@@ -320,7 +367,12 @@ function signalOnce(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /** The batch's tasks that an earlier run created, by external_task_id, from the most recent list pages. */
-async function scanBatch(client: BatchClient, batchId: string, pages: number, signal: AbortSignal | undefined): Promise<Map<string, Task>> {
+async function scanBatch(
+  client: BatchClient,
+  batchId: string,
+  pages: number,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, Task>> {
   const found = new Map<string, Task>();
   const prefix = `${batchId}-`;
   let seen = 0;

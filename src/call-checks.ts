@@ -21,7 +21,10 @@ export function isPlainSegment(id: unknown): id is string {
 
 export function checkTaskId(taskId: unknown, field = "taskId"): string {
   if (!isPlainSegment(taskId)) {
-    throw new KlingValidationError(field, `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ${shown(taskId)}.`);
+    throw new KlingValidationError(
+      field,
+      `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ${shown(taskId)}.`,
+    );
   }
   return taskId;
 }
@@ -46,7 +49,9 @@ export function checkRequestOptions(options: { timeoutMs?: unknown; maxRetries?:
 }
 
 /** Options of a wait (and of run and runBatch): `timeoutMs` there is the whole wait. */
-export function checkWaitOptions(options: { timeoutMs?: unknown; maxRetries?: unknown; pollIntervalMs?: unknown } | undefined): void {
+export function checkWaitOptions(
+  options: { timeoutMs?: unknown; maxRetries?: unknown; pollIntervalMs?: unknown } | undefined,
+): void {
   if (!options) return;
   checkRequestOptions(options);
   checkDuration(options.pollIntervalMs, "pollIntervalMs");

@@ -69,7 +69,9 @@ export function parseCallback(body: string | Uint8Array): Task {
     data = JSON.parse(decodeBody(body));
   } catch (error) {
     if (error instanceof KlingCallbackError) throw error;
-    throw new KlingCallbackError("invalid_json", `The callback body is not valid JSON (${(error as Error).message}).`, { cause: error });
+    throw new KlingCallbackError("invalid_json", `The callback body is not valid JSON (${(error as Error).message}).`, {
+      cause: error,
+    });
   }
   if (!validateCallbackPayload(data)) {
     throw new KlingCallbackError(
@@ -102,11 +104,16 @@ export async function verifyCallback(req: CallbackRequest, options: VerifyCallba
   const secret = decodeSecret(options.secret);
   const tolerance = options.toleranceSec ?? DEFAULT_TOLERANCE_SEC;
   if (!Number.isFinite(tolerance) || tolerance < 0) {
-    throw new KlingValidationError("toleranceSec", `toleranceSec must be a non-negative number of seconds, got ${String(tolerance)}.`);
+    throw new KlingValidationError(
+      "toleranceSec",
+      `toleranceSec must be a non-negative number of seconds, got ${String(tolerance)}.`,
+    );
   }
   const { headers, body } = await readRequest(req);
 
-  const missing = (["webhook-id", "webhook-timestamp", "webhook-signature"] as const).filter((name) => !headers.get(name));
+  const missing = (["webhook-id", "webhook-timestamp", "webhook-signature"] as const).filter(
+    (name) => !headers.get(name),
+  );
   const id = headers.get("webhook-id");
   const timestamp = headers.get("webhook-timestamp");
   const signatures = headers.get("webhook-signature");
@@ -161,7 +168,10 @@ export async function verifyCallback(req: CallbackRequest, options: VerifyCallba
  *
  * @throws {KlingCallbackError} `invalid_secret` when the secret is not base64 after an optional `whsec_`.
  */
-export async function signCallback(body: string | Uint8Array, options: SignCallbackOptions): Promise<Record<string, string>> {
+export async function signCallback(
+  body: string | Uint8Array,
+  options: SignCallbackOptions,
+): Promise<Record<string, string>> {
   const secret = decodeSecret(options.secret);
   const id = options.id ?? randomMessageId();
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
@@ -189,7 +199,8 @@ function decodeBody(body: unknown): string {
 }
 
 function parsedBody(body: unknown): KlingCallbackError {
-  const got = body === null ? "null" : Array.isArray(body) ? "an array" : typeof body === "object" ? "an object" : typeof body;
+  const got =
+    body === null ? "null" : Array.isArray(body) ? "an array" : typeof body === "object" ? "an object" : typeof body;
   return new KlingCallbackError(
     "parsed_body",
     `A callback needs the raw request body (a string or Uint8Array), but got ${got}. ` +
@@ -221,7 +232,8 @@ async function readRequest(req: CallbackRequest): Promise<{ headers: Headers; bo
 }
 
 function toHeaders(init: HeadersInit | NodeLikeHeaders): Headers {
-  if (init instanceof Headers || Array.isArray(init) || init === null || typeof init !== "object") return new Headers(init as HeadersInit);
+  if (init instanceof Headers || Array.isArray(init) || init === null || typeof init !== "object")
+    return new Headers(init as HeadersInit);
   // Node's IncomingMessage.headers may hold arrays (repeated headers) and undefined values.
   const headers = new Headers();
   for (const [name, value] of Object.entries(init as NodeLikeHeaders)) {
@@ -247,7 +259,8 @@ function parseSignatures(header: string): Uint8Array[] {
 }
 
 function decodeSecret(secret: string): Uint8Array<ArrayBuffer> {
-  const encoded = typeof secret === "string" && secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const encoded =
+    typeof secret === "string" && secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const bytes = typeof encoded === "string" && encoded.length > 0 ? fromBase64(encoded) : undefined;
   if (bytes === undefined || bytes.length === 0) {
     // Never echo the secret: this message ends up in logs.
@@ -319,8 +332,10 @@ function fromEvent(event: CallbackEvent): Task {
 
 /** The first schema failure of the dialect the body most looks like, as `field message`. */
 function firstFailure(data: unknown): string {
-  const record = data !== null && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
-  const looksLikeEvent = record !== undefined && !("task_id" in record || "task_status" in record) && ("id" in record || "status" in record);
+  const record =
+    data !== null && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+  const looksLikeEvent =
+    record !== undefined && !("task_id" in record || "task_status" in record) && ("id" in record || "status" in record);
   const validate = looksLikeEvent ? validateCallbackEvent : validateCallbackTask;
   validate(data);
   const error: SchemaError | undefined = validate.errors?.[0];
@@ -337,5 +352,8 @@ function fieldName(pointer: string): string {
     .slice(1)
     .split("/")
     .map((segment) => segment.replaceAll("~1", "/").replaceAll("~0", "~"))
-    .reduce((path, segment) => (/^[0-9]+$/.test(segment) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment), "");
+    .reduce(
+      (path, segment) => (/^[0-9]+$/.test(segment) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment),
+      "",
+    );
 }

@@ -31,7 +31,10 @@ export interface VideoToAudioClient {
    * yielding each item's result as it finishes. With a `batchId`, a rerun waits for the tasks an earlier run
    * created instead of creating them again.
    */
-  runBatch(inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>, options?: BatchOptions): AsyncIterable<BatchResult>;
+  runBatch(
+    inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
+    options?: BatchOptions,
+  ): AsyncIterable<BatchResult>;
   /** The underlying openapi-fetch client, for anything the methods above do not cover. */
   readonly raw: RawClient;
 }

@@ -11,7 +11,6 @@ import type { CreateTaskInput, Task } from "./types.js";
 
 export type { RawClient, VideoToAudioClient } from "./client-api.js";
 
-
 export interface RawClientOptions {
   /** The server, e.g. `https://api.deerapi.com/kling`; paths such as `/v1/audio/video-to-audio` are appended. */
   baseUrl: string;
@@ -69,7 +68,10 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
       yield* open(methods ?? (await load()));
     },
   });
-  const raw = createRawClient({ baseUrl: resolved.baseUrl, fetch: (request, init) => use((m) => m.rawFetch(request, init)) });
+  const raw = createRawClient({
+    baseUrl: resolved.baseUrl,
+    fetch: (request, init) => use((m) => m.rawFetch(request, init)),
+  });
 
   const client: VideoToAudioClient = {
     raw,
@@ -90,4 +92,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
  * @internal Each client's create path with its controls (look up first, hand 1303 to the caller), for the queue
  * workers of `kling-video-to-audio/bullmq`, which must not retry 1303 themselves. Not part of the public client.
  */
-export const controlledCreates = new WeakMap<VideoToAudioClient, (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>>();
+export const controlledCreates = new WeakMap<
+  VideoToAudioClient,
+  (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>
+>();

@@ -7,7 +7,15 @@ import { HTTP_URL, shown } from "./validate.js";
 /** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */
 export const MAX_PROMPT_LENGTH = LIMITS.promptMaxLength;
 
-const FIELDS = ["video_id", "video_url", "sound_effect_prompt", "bgm_prompt", "asmr_mode", "external_task_id", "callback_url"] as const;
+const FIELDS = [
+  "video_id",
+  "video_url",
+  "sound_effect_prompt",
+  "bgm_prompt",
+  "asmr_mode",
+  "external_task_id",
+  "callback_url",
+] as const;
 /** Fields whose empty value means "not given": dropped from the body, never sent. */
 const DROPPED_WHEN_EMPTY = new Set(["video_id", "video_url", "external_task_id", "callback_url"]);
 
@@ -17,14 +25,20 @@ const DROPPED_WHEN_EMPTY = new Set(["video_id", "video_url", "external_task_id",
  */
 export function checkCreateInput(input: unknown): CreateTaskInput {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new KlingValidationError("input", "The create input must be an object such as { video_url: \"https://…/clip.mp4\" }.");
+    throw new KlingValidationError(
+      "input",
+      'The create input must be an object such as { video_url: "https://…/clip.mp4" }.',
+    );
   }
   const body: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (!(FIELDS as readonly string[]).includes(key)) {
       const hint = closestField(key);
-      throw new KlingValidationError(key === "" ? '""' : key, `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`);
+      throw new KlingValidationError(
+        key === "" ? '""' : key,
+        `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`,
+      );
     }
     // Kling's own documented example sends these empty, and gateway samples send the unused video field as "".
     if (DROPPED_WHEN_EMPTY.has(key) && (value === "" || value === null)) continue;
@@ -34,7 +48,11 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
   const hasId = "video_id" in body;
   const hasUrl = "video_url" in body;
   if (hasId && hasUrl) throw new KlingValidationError("video_id", "Give either video_id or video_url, not both.");
-  if (!hasId && !hasUrl) throw new KlingValidationError("video_url", "Give the video: video_url (an http(s) URL of an MP4/MOV) or video_id (a Kling-generated video).");
+  if (!hasId && !hasUrl)
+    throw new KlingValidationError(
+      "video_url",
+      "Give the video: video_url (an http(s) URL of an MP4/MOV) or video_id (a Kling-generated video).",
+    );
   if (hasId) nonEmptyString(body, "video_id");
   if (hasUrl) httpUrl(body, "video_url");
   if ("callback_url" in body) httpUrl(body, "callback_url");
@@ -44,7 +62,10 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
     if (typeof value !== "string") throw new KlingValidationError(field, `${field} must be a string.`);
     const length = codePointLength(value);
     if (length > MAX_PROMPT_LENGTH) {
-      throw new KlingValidationError(field, `${field} is ${length} characters long; the API takes at most ${MAX_PROMPT_LENGTH}.`);
+      throw new KlingValidationError(
+        field,
+        `${field} is ${length} characters long; the API takes at most ${MAX_PROMPT_LENGTH}.`,
+      );
     }
   }
   if ("asmr_mode" in body && typeof body.asmr_mode !== "boolean") {
@@ -63,7 +84,8 @@ function codePointLength(text: string): number {
 
 function nonEmptyString(body: Record<string, unknown>, field: string): void {
   const value = body[field];
-  if (typeof value !== "string" || value === "") throw new KlingValidationError(field, `${field} must be a non-empty string.`);
+  if (typeof value !== "string" || value === "")
+    throw new KlingValidationError(field, `${field} must be a non-empty string.`);
 }
 
 function httpUrl(body: Record<string, unknown>, field: string): void {

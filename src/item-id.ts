@@ -8,7 +8,9 @@ import type { CreateTaskInput } from "./types.js";
 export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
   const own = (input as { external_task_id?: unknown } | null | undefined)?.external_task_id;
   if (typeof own === "string" && own !== "") return own;
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input))));
+  const digest = new Uint8Array(
+    await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input))),
+  );
   const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
   return `${batchId}-${hex}`;
 }
@@ -17,7 +19,11 @@ export async function batchItemId(batchId: string, input: CreateTaskInput): Prom
 function canonicalJson(input: unknown): string {
   try {
     if (typeof input === "object" && input !== null) {
-      return JSON.stringify(Object.keys(input).sort().map((key) => [key, (input as Record<string, unknown>)[key]]));
+      return JSON.stringify(
+        Object.keys(input)
+          .sort()
+          .map((key) => [key, (input as Record<string, unknown>)[key]]),
+      );
     }
     return JSON.stringify([["input", input]]) ?? String(input);
   } catch {

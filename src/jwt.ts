@@ -54,7 +54,9 @@ export async function signJwt(accessKey: string, secretKey: string, nowSec: numb
   const payload = base64url(
     encoder.encode(JSON.stringify({ iss: accessKey, exp: nowSec + TOKEN_LIFE_SEC, nbf: nowSec - NOT_BEFORE_SKEW_SEC })),
   );
-  const key = await subtle.importKey("raw", encoder.encode(secretKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await subtle.importKey("raw", encoder.encode(secretKey), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const signature = await subtle.sign("HMAC", key, encoder.encode(`${header}.${payload}`));
   return `${header}.${payload}.${base64url(new Uint8Array(signature))}`;
 }

@@ -39,7 +39,8 @@ export function createLog(logger: Logger, level: LogLevel, secrets: readonly str
     for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
   };
-  const write = (at: Exclude<LogLevel, "off">) =>
+  const write =
+    (at: Exclude<LogLevel, "off">) =>
     (message: string, ...rest: unknown[]): void => {
       if (RANK[at] < RANK[level]) return;
       try {

@@ -23,7 +23,11 @@ export interface LookupSteps {
 }
 
 /** The task whose `task_info.external_task_id` is `externalTaskId`, or `undefined`. */
-export async function findByExternalId(steps: LookupSteps, externalTaskId: string, maxPages: number = LOOKUP_MAX_PAGES): Promise<Task | undefined> {
+export async function findByExternalId(
+  steps: LookupSteps,
+  externalTaskId: string,
+  maxPages: number = LOOKUP_MAX_PAGES,
+): Promise<Task | undefined> {
   const { state } = steps;
   if (state.direct !== "unsupported" && isPlainSegment(externalTaskId)) {
     const task = await getOrNotFound(steps, externalTaskId);

@@ -6,11 +6,25 @@ import { KlingConnectionError } from "./errors/connection-error.js";
 import { KlingValidationError } from "./errors/validation-error.js";
 import { createLog, type Logger } from "./logger.js";
 import { findByExternalId, type LookupSteps } from "./lookup.js";
-import { type ClientOptions, DEFAULTS, type LookupOptions, type RequestOptions, type ResolvedOptions, type WaitOptions } from "./options.js";
+import {
+  type ClientOptions,
+  DEFAULTS,
+  type LookupOptions,
+  type RequestOptions,
+  type ResolvedOptions,
+  type WaitOptions,
+} from "./options.js";
 import { type CreateControl, type CreatePath, createChecked } from "./safe-create.js";
 import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
 import type { CreateTaskInput, Task } from "./types.js";
-import { checkPageQuery, checkRequestOptions, checkTaskId, checkWaitOptions, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
+import {
+  checkPageQuery,
+  checkRequestOptions,
+  checkTaskId,
+  checkWaitOptions,
+  PAGE_NUM_MAX,
+  PAGE_SIZE_MAX,
+} from "./call-checks.js";
 import { waitLoop } from "./wait.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;
@@ -54,24 +68,44 @@ export function clientMethods(connection: Connection): ClientMethods {
   // The methods' Requests carry no signal (theirs goes in the call options), so the transport need not listen to it;
   // they read answers with json() only, so the transport can hand them the answer it read.
   const call = (opts: RequestOptions | undefined, deadline: number | undefined, extra?: Partial<CallOptions>) =>
-    transport({ signal: opts?.signal, timeoutMs: opts?.timeoutMs, maxRetries: opts?.maxRetries, deadline, ignoreRequestSignal: true, jsonOnly: true, ...extra });
+    transport({
+      signal: opts?.signal,
+      timeoutMs: opts?.timeoutMs,
+      maxRetries: opts?.maxRetries,
+      deadline,
+      ignoreRequestSignal: true,
+      jsonOnly: true,
+      ...extra,
+    });
 
   async function getTaskWithin(taskId: string, opts: RequestOptions | undefined, deadline?: number): Promise<Task> {
     checkRequestOptions(opts);
-    const { data } = await raw.GET(TASK_PATH, { params: { path: { task_id: checkTaskId(taskId) } }, fetch: call(opts, deadline) });
+    const { data } = await raw.GET(TASK_PATH, {
+      params: { path: { task_id: checkTaskId(taskId) } },
+      fetch: call(opts, deadline),
+    });
     return redactTask(taskOf(data, "getTask"), log.redact);
   }
 
-  async function listPage(query: { pageNum?: number; pageSize?: number }, opts: RequestOptions | undefined, deadline?: number): Promise<Task[]> {
+  async function listPage(
+    query: { pageNum?: number; pageSize?: number },
+    opts: RequestOptions | undefined,
+    deadline?: number,
+  ): Promise<Task[]> {
     checkPageQuery(query);
     checkRequestOptions(opts);
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, deadline) });
-    if (data && data.data !== undefined && !Array.isArray(data.data)) throw new KlingConnectionError("listTasks answered without a task array in `data`.");
+    if (data && data.data !== undefined && !Array.isArray(data.data))
+      throw new KlingConnectionError("listTasks answered without a task array in `data`.");
     return (data?.data ?? []).map((task) => redactTask(task, log.redact));
   }
 
   const lookupState: LookupSteps["state"] = { direct: "unknown" };
-  async function findTaskByExternalId(externalTaskId: string, opts?: LookupOptions, deadline?: number): Promise<Task | undefined> {
+  async function findTaskByExternalId(
+    externalTaskId: string,
+    opts?: LookupOptions,
+    deadline?: number,
+  ): Promise<Task | undefined> {
     const steps: LookupSteps = {
       get: (id) => getTaskWithin(id, opts, deadline),
       page: (pageNum) => listPage({ pageNum, pageSize: PAGE_SIZE_MAX }, opts, deadline),
@@ -83,16 +117,25 @@ export function clientMethods(connection: Connection): ClientMethods {
   const createPath: CreatePath = {
     async post(body, opts, control) {
       const passConcurrencyLimit = control.onConcurrencyLimit !== undefined;
-      const { data } = await raw.POST(TASKS_PATH, { body, fetch: call(opts, control.deadline, { unsafe: true, passConcurrencyLimit }) });
+      const { data } = await raw.POST(TASKS_PATH, {
+        body,
+        fetch: call(opts, control.deadline, { unsafe: true, passConcurrencyLimit }),
+      });
       return redactTask(taskOf(data, "createTask"), log.redact);
     },
     find: findTaskByExternalId,
     log,
     maxRetries,
   };
-  const createTask = (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task> => createChecked(createPath, input, opts, control);
+  const createTask = (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task> =>
+    createChecked(createPath, input, opts, control);
 
-  async function waitForTask(taskId: string, opts: WaitOptions = {}, initial?: Task, startedAt?: number): Promise<Task> {
+  async function waitForTask(
+    taskId: string,
+    opts: WaitOptions = {},
+    initial?: Task,
+    startedAt?: number,
+  ): Promise<Task> {
     checkTaskId(taskId);
     checkWaitOptions(opts);
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
@@ -142,7 +185,11 @@ export function clientMethods(connection: Connection): ClientMethods {
     // Loaded on first use, so apps that never run batches do not download or parse the batch code.
     async *runBatch(inputs, opts) {
       const { runBatch } = await import("./batch.js");
-      const batchClient = { createTask, waitForTask: (taskId: string, o?: WaitOptions) => waitForTask(taskId, o), tasks };
+      const batchClient = {
+        createTask,
+        waitForTask: (taskId: string, o?: WaitOptions) => waitForTask(taskId, o),
+        tasks,
+      };
       yield* runBatch(batchClient, inputs, { ...opts, maxRetries: opts?.maxRetries ?? maxRetries });
     },
   };
@@ -151,7 +198,9 @@ export function clientMethods(connection: Connection): ClientMethods {
 function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   const task = data?.data;
   if (!task || typeof task.task_id !== "string" || typeof task.task_status !== "string") {
-    throw new KlingConnectionError(`${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`);
+    throw new KlingConnectionError(
+      `${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`,
+    );
   }
   return task;
 }
@@ -166,5 +215,3 @@ function redactTask(task: Task, redact: (text: string) => string): Task {
   const clean = redact(message);
   return clean === message ? task : { ...task, task_status_msg: clean };
 }
-
-

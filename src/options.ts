@@ -126,19 +126,30 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   checkLogger(options.logger);
   for (const field of ["apiKey", "accessKey", "secretKey"] as const) {
     // Never quoted: whatever was given here may be a key.
-    if (options[field] !== undefined && typeof options[field] !== "string") throw new KlingValidationError(field, `${field} must be a string.`);
+    if (options[field] !== undefined && typeof options[field] !== "string")
+      throw new KlingValidationError(field, `${field} must be a string.`);
   }
   const givenKey = options.apiKey || undefined;
-  const givenPair = options.accessKey || options.secretKey ? { accessKey: options.accessKey || undefined, secretKey: options.secretKey || undefined } : undefined;
+  const givenPair =
+    options.accessKey || options.secretKey
+      ? { accessKey: options.accessKey || undefined, secretKey: options.secretKey || undefined }
+      : undefined;
   const apiKey = givenKey ?? (givenPair ? undefined : fromEnv(ENV.apiKey));
-  const pair = givenPair ?? (givenKey || apiKey ? { accessKey: undefined, secretKey: undefined } : { accessKey: fromEnv(ENV.accessKey), secretKey: fromEnv(ENV.secretKey) });
+  const pair =
+    givenPair ??
+    (givenKey || apiKey
+      ? { accessKey: undefined, secretKey: undefined }
+      : { accessKey: fromEnv(ENV.accessKey), secretKey: fromEnv(ENV.secretKey) });
   return {
     apiKey,
     ...pair,
     baseUrl: checkBaseUrl(options.baseUrl ?? fromEnv(ENV.baseUrl) ?? DEFAULTS.baseUrl),
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
     maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
-    logLevel: options.logLevel === undefined ? (parseLogLevel(fromEnv(ENV.logLevel)) ?? DEFAULTS.logLevel) : givenLogLevel(options.logLevel),
+    logLevel:
+      options.logLevel === undefined
+        ? (parseLogLevel(fromEnv(ENV.logLevel)) ?? DEFAULTS.logLevel)
+        : givenLogLevel(options.logLevel),
     hasCredentials: Boolean(apiKey || pair.accessKey || pair.secretKey),
   };
 }
@@ -146,7 +157,11 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
 /** A level given in code must name one (as `KLING_V2A_LOG` may, in any case, or as `warning`, `none`, `silent`). */
 function givenLogLevel(value: unknown): LogLevel {
   const level = typeof value === "string" ? parseLogLevel(value) : undefined;
-  if (level === undefined) throw new KlingValidationError("logLevel", `logLevel must be "debug", "info", "warn", "error" or "off", not ${shown(value)}.`);
+  if (level === undefined)
+    throw new KlingValidationError(
+      "logLevel",
+      `logLevel must be "debug", "info", "warn", "error" or "off", not ${shown(value)}.`,
+    );
   return level;
 }
 

@@ -8,7 +8,14 @@ import { checkCreateInput } from "./create-input.js";
 import { checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
 import { checkCount, checkFunction } from "./validate.js";
 import { errorEnvelope, jsonAnswer, quoted, TASK_NOT_FOUND } from "./proxy/answers.js";
-import { checkAllowedOrigins, isJsonContentType, type Operation, operationOf, originAllowed, pageQueryOf } from "./proxy/checks.js";
+import {
+  checkAllowedOrigins,
+  isJsonContentType,
+  type Operation,
+  operationOf,
+  originAllowed,
+  pageQueryOf,
+} from "./proxy/checks.js";
 import { toNodeHandler } from "./proxy/node.js";
 import { browserIdOf, checkBrowserId, createOwnerScope, isBrowserId, storedId } from "./proxy/owner.js";
 import { createRedactor, type Redactor } from "./proxy/redact.js";
@@ -39,7 +46,9 @@ export interface ProxyOptions {
    * answer without a non-empty string `owner`, answers 500 and sends nothing.
    * @default none: required, `createProxy` throws `KlingValidationError` without it
    */
-  authorize: (request: Request) => ProxyCaller | null | undefined | false | Promise<ProxyCaller | null | undefined | false>;
+  authorize: (
+    request: Request,
+  ) => ProxyCaller | null | undefined | false | Promise<ProxyCaller | null | undefined | false>;
   /** Origins besides the request URL's own that may call (`https://app.example`; exact, no wildcard). @default [] (same origin only) */
   allowedOrigins?: readonly string[] | undefined;
   /** Where Kling calls back, chosen by the server: a URL, or one per caller (`undefined`: none). The browser's `callback_url` is always dropped. @default undefined */
@@ -89,7 +98,13 @@ const RELAYED_HEADERS: Record<string, RegExp> = {
 export function createProxy(options: ProxyOptions): ProxyHandler {
   requireAuthorize(options);
   // The client's one reading of credentials, server and timeout (options, then the environment, then defaults).
-  const resolved = resolveOptions({ apiKey: options.apiKey, accessKey: options.accessKey, secretKey: options.secretKey, baseUrl: options.baseUrl, timeoutMs: options.timeoutMs });
+  const resolved = resolveOptions({
+    apiKey: options.apiKey,
+    accessKey: options.accessKey,
+    secretKey: options.secretKey,
+    baseUrl: options.baseUrl,
+    timeoutMs: options.timeoutMs,
+  });
   const config = checkOptions(options, resolved.timeoutMs);
   const authorizer = createAuthorizer(resolved);
   const redactor = createRedactor([...authorizer.secrets, options.ownerSecret ?? ""]);
@@ -145,7 +160,7 @@ function requireAuthorize(options: ProxyOptions): void {
   if (typeof options?.authorize !== "function") {
     throw new KlingValidationError(
       "authorize",
-      "createProxy needs authorize(request), returning { owner } for a caller it lets in or a falsy value: without it anyone who can reach the server uses your Kling account. For an open proxy, say so: authorize: () => ({ owner: \"public\" }).",
+      'createProxy needs authorize(request), returning { owner } for a caller it lets in or a falsy value: without it anyone who can reach the server uses your Kling account. For an open proxy, say so: authorize: () => ({ owner: "public" }).',
     );
   }
 }
@@ -153,10 +168,17 @@ function requireAuthorize(options: ProxyOptions): void {
 function checkOptions(options: ProxyOptions, timeoutMs: number): Config {
   const callbackUrl = options.callbackUrl;
   if (typeof callbackUrl === "string") checkCallbackUrl(callbackUrl, "callbackUrl");
-  else if (callbackUrl !== undefined && typeof callbackUrl !== "function") throw new KlingValidationError("callbackUrl", "callbackUrl must be a URL or a function of the caller.");
+  else if (callbackUrl !== undefined && typeof callbackUrl !== "function")
+    throw new KlingValidationError("callbackUrl", "callbackUrl must be a URL or a function of the caller.");
   checkFunction(options.fetch, "fetch");
-  if (options.ownerSecret !== undefined && (typeof options.ownerSecret !== "string" || options.ownerSecret.length < 16)) {
-    throw new KlingValidationError("ownerSecret", "ownerSecret must be a string of at least 16 characters (random, kept on the server).");
+  if (
+    options.ownerSecret !== undefined &&
+    (typeof options.ownerSecret !== "string" || options.ownerSecret.length < 16)
+  ) {
+    throw new KlingValidationError(
+      "ownerSecret",
+      "ownerSecret must be a string of at least 16 characters (random, kept on the server).",
+    );
   }
   return {
     authorize: options.authorize,
@@ -165,7 +187,10 @@ function checkOptions(options: ProxyOptions, timeoutMs: number): Config {
     maxBodyBytes: positiveInteger(options.maxBodyBytes, "maxBodyBytes", PROXY_DEFAULTS.maxBodyBytes),
     bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, "bodyTimeoutMs", PROXY_DEFAULTS.bodyTimeoutMs),
     timeoutMs,
-    listScanPages: Math.min(positiveInteger(options.listScanPages, "listScanPages", PROXY_DEFAULTS.listScanPages), PAGE_NUM_MAX),
+    listScanPages: Math.min(
+      positiveInteger(options.listScanPages, "listScanPages", PROXY_DEFAULTS.listScanPages),
+      PAGE_NUM_MAX,
+    ),
   };
 }
 
@@ -181,7 +206,11 @@ function checkCallbackUrl(url: string, field: string): string {
   try {
     checkCreateInput({ video_id: "x", callback_url: url });
   } catch (error) {
-    if (error instanceof KlingValidationError) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${quoted(JSON.stringify(url))}.`);
+    if (error instanceof KlingValidationError)
+      throw new KlingValidationError(
+        field,
+        `${field} must be an absolute http(s) URL, not ${quoted(JSON.stringify(url))}.`,
+      );
     throw error;
   }
   return url;
@@ -190,12 +219,29 @@ function checkCallbackUrl(url: string, field: string): string {
 async function handle(flow: Flow, tagOf: (owner: string) => Promise<string>, request: Request): Promise<Response> {
   const url = new URL(request.url);
   const operation = operationOf(request.method, url.pathname);
-  if (!operation) return fail(flow, 404, 1202, `${request.method} ${quoted(url.pathname)} is not an operation of the Video-to-Audio API.`);
+  if (!operation)
+    return fail(
+      flow,
+      404,
+      1202,
+      `${request.method} ${quoted(url.pathname)} is not an operation of the Video-to-Audio API.`,
+    );
   if (!originAllowed(request.headers, url.origin, flow.config.allowedOrigins)) {
-    return fail(flow, 403, 1103, `Cross-origin request refused: Origin ${quoted(request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)")} is not this site and not in allowedOrigins.`);
+    return fail(
+      flow,
+      403,
+      1103,
+      `Cross-origin request refused: Origin ${quoted(request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)")} is not this site and not in allowedOrigins.`,
+    );
   }
   const caller = await callerOf(flow.config.authorize, request);
-  if (caller === "invalid") return fail(flow, 500, 5000, "The server's authorize hook failed or returned no owner; it must return { owner: <non-empty string> } or a falsy value.");
+  if (caller === "invalid")
+    return fail(
+      flow,
+      500,
+      5000,
+      "The server's authorize hook failed or returned no owner; it must return { owner: <non-empty string> } or a falsy value.",
+    );
   if (!caller) return fail(flow, 401, 1000, "Not authorized by this server.");
 
   const tag = await tagOf(caller.owner);
@@ -207,10 +253,15 @@ async function handle(flow: Flow, tagOf: (owner: string) => Promise<string>, req
   } catch (error) {
     return invalid(flow, error);
   }
-  return withUpstreamCall(flow, request, caller, tag, (call) => (operation.kind === "get" ? getTask(flow, call, operation) : listTasks(flow, call, query)));
+  return withUpstreamCall(flow, request, caller, tag, (call) =>
+    operation.kind === "get" ? getTask(flow, call, operation) : listTasks(flow, call, query),
+  );
 }
 
-async function callerOf(authorize: ProxyOptions["authorize"], request: Request): Promise<ProxyCaller | null | "invalid"> {
+async function callerOf(
+  authorize: ProxyOptions["authorize"],
+  request: Request,
+): Promise<ProxyCaller | null | "invalid"> {
   let answer: unknown;
   try {
     answer = await authorize(request);
@@ -223,10 +274,22 @@ async function callerOf(authorize: ProxyOptions["authorize"], request: Request):
 }
 
 /** Runs `work` under one signal: the caller's (they left) and the proxy's timeout, whichever comes first. */
-async function withUpstreamCall(flow: Flow, request: Request, caller: ProxyCaller, tag: string, work: (call: Call) => Promise<Response>): Promise<Response> {
+async function withUpstreamCall(
+  flow: Flow,
+  request: Request,
+  caller: ProxyCaller,
+  tag: string,
+  work: (call: Call) => Promise<Response>,
+): Promise<Response> {
   const timeout = AbortSignal.timeout(flow.config.timeoutMs);
   const signal = anySignal([request.signal, timeout]);
-  return work({ tag, caller, accept: request.headers.get("accept"), signal, timedOut: () => timeout.aborted && !request.signal.aborted });
+  return work({
+    tag,
+    caller,
+    accept: request.headers.get("accept"),
+    signal,
+    timedOut: () => timeout.aborted && !request.signal.aborted,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,8 +305,16 @@ async function create(flow: Flow, request: Request, caller: ProxyCaller, tag: st
   const prepared = upstreamBody(flow, bytes, caller, tag);
   if (prepared instanceof Response) return prepared;
   return withUpstreamCall(flow, request, caller, tag, async (call) => {
-    const answer = await exchange(flow.upstream, { method: "POST", target: COLLECTION, body: JSON.stringify(prepared.body), ...upstreamOf(call) });
-    return relay(flow, call, answer, (envelope) => ({ ...envelope, data: createdView(envelope.data, tag, prepared.browserId) }));
+    const answer = await exchange(flow.upstream, {
+      method: "POST",
+      target: COLLECTION,
+      body: JSON.stringify(prepared.body),
+      ...upstreamOf(call),
+    });
+    return relay(flow, call, answer, (envelope) => ({
+      ...envelope,
+      data: createdView(envelope.data, tag, prepared.browserId),
+    }));
   });
 }
 
@@ -263,12 +334,19 @@ async function readBody(flow: Flow, request: Request): Promise<Uint8Array | Resp
 }
 
 /** What goes upstream: the checked input under the caller's stored id, without the browser's callback_url, with the server's. */
-function upstreamBody(flow: Flow, bytes: Uint8Array, caller: ProxyCaller, tag: string): { body: Record<string, unknown>; browserId: string } | Response {
+function upstreamBody(
+  flow: Flow,
+  bytes: Uint8Array,
+  caller: ProxyCaller,
+  tag: string,
+): { body: Record<string, unknown>; browserId: string } | Response {
   let body: Record<string, unknown>;
   let browserId: string;
   try {
     const input = checkCreateInput(parseBody(bytes)) as Record<string, unknown>;
-    browserId = checkBrowserId(typeof input.external_task_id === "string" ? input.external_task_id : newExternalTaskId());
+    browserId = checkBrowserId(
+      typeof input.external_task_id === "string" ? input.external_task_id : newExternalTaskId(),
+    );
     const { callback_url: _dropped, ...rest } = input;
     body = { ...rest, external_task_id: storedId(tag, browserId) };
   } catch (error) {
@@ -316,7 +394,11 @@ async function getTask(flow: Flow, call: Call, operation: Extract<Operation, { k
   const ids = [operation.id];
   if (isBrowserId(operation.id)) ids.push(storedId(call.tag, operation.id));
   for (const id of ids) {
-    const answer = await exchange(flow.upstream, { method: "GET", target: `${COLLECTION}/${encodeURIComponent(id)}`, ...upstreamOf(call) });
+    const answer = await exchange(flow.upstream, {
+      method: "GET",
+      target: `${COLLECTION}/${encodeURIComponent(id)}`,
+      ...upstreamOf(call),
+    });
     if (!answer.ok) return relay(flow, call, answer);
     if (isErrorAnswer(answer.status, answer.body)) {
       if (isNotFound(answer.status, answer.body)) continue;
@@ -340,11 +422,16 @@ async function listTasks(flow: Flow, call: Call, query: { pageNum?: number; page
   const mine: unknown[] = [];
   let first: Extract<Exchange, { ok: true }> | undefined;
   for (let page = 1; page <= flow.config.listScanPages && mine.length < wanted; page++) {
-    const answer = await exchange(flow.upstream, { method: "GET", target: `${COLLECTION}?pageNum=${page}&pageSize=${PAGE_SIZE_MAX}`, ...upstreamOf(call) });
+    const answer = await exchange(flow.upstream, {
+      method: "GET",
+      target: `${COLLECTION}?pageNum=${page}&pageSize=${PAGE_SIZE_MAX}`,
+      ...upstreamOf(call),
+    });
     if (!answer.ok || isErrorAnswer(answer.status, answer.body)) return relay(flow, call, answer);
     first ??= answer;
     const data = (answer.body as { data?: unknown }).data;
-    if (data !== undefined && !Array.isArray(data)) return fail(flow, 502, 5000, "The upstream list answered without a task array.");
+    if (data !== undefined && !Array.isArray(data))
+      return fail(flow, 502, 5000, "The upstream list answered without a task array.");
     for (const task of data ?? []) {
       const view = ownView(task, call.tag);
       if (view) mine.push(view);
@@ -375,9 +462,17 @@ function upstreamOf(call: Call) {
  * string redacted of the server's credentials and of the caller's own owner tag (an upstream message may quote the
  * stored id).
  */
-function relay(flow: Flow, call: Call, answer: Exchange, transform?: (envelope: Record<string, unknown>) => unknown): Response {
+function relay(
+  flow: Flow,
+  call: Call,
+  answer: Exchange,
+  transform?: (envelope: Record<string, unknown>) => unknown,
+): Response {
   if (!answer.ok) return fail(flow, answer.status, answer.code, answer.message);
-  const body = transform && !isErrorAnswer(answer.status, answer.body) ? transform(answer.body as Record<string, unknown>) : answer.body;
+  const body =
+    transform && !isErrorAnswer(answer.status, answer.body)
+      ? transform(answer.body as Record<string, unknown>)
+      : answer.body;
   const headers: Record<string, string> = {};
   for (const [name, form] of Object.entries(RELAYED_HEADERS)) {
     const value = answer.headers.get(name);
@@ -391,11 +486,18 @@ function fail(flow: Flow, status: number, code: number, message: string): Respon
 }
 
 function invalid(flow: Flow, error: unknown): Response {
-  if (error instanceof KlingValidationError) return fail(flow, 400, 1201, `Invalid parameter ${error.field}: ${error.message}`);
+  if (error instanceof KlingValidationError)
+    return fail(flow, 400, 1201, `Invalid parameter ${error.field}: ${error.message}`);
   throw error;
 }
 
-function reply(flow: Flow, status: number, body: unknown, headers: Record<string, string> = {}, strip?: string): Response {
+function reply(
+  flow: Flow,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  strip?: string,
+): Response {
   let safe = flow.redactor.json(body);
   if (strip) safe = JSON.parse(JSON.stringify(safe).split(strip).join(""));
   return jsonAnswer(status, safe, headers);

@@ -9,7 +9,11 @@ export class ReadLimitError extends Error {
     /** The length the body declared (`Content-Length`), when that alone was over the limit and nothing was read. */
     readonly declared?: number,
   ) {
-    super(declared === undefined ? `The body is larger than ${maxBytes} bytes.` : `The body declares ${declared} bytes, more than ${maxBytes}.`);
+    super(
+      declared === undefined
+        ? `The body is larger than ${maxBytes} bytes.`
+        : `The body declares ${declared} bytes, more than ${maxBytes}.`,
+    );
   }
 }
 
@@ -22,7 +26,11 @@ export interface ReadLimitedOptions {
  * The whole of `body` as bytes (empty for `null`). Counts while reading and cancels the stream as soon as the count
  * passes `maxBytes`, throwing `ReadLimitError`: a 50 MB upload costs at most `maxBytes` plus one chunk of memory.
  */
-export async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number, options: ReadLimitedOptions = {}): Promise<Uint8Array> {
+export async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  options: ReadLimitedOptions = {},
+): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const { signal } = options;
   const reader = body.getReader();
@@ -58,7 +66,10 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, maxBy
 }
 
 /** One read, rejected with the signal's reason on abort even when the source never answers the cancel. */
-function readOrAbort(reader: ReadableStreamDefaultReader<Uint8Array>, signal: AbortSignal | undefined): Promise<ReadableStreamReadResult<Uint8Array>> {
+function readOrAbort(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (!signal) return reader.read();
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {

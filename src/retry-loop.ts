@@ -1,12 +1,26 @@
 // The rest of a call after its first attempt failed: the failure typed, the retry table applied, JWT renewal, backoff.
 import { CODES } from "../generated/facts.js";
-import { answerFailure, type Failure, type FailureContext, networkFailure, tooLargeFailure } from "./attempt-failure.js";
+import {
+  answerFailure,
+  type Failure,
+  type FailureContext,
+  networkFailure,
+  tooLargeFailure,
+} from "./attempt-failure.js";
 import type { KlingError } from "./errors/kling-error.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { ReadLimitError } from "./read-limited.js";
 import { backoffDelayMs } from "./retry.js";
 import { sleep } from "./sleep.js";
-import { type Answered, attemptBudget, type CallOptions, describe, logAnswer, type Outcome, type TransportParts } from "./transport-parts.js";
+import {
+  type Answered,
+  attemptBudget,
+  type CallOptions,
+  describe,
+  logAnswer,
+  type Outcome,
+  type TransportParts,
+} from "./transport-parts.js";
 
 const ambiguousFailures = new WeakSet<object>();
 
@@ -62,7 +76,10 @@ export async function retryAfterFirst(parts: TransportParts, first: FirstFailure
     const { error } = result;
     if (debug) {
       const api = error as Partial<{ requestId: string }>;
-      log.debug(`${label} failed in ${now() - started} ms: ${result.reason}` + (api.requestId ? ` request_id=${api.requestId}` : ""));
+      log.debug(
+        `${label} failed in ${now() - started} ms: ${result.reason}` +
+          (api.requestId ? ` request_id=${api.requestId}` : ""),
+      );
     }
     if (result.ambiguous) ambiguousFailures.add(error);
 
@@ -123,7 +140,11 @@ function failureOf(context: FailureContext, request: Request, outcome: Exclude<O
 }
 
 /** The retry sleep, cut short by any of the caller's signals. */
-async function pauseFor(pause: (ms: number, signal?: AbortSignal) => Promise<void>, ms: number, outer: readonly AbortSignal[]): Promise<void> {
+async function pauseFor(
+  pause: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ms: number,
+  outer: readonly AbortSignal[],
+): Promise<void> {
   if (outer.length <= 1) return pause(ms, outer[0]);
   const controller = new AbortController();
   const unfollow = follow(outer, (reason) => controller.abort(reason));

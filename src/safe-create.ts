@@ -46,7 +46,11 @@ export interface SafeCreateOptions extends CreateControl {
 /** What the client supplies to a create: its one POST, its lookup by external id, its log and its default retries. */
 export interface CreatePath {
   post(body: CreateTaskInput, opts: RequestOptions | undefined, control: CreateControl): Promise<Task>;
-  find(externalTaskId: string, opts: RequestOptions | undefined, deadline: number | undefined): Promise<Task | undefined>;
+  find(
+    externalTaskId: string,
+    opts: RequestOptions | undefined,
+    deadline: number | undefined,
+  ): Promise<Task | undefined>;
   log: Log;
   maxRetries: number;
 }
@@ -55,13 +59,22 @@ export interface CreatePath {
  * A create as the client's `createTask` makes it (loaded with its first call): the input checked (nothing is sent
  * when it is bad), given an external_task_id (the caller's, or a fresh one), and created safely.
  */
-export async function createChecked(path: CreatePath, input: unknown, opts?: RequestOptions, control: CreateControl = {}): Promise<Task> {
+export async function createChecked(
+  path: CreatePath,
+  input: unknown,
+  opts?: RequestOptions,
+  control: CreateControl = {},
+): Promise<Task> {
   const checked = checkCreateInput(input);
   checkRequestOptions(opts);
   const externalTaskId = checked.external_task_id ?? newExternalTaskId();
   const body = { ...checked, external_task_id: externalTaskId } as CreateTaskInput;
   return safeCreate(
-    { send: () => path.post(body, opts, control), lookup: () => path.find(externalTaskId, opts, control.deadline), log: path.log },
+    {
+      send: () => path.post(body, opts, control),
+      lookup: () => path.find(externalTaskId, opts, control.deadline),
+      log: path.log,
+    },
     { ...control, externalTaskId, maxRetries: opts?.maxRetries ?? path.maxRetries, signal: opts?.signal },
   );
 }
@@ -73,7 +86,9 @@ export function newExternalTaskId(): string {
 
 /** Whether an error is Kling's "the account's task limit is reached" (code 1303). */
 export function isConcurrencyLimit(error: unknown): error is KlingRateLimitError {
-  return error instanceof KlingRateLimitError && error.code !== undefined && CODES[error.code]?.concurrencyLimit === true;
+  return (
+    error instanceof KlingRateLimitError && error.code !== undefined && CODES[error.code]?.concurrencyLimit === true
+  );
 }
 
 /**
@@ -105,7 +120,9 @@ export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions)
       if (!isAmbiguousFailure(error) && !rejectedRetry) throw ambiguous ? markMayExist(error, externalTaskId) : error;
       ambiguous = true;
       if (attempt < options.maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), signal);
-      steps.log.warn(`createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`);
+      steps.log.warn(
+        `createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`,
+      );
       const existing = await lookupOrExplain(steps, externalTaskId, signal, error);
       if (existing) return existing;
       if (attempt >= options.maxRetries || rejectedRetry) throw markMayExist(error, externalTaskId);
@@ -116,10 +133,16 @@ export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions)
 }
 
 /** The lookup; a lookup that fails is reported as the create's failure (`failure`, when there is one), naming the id. */
-async function lookupOrExplain(steps: CreateSteps, externalTaskId: string, signal: AbortSignal | undefined, failure: unknown): Promise<Task | undefined> {
+async function lookupOrExplain(
+  steps: CreateSteps,
+  externalTaskId: string,
+  signal: AbortSignal | undefined,
+  failure: unknown,
+): Promise<Task | undefined> {
   try {
     const existing = await steps.lookup();
-    if (existing) steps.log.info(`createTask: found task ${existing.task_id} created earlier (external_task_id=${externalTaskId})`);
+    if (existing)
+      steps.log.info(`createTask: found task ${existing.task_id} created earlier (external_task_id=${externalTaskId})`);
     return existing;
   } catch (lookupError) {
     if (signal?.aborted) throw signal.reason;

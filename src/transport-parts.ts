@@ -96,7 +96,13 @@ export type Outcome =
 export interface TransportParts {
   config: TransportConfig;
   /** One attempt, as the first one ran. */
-  attempt(request: Request, budget: number, outer: readonly AbortSignal[], init: RequestInit | undefined, call: CallOptions): Promise<Outcome>;
+  attempt(
+    request: Request,
+    budget: number,
+    outer: readonly AbortSignal[],
+    init: RequestInit | undefined,
+    call: CallOptions,
+  ): Promise<Outcome>;
   now(): number;
 }
 
@@ -111,7 +117,9 @@ export function attemptBudget(config: TransportConfig, call: CallOptions, now: n
 
 /** The debug line of an answered attempt. */
 export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
-  log.debug(`${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`);
+  log.debug(
+    `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
+  );
 }
 
 /** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */

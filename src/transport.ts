@@ -2,7 +2,16 @@
 import { MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { KlingTimeoutError } from "./errors/timeout-error.js";
 import { retryAfterFirst } from "./retry-loop.js";
-import { attemptBudget, type CallOptions, describe, logAnswer, type Outcome, type TransportConfig, type TransportFetch, type TransportParts } from "./transport-parts.js";
+import {
+  attemptBudget,
+  type CallOptions,
+  describe,
+  logAnswer,
+  type Outcome,
+  type TransportConfig,
+  type TransportFetch,
+  type TransportParts,
+} from "./transport-parts.js";
 
 export type { CallOptions, TransportConfig, TransportFetch } from "./transport-parts.js";
 
@@ -38,12 +47,20 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
   }
 
   /** One attempt; throws only the caller's abort reason (or a local error such as a failed JWT signing). */
-  async function tryOnce(request: Request, budget: number, outer: readonly AbortSignal[], init: RequestInit | undefined, call: CallOptions): Promise<Outcome> {
+  async function tryOnce(
+    request: Request,
+    budget: number,
+    outer: readonly AbortSignal[],
+    init: RequestInit | undefined,
+    call: CallOptions,
+  ): Promise<Outcome> {
     const attempt = new Attempt(outer, budget, platform);
     try {
       // A fetch that may ignore its signal is raced against the abort, so it cannot hold the call past an abort or
       // timeout; the platform's fetch needs no race (nor the promise and closures it costs on every call).
-      return await (platform ? send(request, init, call, attempt) : Promise.race([send(request, init, call, attempt), attempt.stopped()]));
+      return await (platform
+        ? send(request, init, call, attempt)
+        : Promise.race([send(request, init, call, attempt), attempt.stopped()]));
     } catch (error) {
       if (attempt.timedOut) return { problem: "timeout", budget, sent: attempt.sent };
       const { signal } = attempt.controller;
@@ -56,7 +73,12 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     }
   }
 
-  async function send(request: Request, init: RequestInit | undefined, call: CallOptions, attempt: Attempt): Promise<Outcome> {
+  async function send(
+    request: Request,
+    init: RequestInit | undefined,
+    call: CallOptions,
+    attempt: Attempt,
+  ): Promise<Outcome> {
     const authorization = authorizer.usesJwt ? await authorizer.authorization() : authorizer.header;
     const signal = attempt.controller.signal;
     // Aborted or timed out while signing: nothing was sent (unraced, this attempt would otherwise go on to fetch).
@@ -83,7 +105,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     } catch {
       return { problem: "answer", response, text, code: undefined };
     }
-    const envelope = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const envelope =
+      typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
     const code = codeOf(envelope?.code);
     if (status >= 200 && status < 300 && !code) {
       const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;

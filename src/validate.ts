@@ -35,8 +35,14 @@ export function checkBaseUrl(value: unknown, field = "baseUrl"): string {
   }
   if (!ok) {
     // A string with none of a URL's punctuation is more likely a key given here by mistake: described, not quoted.
-    const given = typeof value === "string" && value !== "" && !/[:/.]/.test(value) ? `a ${value.length}-character string that is no URL` : shown(value);
-    throw new KlingValidationError(field, `${field} must be an absolute http(s) URL such as "https://api.deerapi.com/kling", not ${given}.`);
+    const given =
+      typeof value === "string" && value !== "" && !/[:/.]/.test(value)
+        ? `a ${value.length}-character string that is no URL`
+        : shown(value);
+    throw new KlingValidationError(
+      field,
+      `${field} must be an absolute http(s) URL such as "https://api.deerapi.com/kling", not ${given}.`,
+    );
   }
   return (value as string).replace(/\/+$/, "");
 }
@@ -59,14 +65,22 @@ export function checkCount(value: unknown, field: string, min: number): void {
 
 /** A function-valued option, when given, must be a function: otherwise the first call would fail far from the cause. */
 export function checkFunction(value: unknown, field: string): void {
-  if (value !== undefined && typeof value !== "function") throw new KlingValidationError(field, `${field} must be a function, not ${shown(value)}.`);
+  if (value !== undefined && typeof value !== "function")
+    throw new KlingValidationError(field, `${field} must be a function, not ${shown(value)}.`);
 }
 
 /** A logger, when given, has debug, info, warn and error functions (console fits). */
 export function checkLogger(value: unknown, field = "logger"): void {
   if (value === undefined) return;
   const methods = ["debug", "info", "warn", "error"];
-  if (typeof value !== "object" || value === null || !methods.every((name) => typeof (value as Record<string, unknown>)[name] === "function")) {
-    throw new KlingValidationError(field, `${field} must have debug, info, warn and error functions (console fits), not ${shown(value)}.`);
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    !methods.every((name) => typeof (value as Record<string, unknown>)[name] === "function")
+  ) {
+    throw new KlingValidationError(
+      field,
+      `${field} must have debug, info, warn and error functions (console fits), not ${shown(value)}.`,
+    );
   }
 }

@@ -19,7 +19,11 @@ export const POLL_JITTER = 0.2;
  * The delay before poll number `poll` (0 = the first): 1 s, 1.5 s, 2.25 s, 3.4 s, then 5 s for good, each
  * ±20%. Tasks usually take tens of seconds: early polls catch quick ones, the steady 5 s keeps a long wait cheap.
  */
-export function pollDelayMs(poll: number, steadyMs: number = STEADY_POLL_MS, random: () => number = Math.random): number {
+export function pollDelayMs(
+  poll: number,
+  steadyMs: number = STEADY_POLL_MS,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(steadyMs, Math.min(FIRST_POLL_MS, steadyMs) * POLL_GROWTH ** poll);
   return Math.round(base * (1 - POLL_JITTER + 2 * POLL_JITTER * random()));
 }
@@ -51,7 +55,11 @@ function isFinal(task: Task): boolean {
  * A poll that fails with a retryable error (after the transport's own retries) does not end the wait: the
  * next poll comes on schedule, because a long wait should ride out a short outage.
  */
-export async function waitLoop(taskId: string, fetchTask: () => Promise<Task>, options: WaitLoopOptions): Promise<Task> {
+export async function waitLoop(
+  taskId: string,
+  fetchTask: () => Promise<Task>,
+  options: WaitLoopOptions,
+): Promise<Task> {
   const now = options.now ?? Date.now;
   const { signal, log } = options;
   let lastStatus: string | undefined;
@@ -66,7 +74,8 @@ export async function waitLoop(taskId: string, fetchTask: () => Promise<Task>, o
     if (task.task_status === "failed") throw new KlingTaskFailedError(task);
     return task;
   };
-  const timeout = () => new KlingTimeoutError({ kind: "wait", taskId, lastStatus, timeoutMs: options.timeoutMs, cause: lastError });
+  const timeout = () =>
+    new KlingTimeoutError({ kind: "wait", taskId, lastStatus, timeoutMs: options.timeoutMs, cause: lastError });
 
   if (options.initial) {
     observe(options.initial);

@@ -13,7 +13,10 @@ function decode(part: string): unknown {
 }
 
 /** Verifies an HS256 JWT without the code under test. */
-function verify(token: string, secret: string): { header: unknown; payload: { iss: string; exp: number; nbf: number } } {
+function verify(
+  token: string,
+  secret: string,
+): { header: unknown; payload: { iss: string; exp: number; nbf: number } } {
   const [header, payload, signature] = token.split(".");
   if (!header || !payload || !signature) throw new Error("not a JWT");
   const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest("base64url");

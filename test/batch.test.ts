@@ -2,7 +2,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AdaptiveLimit, type BatchResult } from "../src/batch.js";
 import { batchItemId } from "../src/item-id.js";
-import { createClient, type CreateTaskInput, KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "../src/index.js";
+import {
+  createClient,
+  type CreateTaskInput,
+  KlingTaskFailedError,
+  KlingTimeoutError,
+  KlingValidationError,
+} from "../src/index.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 
 let fake: FakeKling | undefined;
@@ -47,7 +53,12 @@ describe("runBatch", () => {
   it("keeps going when items fail, with typed per-item errors and their index; invalid input sends nothing", async () => {
     fake = await startFakeKling({ taskDurationMs: 30 });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
-    const inputs = [clip(0), { video_url: "https://example.com/fail.mp4" }, { video_url: "not a url" } as CreateTaskInput, clip(3)];
+    const inputs = [
+      clip(0),
+      { video_url: "https://example.com/fail.mp4" },
+      { video_url: "not a url" } as CreateTaskInput,
+      clip(3),
+    ];
     const results = await collect(kling.runBatch(inputs, { pollIntervalMs: 10 }));
     const byIndex = Object.fromEntries(results.map((r) => [r.index, r]));
     expect(byIndex[0]!.ok && byIndex[3]!.ok).toBe(true);
@@ -98,7 +109,9 @@ describe("runBatch", () => {
     fake = await startFakeKling({ taskDurationMs: 5_000 });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
     const controller = new AbortController();
-    const pending = collect(kling.runBatch(clips(20), { concurrency: 3, batchId: "abort-me", signal: controller.signal, pollIntervalMs: 10 }));
+    const pending = collect(
+      kling.runBatch(clips(20), { concurrency: 3, batchId: "abort-me", signal: controller.signal, pollIntervalMs: 10 }),
+    );
     while (fake.tasks.length < 3) await new Promise((r) => setTimeout(r, 5));
     controller.abort(new Error("Ctrl-C"));
     await expect(pending).rejects.toThrow("Ctrl-C");
@@ -120,7 +133,10 @@ describe("runBatch", () => {
 
   it("survives dropped connections after commit without paying twice", async () => {
     let n = 0;
-    fake = await startFakeKling({ taskDurationMs: 30, fault: (r) => (r.method === "POST" && ++n % 3 === 1 ? { kind: "drop-after-commit" } : undefined) });
+    fake = await startFakeKling({
+      taskDurationMs: 30,
+      fault: (r) => (r.method === "POST" && ++n % 3 === 1 ? { kind: "drop-after-commit" } : undefined),
+    });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
     const results = await collect(kling.runBatch(clips(9), { concurrency: 3, pollIntervalMs: 10 }));
     expect(results.filter((r) => r.ok)).toHaveLength(9);
@@ -135,7 +151,11 @@ describe("runBatch onItem", () => {
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
     const seen: BatchResult[] = [];
     const yielded: BatchResult[] = [];
-    for await (const result of kling.runBatch([clip(0), { video_url: "not a url" }, clip(2)], { concurrency: 2, pollIntervalMs: 10, onItem: (r) => seen.push(r) })) {
+    for await (const result of kling.runBatch([clip(0), { video_url: "not a url" }, clip(2)], {
+      concurrency: 2,
+      pollIntervalMs: 10,
+      onItem: (r) => seen.push(r),
+    })) {
       expect(seen).toContain(result);
       yielded.push(result);
     }
@@ -150,7 +170,15 @@ describe("runBatch onItem", () => {
     const bug = new Error("onItem bug");
     // The first item fails at once (invalid input) while two more wait for their 2 s tasks.
     const inputs = [{ video_url: "not a url" }, clip(1), clip(2), clip(3), clip(4)];
-    const error = await collect(kling.runBatch(inputs, { concurrency: 3, pollIntervalMs: 10, onItem: () => { throw bug; } })).catch((e) => e);
+    const error = await collect(
+      kling.runBatch(inputs, {
+        concurrency: 3,
+        pollIntervalMs: 10,
+        onItem: () => {
+          throw bug;
+        },
+      }),
+    ).catch((e) => e);
     expect(error).toBe(bug);
     // Items 1 and 2 may have been created before item 0's result came in; items 3 and 4 never are.
     expect(fake.tasks.length).toBeLessThanOrEqual(2);
@@ -196,7 +224,12 @@ describe("batch item ids", () => {
 
 describe("runBatch bounds and ids (regressions)", () => {
   it("an item whose create keeps getting 1303 ends at its itemTimeoutMs with KlingTimeoutError, after few creates", async () => {
-    fake = await startFakeKling({ fault: (r) => (r.method === "POST" ? { kind: "error", status: 429, code: 1303, message: "parallel task over resource pack limit" } : undefined) });
+    fake = await startFakeKling({
+      fault: (r) =>
+        r.method === "POST"
+          ? { kind: "error", status: 429, code: 1303, message: "parallel task over resource pack limit" }
+          : undefined,
+    });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
     const started = Date.now();
     const [result] = await collect(kling.runBatch([clip(0)], { itemTimeoutMs: 1_000, pollIntervalMs: 10 }));
@@ -210,7 +243,9 @@ describe("runBatch bounds and ids (regressions)", () => {
   });
 
   it("batch creates honour the client's maxRetries (0: a 503 on create is not retried)", async () => {
-    fake = await startFakeKling({ fault: (r) => (r.method === "POST" ? { kind: "error", status: 503, code: 5001, message: "busy" } : undefined) });
+    fake = await startFakeKling({
+      fault: (r) => (r.method === "POST" ? { kind: "error", status: 503, code: 5001, message: "busy" } : undefined),
+    });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", maxRetries: 0, ...quiet });
     const [result] = await collect(kling.runBatch([clip(0)], { pollIntervalMs: 10 }));
     expect(result?.ok).toBe(false);
@@ -221,7 +256,9 @@ describe("runBatch bounds and ids (regressions)", () => {
     fake = await startFakeKling({ taskDurationMs: 30 });
     const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
     const bad = { video_url: "not a url" } as CreateTaskInput;
-    const results = await collect(kling.runBatch([bad, null as unknown as CreateTaskInput], { batchId: "b1", pollIntervalMs: 10 }));
+    const results = await collect(
+      kling.runBatch([bad, null as unknown as CreateTaskInput], { batchId: "b1", pollIntervalMs: 10 }),
+    );
     expect(results.map((r) => r.ok)).toEqual([false, false]);
     expect(results.find((r) => r.index === 0)?.externalTaskId).toBe(await batchItemId("b1", bad));
     expect(results.find((r) => r.index === 1)?.externalTaskId).toMatch(/^b1-[0-9a-f]{24}$/);

@@ -55,7 +55,9 @@ describe("answer bodies are bounded", () => {
     const kling = createClient({ baseUrl: url, apiKey: "k-bounded", logLevel: "off", maxRetries: 0 });
     const error = await kling.getTask("866889456698785798").catch((e: unknown) => e);
     const grown = process.memoryUsage().rss - before;
-    console.log(`endless body: cut after reading; server had written ${(written / 1048576).toFixed(1)} MB; RSS grew ${(grown / 1048576).toFixed(1)} MB`);
+    console.log(
+      `endless body: cut after reading; server had written ${(written / 1048576).toFixed(1)} MB; RSS grew ${(grown / 1048576).toFixed(1)} MB`,
+    );
     expect(error).toBeInstanceOf(KlingConnectionError);
     expect((error as Error).message).toMatch(/larger than 4194304 bytes/);
     // Generous: the limit is 4 MiB; reading the whole stream would grow without bound (it reached 4 GB in 15 s).

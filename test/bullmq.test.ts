@@ -15,7 +15,10 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** A stand-in for a BullMQ Queue that records what would be added. */
 function recordingQueue() {
   const calls: Array<Array<{ name: string; data: any; opts?: any }>> = [];
-  return { calls, addBulk: async (jobs: Array<{ name: string; data: any; opts?: any }>) => (calls.push(jobs), [] as never[]) };
+  return {
+    calls,
+    addBulk: async (jobs: Array<{ name: string; data: any; opts?: any }>) => (calls.push(jobs), [] as never[]),
+  };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<KlingValidationError> {
@@ -30,7 +33,10 @@ async function refusal(promise: Promise<unknown>): Promise<KlingValidationError>
 describe("enqueueVideos", () => {
   it("uses the caller's external_task_id, else the id runBatch derives, as the job id, in input order", async () => {
     const queue = recordingQueue();
-    const inputs = [{ video_url: "https://example.com/a.mp4", bgm_prompt: "piano" }, { video_url: "https://example.com/b.mp4", external_task_id: "mine-7" }];
+    const inputs = [
+      { video_url: "https://example.com/a.mp4", bgm_prompt: "piano" },
+      { video_url: "https://example.com/b.mp4", external_task_id: "mine-7" },
+    ];
     const ids = await enqueueVideos(queue as never, inputs, { batchId: "cat-1" });
     expect(ids).toEqual([await batchItemId("cat-1", checkCreateInput(inputs[0])), "mine-7"]);
     expect(ids[0]).toMatch(/^cat-1-[0-9a-f]{24}$/);
@@ -42,7 +48,11 @@ describe("enqueueVideos", () => {
   it("gives identical inputs one job, and the same ids on every call", async () => {
     const queue = recordingQueue();
     const same = { video_url: "https://example.com/same.mp4" };
-    const first = await enqueueVideos(queue as never, [same, { ...same }, { video_url: "https://example.com/other.mp4" }]);
+    const first = await enqueueVideos(queue as never, [
+      same,
+      { ...same },
+      { video_url: "https://example.com/other.mp4" },
+    ]);
     const again = await enqueueVideos(queue as never, [same]);
     expect(first[0]).toBe(first[1]);
     expect(again[0]).toBe(first[0]);
@@ -51,7 +61,11 @@ describe("enqueueVideos", () => {
 
   it("records the given indexes (a file's lines) instead of positions", async () => {
     const queue = recordingQueue();
-    await enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }, { video_url: "https://example.com/b.mp4" }], { indexes: [3, 7] });
+    await enqueueVideos(
+      queue as never,
+      [{ video_url: "https://example.com/a.mp4" }, { video_url: "https://example.com/b.mp4" }],
+      { indexes: [3, 7] },
+    );
     expect(queue.calls[0]!.map((j) => j.data.index)).toEqual([3, 7]);
   });
 
@@ -71,7 +85,9 @@ describe("enqueueVideos", () => {
     expect(DEFAULT_JOB_OPTIONS.removeOnFail.age).toBe(KEEP_FINISHED_SECONDS);
     expect(DEFAULT_JOB_OPTIONS.attempts).toBeGreaterThan(1);
     const queue = recordingQueue();
-    await enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], { jobOptions: { attempts: 2, jobId: "sneaky" } as never });
+    await enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], {
+      jobOptions: { attempts: 2, jobId: "sneaky" } as never,
+    });
     expect(queue.calls[0]![0]!.opts).toMatchObject({ attempts: 2, removeOnComplete: { age: KEEP_FINISHED_SECONDS } });
     expect(queue.calls[0]![0]!.opts.jobId).not.toBe("sneaky");
   });
@@ -79,14 +95,31 @@ describe("enqueueVideos", () => {
   it.each([
     ["an invalid input", { video_url: "ftp://example.com/x.mp4" }, "inputs[2].video_url"],
     ["an input with both videos", { video_url: "https://example.com/x.mp4", video_id: "1" }, "inputs[2].video_id"],
-    ["a prompt over 200 characters", { video_url: "https://example.com/x.mp4", bgm_prompt: "x".repeat(201) }, "inputs[2].bgm_prompt"],
-    ["an all-digit caller id", { video_url: "https://example.com/x.mp4", external_task_id: "8675309" }, "inputs[2].external_task_id"],
-    ["a caller id with ':'", { video_url: "https://example.com/x.mp4", external_task_id: "bull:kling-v2a:1" }, "inputs[2].external_task_id"],
+    [
+      "a prompt over 200 characters",
+      { video_url: "https://example.com/x.mp4", bgm_prompt: "x".repeat(201) },
+      "inputs[2].bgm_prompt",
+    ],
+    [
+      "an all-digit caller id",
+      { video_url: "https://example.com/x.mp4", external_task_id: "8675309" },
+      "inputs[2].external_task_id",
+    ],
+    [
+      "a caller id with ':'",
+      { video_url: "https://example.com/x.mp4", external_task_id: "bull:kling-v2a:1" },
+      "inputs[2].external_task_id",
+    ],
     ["an unknown field", { video_url: "https://example.com/x.mp4", prompt: "x" }, "inputs[2].prompt"],
     ["a non-object", "https://example.com/x.mp4", "inputs[2].input"],
   ])("refuses the whole call on %s, naming index and field; nothing added", async (_, bad, field) => {
     const queue = recordingQueue();
-    const inputs = [{ video_url: "https://example.com/ok-1.mp4" }, { video_url: "https://example.com/ok-2.mp4" }, bad, { video_url: "https://example.com/ok-3.mp4" }];
+    const inputs = [
+      { video_url: "https://example.com/ok-1.mp4" },
+      { video_url: "https://example.com/ok-2.mp4" },
+      bad,
+      { video_url: "https://example.com/ok-3.mp4" },
+    ];
     const error = await refusal(enqueueVideos(queue as never, inputs as never));
     expect(error.field).toBe(field);
     expect(error.message).toContain("inputs[2]");
@@ -107,8 +140,14 @@ describe("enqueueVideos", () => {
 
   it("refuses a batchId BullMQ cannot take in an id", async () => {
     const queue = recordingQueue();
-    expect((await refusal(enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], { batchId: "a:b" }))).field).toBe("batchId");
-    expect((await refusal(enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], { batchId: "" }))).field).toBe("batchId");
+    expect(
+      (await refusal(enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], { batchId: "a:b" })))
+        .field,
+    ).toBe("batchId");
+    expect(
+      (await refusal(enqueueVideos(queue as never, [{ video_url: "https://example.com/a.mp4" }], { batchId: "" })))
+        .field,
+    ).toBe("batchId");
     expect(queue.calls).toEqual([]);
   });
 });
@@ -126,7 +165,14 @@ describe("the queue-wide back-off on 1303", () => {
     const set: number[] = [];
     return { set, queue: { getRateLimitTtl: async () => ttl, rateLimit: async (ms: number) => void set.push(ms) } };
   }
-  const busy = (retryAfterMs?: number) => new KlingRateLimitError({ status: 429, code: 1303, message: "parallel task over resource pack limit", retryable: true, retryAfterMs });
+  const busy = (retryAfterMs?: number) =>
+    new KlingRateLimitError({
+      status: 429,
+      code: 1303,
+      message: "parallel task over resource pack limit",
+      retryable: true,
+      retryAfterMs,
+    });
 
   it("waits at least 1 s, longer on each 1303 in a row, and starts over after a create goes through", async () => {
     const { set, queue } = limiter();
@@ -175,14 +221,22 @@ describe("kling-v2a worker | enqueue | results: usage", () => {
   function capture() {
     let out = "";
     let err = "";
-    const stream = (write: (s: string) => void) => ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
-    return { io: { stdout: stream((s) => (out += s)), stderr: stream((s) => (err += s)) }, out: () => out, err: () => err };
+    const stream = (write: (s: string) => void) =>
+      ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
+    return {
+      io: { stdout: stream((s) => (out += s)), stderr: stream((s) => (err += s)) },
+      out: () => out,
+      err: () => err,
+    };
   }
 
   it.each([
     [["worker"], /--redis URL is required/],
     [["worker", "--redis", "http://127.0.0.1:6379"], /redis:\/\//],
-    [["worker", "--redis", "redis://127.0.0.1:1", "--concurrency", "0"], /--concurrency must be a positive whole number/],
+    [
+      ["worker", "--redis", "redis://127.0.0.1:1", "--concurrency", "0"],
+      /--concurrency must be a positive whole number/,
+    ],
     [["enqueue", "--redis", "redis://127.0.0.1:1"], /expected one FILE/],
     [["enqueue", "no-such-file.jsonl", "--redis", "redis://127.0.0.1:1"], /no such file/],
     [["results", "--redis", "redis://127.0.0.1:1"], /--batch-id ID is required/],
@@ -195,7 +249,9 @@ describe("kling-v2a worker | enqueue | results: usage", () => {
 
   it("never prints the Redis password", async () => {
     const { io, err } = capture();
-    expect(await main(["worker", "--redis", "redis://user:hunter2-secret@127.0.0.1:1", "--concurrency", "x"], io)).toBe(2);
+    expect(await main(["worker", "--redis", "redis://user:hunter2-secret@127.0.0.1:1", "--concurrency", "x"], io)).toBe(
+      2,
+    );
     expect(err()).not.toContain("hunter2");
   });
 });

@@ -23,9 +23,13 @@ const VECTOR = {
 const SECRET = "whsec_c2VjcmV0LWZvci1rbGluZy1jYWxsYmFjay10ZXN0cw=="; // base64("secret-for-kling-callback-tests")
 const OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LWZvci1rbGluZy10ZXN0cw=="; // base64("other-secret-for-kling-tests")
 const T = 1764024390; // Unix seconds
-const atT = (offsetSec = 0) => () => (T + offsetSec) * 1000;
+const atT =
+  (offsetSec = 0) =>
+  () =>
+    (T + offsetSec) * 1000;
 
-const callbackOperation = spec.paths["/v1/audio/video-to-audio"].post.callbacks.taskStatus["{$request.body#/callback_url}"].post;
+const callbackOperation =
+  spec.paths["/v1/audio/video-to-audio"].post.callbacks.taskStatus["{$request.body#/callback_url}"].post;
 const examples: Record<string, { value: unknown }> = callbackOperation.requestBody.content["application/json"].examples;
 // Pretty-printed, as a sender might: the bytes differ from JSON.stringify of the same value.
 const BODY = JSON.stringify(examples.succeed?.value, null, 2);
@@ -41,7 +45,10 @@ async function rejection(promise: Promise<unknown> | (() => unknown)): Promise<K
   throw new Error("expected a KlingCallbackError");
 }
 
-async function expectReason(promise: Promise<unknown> | (() => unknown), reason: KlingCallbackErrorReason): Promise<KlingCallbackError> {
+async function expectReason(
+  promise: Promise<unknown> | (() => unknown),
+  reason: KlingCallbackErrorReason,
+): Promise<KlingCallbackError> {
   const error = await rejection(promise);
   expect(error.reason).toBe(reason);
   expect(error.name).toBe("KlingCallbackError");
@@ -51,10 +58,16 @@ async function expectReason(promise: Promise<unknown> | (() => unknown), reason:
 describe("signCallback / verifyCallback (Standard Webhooks)", () => {
   it("reproduces the official test vector (confirmed with node:crypto)", async () => {
     const key = Buffer.from(VECTOR.secret.slice("whsec_".length), "base64");
-    const nodeSig = createHmac("sha256", key).update(`${VECTOR.id}.${VECTOR.timestamp}.${VECTOR.payload}`).digest("base64");
+    const nodeSig = createHmac("sha256", key)
+      .update(`${VECTOR.id}.${VECTOR.timestamp}.${VECTOR.payload}`)
+      .digest("base64");
     expect(`v1,${nodeSig}`).toBe(VECTOR.signature);
 
-    const headers = await signCallback(VECTOR.payload, { secret: VECTOR.secret, id: VECTOR.id, timestamp: VECTOR.timestamp });
+    const headers = await signCallback(VECTOR.payload, {
+      secret: VECTOR.secret,
+      id: VECTOR.id,
+      timestamp: VECTOR.timestamp,
+    });
     expect(headers).toEqual({
       "webhook-id": VECTOR.id,
       "webhook-timestamp": String(VECTOR.timestamp),
@@ -64,11 +77,18 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
 
   it("accepts the vector's signature, then rejects its body as not a Kling callback", async () => {
     // The signature check passes (else the reason would be invalid_signature); `{"test": ...}` is no task.
-    const headers = { "webhook-id": VECTOR.id, "webhook-timestamp": String(VECTOR.timestamp), "webhook-signature": VECTOR.signature };
+    const headers = {
+      "webhook-id": VECTOR.id,
+      "webhook-timestamp": String(VECTOR.timestamp),
+      "webhook-signature": VECTOR.signature,
+    };
     const options = { secret: VECTOR.secret, now: () => VECTOR.timestamp * 1000 };
     await expectReason(verifyCallback({ headers, body: VECTOR.payload }, options), "invalid_payload");
     // The same without the whsec_ prefix: the bare base64 secret is accepted too.
-    await expectReason(verifyCallback({ headers, body: VECTOR.payload }, { ...options, secret: VECTOR.secret.slice(6) }), "invalid_payload");
+    await expectReason(
+      verifyCallback({ headers, body: VECTOR.payload }, { ...options, secret: VECTOR.secret.slice(6) }),
+      "invalid_payload",
+    );
   });
 
   it("round-trips sign → verify and returns the task", async () => {
@@ -84,12 +104,17 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     const b = await signCallback(BODY, { secret: SECRET });
     expect(Math.abs(Number(a["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(5);
     expect(a["webhook-id"]).not.toBe(b["webhook-id"]);
-    await expect(verifyCallback({ headers: a, body: BODY }, { secret: SECRET })).resolves.toMatchObject({ task_status: "succeed" });
+    await expect(verifyCallback({ headers: a, body: BODY }, { secret: SECRET })).resolves.toMatchObject({
+      task_status: "succeed",
+    });
   });
 
   it("rejects a signature made with another secret", async () => {
     const headers = await signCallback(BODY, { secret: OTHER_SECRET, timestamp: T });
-    const error = await expectReason(verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() }), "invalid_signature");
+    const error = await expectReason(
+      verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() }),
+      "invalid_signature",
+    );
     expect(error.message).toMatch(/not the API key/);
   });
 
@@ -99,7 +124,10 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     for (const index of [0, bytes.length >> 1, bytes.length - 1]) {
       const tampered = bytes.slice();
       tampered[index] = (tampered[index] ?? 0) ^ 0x01;
-      await expectReason(verifyCallback({ headers, body: tampered }, { secret: SECRET, now: atT() }), "invalid_signature");
+      await expectReason(
+        verifyCallback({ headers, body: tampered }, { secret: SECRET, now: atT() }),
+        "invalid_signature",
+      );
     }
   });
 
@@ -107,7 +135,10 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     const headers = await signCallback(BODY, { secret: SECRET, timestamp: T });
     const reserialized = JSON.stringify(JSON.parse(BODY));
     expect(JSON.parse(reserialized)).toEqual(JSON.parse(BODY));
-    const error = await expectReason(verifyCallback({ headers, body: reserialized }, { secret: SECRET, now: atT() }), "invalid_signature");
+    const error = await expectReason(
+      verifyCallback({ headers, body: reserialized }, { secret: SECRET, now: atT() }),
+      "invalid_signature",
+    );
     expect(error.message).toMatch(/raw bytes/);
   });
 
@@ -116,14 +147,18 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     const bad = (await signCallback(BODY, { secret: OTHER_SECRET, id: "msg_1", timestamp: T }))["webhook-signature"];
     for (const signature of [`${bad} ${good}`, `${good} ${bad}`, `v1,!!!notbase64 ${good}`, `${bad}, ${good}`]) {
       const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(T), "webhook-signature": signature };
-      await expect(verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() })).resolves.toMatchObject({ task_status: "succeed" });
+      await expect(verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() })).resolves.toMatchObject({
+        task_status: "succeed",
+      });
     }
     const headers = { "webhook-id": "msg_1", "webhook-timestamp": String(T), "webhook-signature": `${bad} ${bad}` };
     await expectReason(verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() }), "invalid_signature");
   });
 
   it("ignores signatures of other versions (v2, ...)", async () => {
-    const good = (await signCallback(BODY, { secret: SECRET, id: "msg_1", timestamp: T }))["webhook-signature"] as string;
+    const good = (await signCallback(BODY, { secret: SECRET, id: "msg_1", timestamp: T }))[
+      "webhook-signature"
+    ] as string;
     const asV2 = good.replace(/^v1,/, "v2,");
     const base = { "webhook-id": "msg_1", "webhook-timestamp": String(T) };
     const onlyV2 = await expectReason(
@@ -132,14 +167,20 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     );
     expect(onlyV2.message).toMatch(/no v1 signature/);
     await expect(
-      verifyCallback({ headers: { ...base, "webhook-signature": `${asV2} ${good}` }, body: BODY }, { secret: SECRET, now: atT() }),
+      verifyCallback(
+        { headers: { ...base, "webhook-signature": `${asV2} ${good}` }, body: BODY },
+        { secret: SECRET, now: atT() },
+      ),
     ).resolves.toMatchObject({ task_id: "866889456698785798" });
   });
 
   it("accepts timestamps up to toleranceSec away and rejects one second more, either way", async () => {
     const headers = await signCallback(BODY, { secret: SECRET, timestamp: T });
     const verifyAt = (offsetSec: number, toleranceSec?: number) =>
-      verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT(offsetSec), ...(toleranceSec === undefined ? {} : { toleranceSec }) });
+      verifyCallback(
+        { headers, body: BODY },
+        { secret: SECRET, now: atT(offsetSec), ...(toleranceSec === undefined ? {} : { toleranceSec }) },
+      );
     await expect(verifyAt(300)).resolves.toBeDefined();
     await expect(verifyAt(-300)).resolves.toBeDefined();
     await expect(verifyAt(300.999)).resolves.toBeDefined(); // the clock is read in whole seconds
@@ -156,20 +197,35 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature"]) {
       const headers = { ...full };
       delete headers[name];
-      const error = await expectReason(verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() }), "missing_headers");
+      const error = await expectReason(
+        verifyCallback({ headers, body: BODY }, { secret: SECRET, now: atT() }),
+        "missing_headers",
+      );
       expect(error.message).toContain(name);
     }
-    const none = await expectReason(verifyCallback({ headers: {}, body: BODY }, { secret: SECRET, now: atT() }), "missing_headers");
+    const none = await expectReason(
+      verifyCallback({ headers: {}, body: BODY }, { secret: SECRET, now: atT() }),
+      "missing_headers",
+    );
     expect(none.message).toMatch(/webhook-id, webhook-timestamp, webhook-signature headers/);
     const inMs = { ...full, "webhook-timestamp": String(T * 1000) + "x" };
-    await expectReason(verifyCallback({ headers: inMs, body: BODY }, { secret: SECRET, now: atT() }), "missing_headers");
+    await expectReason(
+      verifyCallback({ headers: inMs, body: BODY }, { secret: SECRET, now: atT() }),
+      "missing_headers",
+    );
   });
 
   it("verifies a fetch Request, reading its raw body once, with headers in any case", async () => {
     const signed = await signCallback(BODY, { secret: SECRET, timestamp: T });
     const headers = Object.fromEntries(Object.entries(signed).map(([name, value]) => [name.toUpperCase(), value]));
-    const request = new Request("https://example.com/hook", { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: BODY });
-    await expect(verifyCallback(request, { secret: SECRET, now: atT() })).resolves.toMatchObject({ task_status: "succeed" });
+    const request = new Request("https://example.com/hook", {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: BODY,
+    });
+    await expect(verifyCallback(request, { secret: SECRET, now: atT() })).resolves.toMatchObject({
+      task_status: "succeed",
+    });
     expect(request.bodyUsed).toBe(true);
 
     // A Request whose body a framework already parsed cannot be verified.
@@ -182,17 +238,26 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
     const bytes = new TextEncoder().encode(BODY);
     const signed = await signCallback(bytes, { secret: SECRET, timestamp: T });
     const nodeHeaders = { ...signed, "x-forwarded-for": ["10.0.0.1", "10.0.0.2"], "x-absent": undefined };
-    await expect(verifyCallback({ headers: nodeHeaders, body: bytes }, { secret: SECRET, now: atT() })).resolves.toMatchObject({
+    await expect(
+      verifyCallback({ headers: nodeHeaders, body: bytes }, { secret: SECRET, now: atT() }),
+    ).resolves.toMatchObject({
       task_status: "succeed",
     });
-    await expect(verifyCallback({ headers: new Headers(signed), body: Buffer.from(BODY) }, { secret: SECRET, now: atT() })).resolves.toBeDefined();
-    await expect(verifyCallback({ headers: Object.entries(signed), body: BODY }, { secret: SECRET, now: atT() })).resolves.toBeDefined();
+    await expect(
+      verifyCallback({ headers: new Headers(signed), body: Buffer.from(BODY) }, { secret: SECRET, now: atT() }),
+    ).resolves.toBeDefined();
+    await expect(
+      verifyCallback({ headers: Object.entries(signed), body: BODY }, { secret: SECRET, now: atT() }),
+    ).resolves.toBeDefined();
   });
 
   it("signs and verifies non-ASCII bodies over their UTF-8 bytes", async () => {
     const body = JSON.stringify({ task_id: "1", task_status: "failed", task_status_msg: "内容审核未通过 🎧" });
     const headers = await signCallback(body, { secret: SECRET, timestamp: T });
-    const task = await verifyCallback({ headers, body: new TextEncoder().encode(body) }, { secret: SECRET, now: atT() });
+    const task = await verifyCallback(
+      { headers, body: new TextEncoder().encode(body) },
+      { secret: SECRET, now: atT() },
+    );
     expect(task.task_status_msg).toBe("内容审核未通过 🎧");
   });
 
@@ -207,7 +272,10 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
   it("rejects a parsed body given in place of the raw one", async () => {
     const headers = await signCallback(BODY, { secret: SECRET, timestamp: T });
     const parsed = JSON.parse(BODY);
-    const error = await expectReason(verifyCallback({ headers, body: parsed }, { secret: SECRET, now: atT() }), "parsed_body");
+    const error = await expectReason(
+      verifyCallback({ headers, body: parsed }, { secret: SECRET, now: atT() }),
+      "parsed_body",
+    );
     expect(error.message).toMatch(/raw request body.*express\.raw/s);
   });
 
@@ -226,7 +294,13 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
       new Set(["invalid_signature", "timestamp_out_of_tolerance", "missing_headers", "invalid_secret"]),
     );
     for (const error of errors) {
-      const views = [error.message, String(error), JSON.stringify(error), error.stack ?? "", JSON.stringify(error.cause ?? null)];
+      const views = [
+        error.message,
+        String(error),
+        JSON.stringify(error),
+        error.stack ?? "",
+        JSON.stringify(error.cause ?? null),
+      ];
       for (const view of views) expect(view).not.toContain("TOPSECRET");
     }
   });
@@ -251,7 +325,12 @@ describe("parseCallback", () => {
       task_info: { external_task_id: event.external_id },
     });
     const succeeded = parseCallback(
-      JSON.stringify({ id: "42", status: "succeeded", outputs: [{ url: "https://cdn.example/a.mp3" }], billing: [{ amount: 1 }] }),
+      JSON.stringify({
+        id: "42",
+        status: "succeeded",
+        outputs: [{ url: "https://cdn.example/a.mp3" }],
+        billing: [{ amount: 1 }],
+      }),
     );
     expect(succeeded).toEqual({ task_id: "42", task_status: "succeed" });
     // Statuses other than `succeeded` are kept as sent (callers treat unknown ones as running).
@@ -278,7 +357,9 @@ describe("parseCallback", () => {
   it("accepts Uint8Array bodies (UTF-8, with or without a BOM)", () => {
     const text = JSON.stringify(examples.processing?.value);
     expect(parseCallback(new TextEncoder().encode(text))).toEqual(examples.processing?.value);
-    expect(parseCallback(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]))).toEqual(examples.processing?.value);
+    expect(parseCallback(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]))).toEqual(
+      examples.processing?.value,
+    );
     expect(parseCallback(Buffer.from(text))).toEqual(examples.processing?.value);
   });
 
@@ -298,7 +379,10 @@ describe("parseCallback", () => {
       [{ task_id: "1", task_status: 7 }, /task_status must be string/],
       [{ task_id: "1" }, /the body must have required property 'task_status'/],
       [{ task_id: "1", task_status: "succeed", created_at: "1764024357708" }, /created_at must be integer/],
-      [{ task_id: "1", task_status: "succeed", task_result: { audios: [{ url_mp3: 5 }] } }, /task_result\.audios\[0\]\.url_mp3 must be string/],
+      [
+        { task_id: "1", task_status: "succeed", task_result: { audios: [{ url_mp3: 5 }] } },
+        /task_result\.audios\[0\]\.url_mp3 must be string/,
+      ],
       [{ id: "1", status: 3 }, /status must be string/],
       [{ id: "1" }, /the body must have required property 'status'/],
       [{ status: "succeeded" }, /the body must have required property 'id'/],
@@ -338,7 +422,8 @@ describe("parseCallback", () => {
       "x",
       null,
     ];
-    for (const sample of samples) expect(validateCallbackPayload(sample), JSON.stringify(sample)).toBe(reference(sample));
+    for (const sample of samples)
+      expect(validateCallbackPayload(sample), JSON.stringify(sample)).toBe(reference(sample));
   });
 });
 
@@ -350,7 +435,9 @@ describe("generated/callback-validator.ts", () => {
     expect(compileCallbackValidator()).toBe(fresh); // deterministic
     expect(onDisk).not.toMatch(/\brequire\s*\(/);
     expect(onDisk).not.toMatch(/^\s*import\b/m);
-    expect(onDisk.split("\n")[0]).toMatch(/^\/\/ Generated from openapi\/openapi\.yaml by `npm run generate`.*do not edit/);
+    expect(onDisk.split("\n")[0]).toMatch(
+      /^\/\/ Generated from openapi\/openapi\.yaml by `npm run generate`.*do not edit/,
+    );
   });
 });
 
@@ -397,7 +484,9 @@ describe("contract: Prism's real callback", () => {
 
 describe("a status added later", () => {
   it("is accepted in a callback, as polling treats it (still running), not rejected as an invalid payload", () => {
-    const task = parseCallback(JSON.stringify({ task_id: "866889456698785798", task_status: "queued_for_review", created_at: 1764024357708 }));
+    const task = parseCallback(
+      JSON.stringify({ task_id: "866889456698785798", task_status: "queued_for_review", created_at: 1764024357708 }),
+    );
     expect(task.task_status).toBe("queued_for_review");
     expect(validateCallbackPayload({ task_id: "1", task_status: "" })).toBe(false);
   });

@@ -20,8 +20,12 @@ interface Run {
 
 function kling(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -62,21 +66,37 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
   it("a result's index is the item's line in the input file, the same after a resume", async () => {
     const fake = await startFakeKling({ taskDurationMs: 40 });
     const file = join(dir, "index.txt");
-    writeFileSync(file, ["# header", "https://example.com/a.mp4", "", "https://example.com/b.mp4", "https://example.com/fail-c.mp4"].join("\n"));
+    writeFileSync(
+      file,
+      ["# header", "https://example.com/a.mp4", "", "https://example.com/b.mp4", "https://example.com/fail-c.mp4"].join(
+        "\n",
+      ),
+    );
     await kling(["batch", file, ...common(fake)]);
     const first = lines(`${file}.results.jsonl`);
-    expect(first.map((l) => [l.index, l.ok]).sort()).toEqual([[1, true], [3, true], [4, false]]);
+    expect(first.map((l) => [l.index, l.ok]).sort()).toEqual([
+      [1, true],
+      [3, true],
+      [4, false],
+    ]);
     // The failed clip runs again alone: it keeps its line number, 4 (it was renumbered 0 before).
     await kling(["batch", file, ...common(fake)]);
     const second = lines(`${file}.results.jsonl`);
-    expect(second.map((l) => [l.index, l.ok]).sort()).toEqual([[1, true], [3, true], [4, false]]);
+    expect(second.map((l) => [l.index, l.ok]).sort()).toEqual([
+      [1, true],
+      [3, true],
+      [4, false],
+    ]);
     await fake.close();
   });
 
   it("a results file cut mid-line by a crash is repaired: valid JSONL, one line per finished item", async () => {
     const fake = await startFakeKling({ taskDurationMs: 40 });
     const file = join(dir, "cut.txt");
-    writeFileSync(file, ["https://example.com/1.mp4", "https://example.com/2.mp4", "https://example.com/3.mp4"].join("\n"));
+    writeFileSync(
+      file,
+      ["https://example.com/1.mp4", "https://example.com/2.mp4", "https://example.com/3.mp4"].join("\n"),
+    );
     await kling(["batch", file, ...common(fake)]);
     const results = `${file}.results.jsonl`;
     const [keep] = readFileSync(results, "utf8").split("\n");
@@ -94,12 +114,18 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
     const fake = await startFakeKling({ taskDurationMs: 40 });
     const file = join(dir, "locked.txt");
     writeFileSync(file, "https://example.com/locked.mp4\n");
-    writeFileSync(`${file}.results.jsonl.lock`, JSON.stringify({ pid: process.pid, host: (await import("node:os")).hostname() }));
+    writeFileSync(
+      `${file}.results.jsonl.lock`,
+      JSON.stringify({ pid: process.pid, host: (await import("node:os")).hostname() }),
+    );
     const refused = await kling(["batch", file, ...common(fake)]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/another kling-v2a batch \(pid \d+/);
     expect(fake.requests).toHaveLength(0);
-    writeFileSync(`${file}.results.jsonl.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname() }));
+    writeFileSync(
+      `${file}.results.jsonl.lock`,
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname() }),
+    );
     const taken = await kling(["batch", file, ...common(fake)]);
     expect(taken.code).toBe(0);
     expect(existsSync(`${file}.results.jsonl.lock`)).toBe(false);
@@ -110,7 +136,10 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
     const fake = await startFakeKling({ taskDurationMs: 1_500 });
     const file = join(dir, "race.txt");
     writeFileSync(file, Array.from({ length: 4 }, (_, i) => `https://example.com/race-${i}.mp4`).join("\n"));
-    const [a, b] = await Promise.all([kling(["batch", file, ...common(fake)]), kling(["batch", file, ...common(fake)])]);
+    const [a, b] = await Promise.all([
+      kling(["batch", file, ...common(fake)]),
+      kling(["batch", file, ...common(fake)]),
+    ]);
     // Usually one is refused (2); on a slow machine the second may start after the first ended and skip everything (0).
     expect([a.code, b.code]).toContain(0);
     expect([0, 2]).toEqual(expect.arrayContaining([a.code, b.code]));
@@ -131,10 +160,13 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
     await fake.close();
   });
 
-  it("resume matches normalised inputs: a line with \"video_id\": \"\" is skipped once it succeeded", async () => {
+  it('resume matches normalised inputs: a line with "video_id": "" is skipped once it succeeded', async () => {
     const fake = await startFakeKling({ taskDurationMs: 40 });
     const file = join(dir, "normalised.jsonl");
-    writeFileSync(file, `${JSON.stringify({ video_id: "", video_url: "https://example.com/n.mp4", external_task_id: "" })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ video_id: "", video_url: "https://example.com/n.mp4", external_task_id: "" })}\n`,
+    );
     const first = await kling(["batch", file, ...common(fake), "--json"]);
     expect(JSON.parse(first.stdout)).toMatchObject({ succeeded: 1 });
     const second = await kling(["batch", file, ...common(fake), "--json"]);
@@ -147,7 +179,11 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
 describe.skipIf(buildError !== null)("kling-v2a run and wait, interrupted or downloading", () => {
   it("Ctrl-C exits 130 and prints the task id, also without a terminal", async () => {
     const fake = await startFakeKling({ taskDurationMs: 60_000 });
-    const child = spawn(process.execPath, [cli, "run", ...common(fake), "--video-url", "https://example.com/long.mp4"], { env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(
+      process.execPath,
+      [cli, "run", ...common(fake), "--video-url", "https://example.com/long.mp4"],
+      { env: { PATH: process.env.PATH ?? "" } },
+    );
     let stderr = "";
     const created = new Promise<void>((resolve) =>
       child.stderr.on("data", (chunk: Buffer) => {
@@ -169,7 +205,20 @@ describe.skipIf(buildError !== null)("kling-v2a run and wait, interrupted or dow
     const fake = await startFakeKling({ taskDurationMs: 40, resultBaseUrl: `${filesUrl}/v2a` });
     const out = join(dir, "dl");
     mkdirSync(out, { recursive: true });
-    const task = JSON.parse((await kling(["create", "--base-url", fake.url, "--api-key", KEY, "--video-url", "https://example.com/d.mp4", "--json"])).stdout);
+    const task = JSON.parse(
+      (
+        await kling([
+          "create",
+          "--base-url",
+          fake.url,
+          "--api-key",
+          KEY,
+          "--video-url",
+          "https://example.com/d.mp4",
+          "--json",
+        ])
+      ).stdout,
+    );
     writeFileSync(join(out, `${task.task_id}.mp3`), "mine");
     const refused = await kling(["wait", task.task_id, ...common(fake), "--download", out, "--json"]);
     expect(refused.code).toBe(2);
@@ -187,7 +236,16 @@ describe.skipIf(buildError !== null)("kling-v2a run and wait, interrupted or dow
   it("a stalled download is given up within --timeout (exit 4), and the task is still printed", async () => {
     const fake = await startFakeKling({ taskDurationMs: 40, resultBaseUrl: `${filesUrl}/stall` });
     const before = stalls;
-    const run = await kling(["run", ...common(fake), "--video-url", "https://example.com/s.mp4", "--download", join(dir, "stalled"), "--timeout", "3"]);
+    const run = await kling([
+      "run",
+      ...common(fake),
+      "--video-url",
+      "https://example.com/s.mp4",
+      "--download",
+      join(dir, "stalled"),
+      "--timeout",
+      "3",
+    ]);
     expect(stalls).toBeGreaterThan(before);
     expect(run.code).toBe(4);
     expect(run.stdout).toMatch(/task \d+ succeed/);

@@ -8,7 +8,12 @@ import { createClient } from "../src/index.js";
 function recordingClient(baseUrl: string, extra: Parameters<typeof createClient>[0] = {}) {
   const lines: string[] = [];
   const keep = (line: string) => lines.push(line);
-  const kling = createClient({ baseUrl, logLevel: "debug", logger: { debug: keep, info: keep, warn: keep, error: keep }, ...extra });
+  const kling = createClient({
+    baseUrl,
+    logLevel: "debug",
+    logger: { debug: keep, info: keep, warn: keep, error: keep },
+    ...extra,
+  });
   const setUps = () => lines.filter((line) => line.startsWith("request code loaded")).length;
   return { kling, setUps };
 }
@@ -19,8 +24,15 @@ let baseUrl: string;
 
 beforeAll(async () => {
   server = createServer((request, response) => {
-    const body = JSON.stringify({ code: 0, message: "SUCCEED", request_id: "r", data: request.url?.split("?")[0] === "/v1/audio/video-to-audio" ? [TASK] : TASK });
-    response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+    const body = JSON.stringify({
+      code: 0,
+      message: "SUCCEED",
+      request_id: "r",
+      data: request.url?.split("?")[0] === "/v1/audio/video-to-audio" ? [TASK] : TASK,
+    });
+    response
+      .writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+      .end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -56,7 +56,10 @@ describe("methods against Prism", () => {
   it("waitForTask walks submitted → processing → succeed, reporting each change", async () => {
     const kling = steered("example=submitted", "example=processing", "example=processing", "example=succeed");
     const statuses: string[] = [];
-    const task = await kling.waitForTask("866889456698785798", { pollIntervalMs: 5, onProgress: (t) => statuses.push(t.task_status) });
+    const task = await kling.waitForTask("866889456698785798", {
+      pollIntervalMs: 5,
+      onProgress: (t) => statuses.push(t.task_status),
+    });
     expect(statuses).toEqual(["submitted", "processing", "succeed"]);
     expect(task.task_result?.audios?.[0]?.url_mp3).toMatch(/\.mp3$/);
     expect(kling.seen.filter((s) => s.startsWith("GET"))).toHaveLength(4);
@@ -65,7 +68,9 @@ describe("methods against Prism", () => {
   it("run creates, then waits; a failed task throws KlingTaskFailedError with its reason", async () => {
     const ok = await steered("", "example=processing", "example=succeed").run(input, { pollIntervalMs: 5 });
     expect(ok.task_status).toBe("succeed");
-    const failed = await steered("", "example=failed").run(input, { pollIntervalMs: 5 }).catch((e) => e);
+    const failed = await steered("", "example=failed")
+      .run(input, { pollIntervalMs: 5 })
+      .catch((e) => e);
     expect(failed).toBeInstanceOf(KlingTaskFailedError);
     expect(failed.task.task_status_msg).toContain("between 3 and 20 seconds");
   });
@@ -83,17 +88,25 @@ describe("every documented error example becomes the right typed error", () => {
   const errors = responseExamples(getTask).filter((e) => e.status !== "200");
 
   it.each(errors.map((e) => [e.name, e] as const))("%s", async (_name, example) => {
-    const error = await steered(`code=${example.status}, example=${example.name}`).getTask("1").catch((e) => e);
+    const error = await steered(`code=${example.status}, example=${example.name}`)
+      .getTask("1")
+      .catch((e) => e);
     expect(error).toBeInstanceOf(KlingApiError);
     expect(error).toBeInstanceOf(classes[example.value.code]!);
-    expect(error).toMatchObject({ status: Number(example.status), code: example.value.code, requestId: example.value.request_id });
+    expect(error).toMatchObject({
+      status: Number(example.status),
+      code: example.value.code,
+      requestId: example.value.request_id,
+    });
     expect(error.retryable).toBe(isRetryable(Number(example.status), example.value.code));
     expect(error.message).toContain(example.value.request_id);
     expect(error.message).toContain(String(example.value.code));
   });
 
   it("retries exactly the retryable codes", () => {
-    const retried = Object.keys(classes).map(Number).filter((code) => isRetryable(429, code) || isRetryable(500, code));
+    const retried = Object.keys(classes)
+      .map(Number)
+      .filter((code) => isRetryable(429, code) || isRetryable(500, code));
     expect(retried.sort()).toEqual([1302, 1303, 5000, 5001, 5002]);
   });
 });
@@ -109,11 +122,15 @@ describe("createClient options", () => {
     vi.stubEnv("DEERAPI_KEY", "deer-key-from-env-123");
     vi.stubEnv("KLING_V2A_BASE_URL", baseUrl);
     const seen: string[] = [];
-    const kling = createClient({ fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)) });
+    const kling = createClient({
+      fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)),
+    });
     await kling.getTask("866889456698785798");
     expect(seen).toEqual(["Bearer deer-key-from-env-123"]);
     vi.stubEnv("KLING_V2A_API_KEY", "v2a-key-wins-over-deer");
-    const first = createClient({ fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)) });
+    const first = createClient({
+      fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)),
+    });
     await first.getTask("866889456698785798");
     expect(seen[1]).toBe("Bearer v2a-key-wins-over-deer");
   });
@@ -125,7 +142,9 @@ describe("createClient options", () => {
       if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
       return realFetch(request, init);
     });
-    await expect(createClient({ baseUrl, apiKey: "prism-accepts-any-key" }).getTask("866889456698785798")).resolves.toBeDefined();
+    await expect(
+      createClient({ baseUrl, apiKey: "prism-accepts-any-key" }).getTask("866889456698785798"),
+    ).resolves.toBeDefined();
   });
 
   it("refuses a key in a browser page unless dangerouslyAllowBrowser is set; no key is fine", () => {
@@ -140,7 +159,12 @@ describe("createClient options", () => {
 
   it("logs one line per attempt at debug, nothing at the default level", async () => {
     const lines: string[] = [];
-    const logger = { debug: (m: string) => lines.push(m), info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+    const logger = {
+      debug: (m: string) => lines.push(m),
+      info: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      error: (m: string) => lines.push(m),
+    };
     await createClient({ baseUrl, apiKey: "prism-accepts-any-key", logger }).getTask("866889456698785798");
     expect(lines).toEqual([]);
     vi.stubEnv("KLING_V2A_LOG", "debug");

@@ -35,15 +35,18 @@ describe.each(operations().map((op) => [op.operationId, op] as const))("%s", (op
     expect(validatorAt(responseSchemaPointer(op, 200))(data)).toBe(true);
   });
 
-  it.each(examples.map((e) => [`${e.status} ${e.name}`, e] as const))("serves example %s, valid against its schema", async (_label, example) => {
-    const { response, data, error } = await send(operationId, `code=${example.status}, example=${example.name}`);
-    expect(response.status).toBe(Number(example.status));
-    expect(response.headers.get("sl-violations")).toBeNull();
-    const body = response.ok ? data : error;
-    expect(body).toEqual(example.value);
-    const validate = validatorAt(example.schemaPointer);
-    expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
-  });
+  it.each(examples.map((e) => [`${e.status} ${e.name}`, e] as const))(
+    "serves example %s, valid against its schema",
+    async (_label, example) => {
+      const { response, data, error } = await send(operationId, `code=${example.status}, example=${example.name}`);
+      expect(response.status).toBe(Number(example.status));
+      expect(response.headers.get("sl-violations")).toBeNull();
+      const body = response.ok ? data : error;
+      expect(body).toEqual(example.value);
+      const validate = validatorAt(example.schemaPointer);
+      expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
+    },
+  );
 });
 
 describe("createTask request examples", () => {
@@ -80,9 +83,18 @@ describe("Prism accepts what Kling accepts", () => {
   const validate = validatorAt("#/components/schemas/CreateTaskRequest");
   const cases: Array<[string, string]> = [
     ["Kling's documented create example (empty external_task_id and callback_url)", KLING_DOCUMENTED_BODY],
-    ["the gateway form: an empty video_id beside a video_url", JSON.stringify({ video_id: "", video_url: "https://example.com/clip.mp4" })],
-    ["the gateway form: an empty video_url beside a video_id", JSON.stringify({ video_id: "866534912876544067", video_url: "", sound_effect_prompt: "rain" })],
-    ["every optional field empty beside a video_id", JSON.stringify({ video_id: "866534912876544067", video_url: "", external_task_id: "", callback_url: "" })],
+    [
+      "the gateway form: an empty video_id beside a video_url",
+      JSON.stringify({ video_id: "", video_url: "https://example.com/clip.mp4" }),
+    ],
+    [
+      "the gateway form: an empty video_url beside a video_id",
+      JSON.stringify({ video_id: "866534912876544067", video_url: "", sound_effect_prompt: "rain" }),
+    ],
+    [
+      "every optional field empty beside a video_id",
+      JSON.stringify({ video_id: "866534912876544067", video_url: "", external_task_id: "", callback_url: "" }),
+    ],
   ];
 
   it.each(cases)("%s", async (_label, text) => {

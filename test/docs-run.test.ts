@@ -75,7 +75,13 @@ async function routedFetch(input: RequestInfo | URL, init?: RequestInit): Promis
   if (!route) return realFetch(request);
   const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
   const target = typeof route === "string" ? `${route}${url.pathname}${url.search}` : request.url;
-  const moved = new Request(target, { method: request.method, headers: request.headers, body, signal: request.signal, redirect: request.redirect });
+  const moved = new Request(target, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    signal: request.signal,
+    redirect: request.redirect,
+  });
   return typeof route === "string" ? realFetch(moved) : route(moved);
 }
 
@@ -106,7 +112,12 @@ const freshInput = (): CreateTaskInput => ({ video_url: `${VIDEO}?n=${++inputs}`
 
 /** Names every example may take as given (the PRELUDE of test/docs-examples.test.ts), real at run time. */
 function given(overrides: Record<string, unknown> = {}) {
-  const calls = { save: [] as unknown[][], queueForLater: [] as string[], alertBilling: [] as unknown[], markDone: [] as Task[] };
+  const calls = {
+    save: [] as unknown[][],
+    queueForLater: [] as string[],
+    alertBilling: [] as unknown[],
+    markDone: [] as Task[],
+  };
   const globals = {
     kling,
     input: freshInput(),
@@ -161,8 +172,11 @@ async function checkErrorsExample(ex: Example): Promise<void> {
   const failing = given({ input: { video_url: `${VIDEO}?fail=${++inputs}` } });
   // A task that stays `processing`. The example's run has no timeoutMs, so its wait would last 10 minutes: here `run`
   // is what it is (createTask, then waitForTask), with a wait that ends after 300 ms.
-  const stuck = klingWith((r) => (r.method === "GET" ? { prefer: "example=processing" } : ({} as Record<string, string>)));
-  const shortRun = async (i: CreateTaskInput, o?: object) => stuck.waitForTask((await stuck.createTask(i)).task_id, { ...o, timeoutMs: 300 });
+  const stuck = klingWith((r) =>
+    r.method === "GET" ? { prefer: "example=processing" } : ({} as Record<string, string>),
+  );
+  const shortRun = async (i: CreateTaskInput, o?: object) =>
+    stuck.waitForTask((await stuck.createTask(i)).task_id, { ...o, timeoutMs: 300 });
   const slow = given({ kling: { ...stuck, run: shortRun } });
   const broke = given({ kling: klingWith(() => ({ prefer: "code=429, example=1102_resource_pack_exhausted" })) });
   const denied = given({ kling: klingWith(() => ({ prefer: "code=401, example=1000_authentication_failed" })) });
@@ -224,12 +238,21 @@ async function checkBatchExample(ex: Example): Promise<void> {
 }
 
 /** A browser's request as a page on `origin` sends it, with the user's session cookie. */
-function browserRequest(method: "GET" | "POST", url: string, user: string | undefined, init: { origin?: string; type?: string; body?: unknown } = {}): Request {
+function browserRequest(
+  method: "GET" | "POST",
+  url: string,
+  user: string | undefined,
+  init: { origin?: string; type?: string; body?: unknown } = {},
+): Request {
   const headers: Record<string, string> = {};
   if (user) headers.cookie = `session=${user}`;
   if (init.origin) headers.origin = init.origin;
   if (method === "POST") headers["content-type"] = init.type ?? "application/json";
-  return new Request(url, { method, headers, body: method === "POST" ? JSON.stringify(init.body ?? freshInput()) : undefined });
+  return new Request(url, {
+    method,
+    headers,
+    body: method === "POST" ? JSON.stringify(init.body ?? freshInput()) : undefined,
+  });
 }
 
 /**
@@ -237,7 +260,10 @@ function browserRequest(method: "GET" | "POST", url: string, user: string | unde
  * keyless client for each user as the page would have: the caller's own task, another user's refused like an unknown
  * id, lists per user, no session 401, a foreign Origin 403, a non-JSON create 415.
  */
-async function checkProxy(handle: (request: Request) => Promise<Response>, options: { base?: string; pageOrigin?: string } = {}): Promise<void> {
+async function checkProxy(
+  handle: (request: Request) => Promise<Response>,
+  options: { base?: string; pageOrigin?: string } = {},
+): Promise<void> {
   const base = options.base ?? "http://app.example";
   const page = (user?: string) =>
     createClient({
@@ -265,10 +291,16 @@ async function checkProxy(handle: (request: Request) => Promise<Response>, optio
   expect(refused).toBeInstanceOf(KlingInvalidRequestError);
   expect(refused).toMatchObject({ status: 404, code: 1203 });
   expect((await bob.listTasks({ pageSize: 500 })).map((t) => t.task_id)).not.toContain(created.task_id);
-  expect(await page(undefined).getTask(created.task_id).catch((e: unknown) => e)).toBeInstanceOf(KlingAuthenticationError);
+  expect(
+    await page(undefined)
+      .getTask(created.task_id)
+      .catch((e: unknown) => e),
+  ).toBeInstanceOf(KlingAuthenticationError);
   const url = `${base}/api/kling/v1/audio/video-to-audio`;
   expect((await handle(browserRequest("POST", url, "alice", { origin: "https://evil.example" }))).status).toBe(403);
-  expect((await handle(browserRequest("POST", url, "alice", { origin: options.pageOrigin, type: "text/plain" }))).status).toBe(415);
+  expect(
+    (await handle(browserRequest("POST", url, "alice", { origin: options.pageOrigin, type: "text/plain" }))).status,
+  ).toBe(415);
   const fromPage = await handle(browserRequest("POST", url, "alice", { origin: options.pageOrigin ?? base }));
   expect(fromPage.status).toBe(200);
   expect(JSON.stringify(await fromPage.json())).not.toContain(process.env.DEERAPI_KEY!);
@@ -293,11 +325,20 @@ async function deliveredTask(): Promise<{ task: Task; body: string }> {
  * webhook secret is accepted (200) and logged, a changed byte is `invalid_signature` (400), no signature
  * `missing_headers` (400).
  */
-async function checkCallbackHandler(send: (request: Request) => Promise<Response>, logs: () => unknown[][]): Promise<void> {
+async function checkCallbackHandler(
+  send: (request: Request) => Promise<Response>,
+  logs: () => unknown[][],
+): Promise<void> {
   const { task, body } = await deliveredTask();
   const headers = await signCallback(body, { secret: SECRET });
   const post = (text: string, h: Record<string, string>) =>
-    send(new Request("http://app.example/kling/hook", { method: "POST", headers: { ...h, "content-type": "application/json" }, body: text }));
+    send(
+      new Request("http://app.example/kling/hook", {
+        method: "POST",
+        headers: { ...h, "content-type": "application/json" },
+        body: text,
+      }),
+    );
   const accepted = await post(body, headers);
   expect(accepted.status).toBe(200);
   await expect.poll(logs, { timeout: 5000, interval: 10 }).toContainEqual([task.task_id, "succeed"]);
@@ -316,7 +357,9 @@ async function lastServer(asked: number): Promise<string> {
   return server!.url;
 }
 
-async function serve(handler: Parameters<typeof createNodeServer>[0]): Promise<{ url: string; close: () => Promise<void> }> {
+async function serve(
+  handler: Parameters<typeof createNodeServer>[0],
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createNodeServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
@@ -386,11 +429,18 @@ const SERVERS: Record<string, Exercise> = {
     const run = await runExample(ex, given({ takeCreateQuota }).globals);
     const url = "http://app.example/api/kling/v1/audio/video-to-audio";
     const answers = [];
-    for (let i = 0; i < 3; i++) answers.push((await run.locals.proxy(browserRequest("POST", url, "carol", { origin: "http://app.example" }))).status);
+    for (let i = 0; i < 3; i++)
+      answers.push(
+        (await run.locals.proxy(browserRequest("POST", url, "carol", { origin: "http://app.example" }))).status,
+      );
     expect(answers).toEqual([200, 200, 401]); // over quota: 401
     expect((await run.locals.proxy(browserRequest("GET", url, "carol"))).status).toBe(200); // only creates are limited
-    expect((await run.locals.proxy(browserRequest("POST", url, "dave", { origin: "http://app.example" }))).status).toBe(200); // per user
-    expect((await run.locals.proxy(browserRequest("POST", url, undefined, { origin: "http://app.example" }))).status).toBe(401);
+    expect((await run.locals.proxy(browserRequest("POST", url, "dave", { origin: "http://app.example" }))).status).toBe(
+      200,
+    ); // per user
+    expect(
+      (await run.locals.proxy(browserRequest("POST", url, undefined, { origin: "http://app.example" }))).status,
+    ).toBe(401);
   },
   "docs/proxy.md › Next.js (App Router)": async (ex) => {
     const run = await runExample(ex, given().globals);
@@ -409,7 +459,10 @@ const SERVERS: Record<string, Exercise> = {
   },
   "docs/proxy.md › Deno": async (ex) => {
     let served: ((request: Request) => Promise<Response> | Response) | undefined;
-    const Deno = { env: { get: (name: string) => process.env[name] }, serve: (handler: typeof served) => void (served = handler) };
+    const Deno = {
+      env: { get: (name: string) => process.env[name] },
+      serve: (handler: typeof served) => void (served = handler),
+    };
     await runExample(ex, given({ Deno }).globals);
     expect(served).toBeTypeOf("function");
     // Behind TLS termination: the request URL says http://, the page's Origin https://app.example (allowedOrigins).
@@ -428,7 +481,12 @@ const SERVERS: Record<string, Exercise> = {
     const g = globalThis as Record<PropertyKey, unknown>;
     const proxyRun = await runExample(example("docs/proxy.md › The proxy: browsers without keys"), given().globals);
     const reached: Request[] = [];
-    routes.set("http://app.example", async (request) => (reached.push(request.clone()), proxyRun.locals.proxy(new Request(request, { headers: withCookie(request) }))));
+    routes.set(
+      "http://app.example",
+      async (request) => (
+        reached.push(request.clone()), proxyRun.locals.proxy(new Request(request, { headers: withCookie(request) }))
+      ),
+    );
     g.location = { href: "http://app.example/" };
     g[origin] = new URL("http://app.example/");
     const keys = { DEERAPI_KEY: undefined, KLING_V2A_API_KEY: undefined };
@@ -450,7 +508,13 @@ const SERVERS: Record<string, Exercise> = {
     const run = await runExample(ex);
     await checkCallbackHandler(run.exports.POST, () => run.console.of("log"));
     const { body } = await deliveredTask();
-    const ok = await run.exports.POST(new Request("http://app.example/hook", { method: "POST", headers: await signCallback(body, { secret: SECRET }), body }));
+    const ok = await run.exports.POST(
+      new Request("http://app.example/hook", {
+        method: "POST",
+        headers: await signCallback(body, { secret: SECRET }),
+        body,
+      }),
+    );
     expect(await ok.text()).toBe("ok");
   },
   "docs/callbacks.md › Node (`node:http`)": async (ex) => {
@@ -460,9 +524,18 @@ const SERVERS: Record<string, Exercise> = {
     // The mock's own signed deliveries of a task's three status changes, all accepted.
     const task = await kling.createTask({ ...freshInput(), callback_url: `${server}/kling/hook` });
     await expect
-      .poll(() => mock.deliveries.filter((d) => d.taskId === task.task_id).map((d) => `${d.status} ${d.outcome}`), { timeout: 5000, interval: 10 })
+      .poll(() => mock.deliveries.filter((d) => d.taskId === task.task_id).map((d) => `${d.status} ${d.outcome}`), {
+        timeout: 5000,
+        interval: 10,
+      })
       .toEqual(["submitted delivered", "processing delivered", "succeed delivered"]);
-    expect(run.console.of("log")).toEqual(expect.arrayContaining([[task.task_id, "submitted"], [task.task_id, "processing"], [task.task_id, "succeed"]]));
+    expect(run.console.of("log")).toEqual(
+      expect.arrayContaining([
+        [task.task_id, "submitted"],
+        [task.task_id, "processing"],
+        [task.task_id, "succeed"],
+      ]),
+    );
   },
   "docs/callbacks.md › Express": async (ex) => {
     const run = await runExample(ex);
@@ -475,11 +548,17 @@ const SERVERS: Record<string, Exercise> = {
   },
   "docs/callbacks.md › Hono": async (ex) => {
     const run = await runExample(ex);
-    await checkCallbackHandler((request) => run.locals.app.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }), () => run.console.of("log"));
+    await checkCallbackHandler(
+      (request) => run.locals.app.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }),
+      () => run.console.of("log"),
+    );
   },
   "docs/callbacks.md › Cloudflare Worker": async (ex) => {
     const run = await runExample(ex);
-    await checkCallbackHandler((request) => run.exports.default.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }), () => run.console.of("log"));
+    await checkCallbackHandler(
+      (request) => run.exports.default.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }),
+      () => run.console.of("log"),
+    );
   },
   "docs/callbacks.md › Testing your endpoint": async (ex) => {
     // The endpoint under test: the page's own node:http handler, on localhost:3000 as the example expects.
@@ -529,11 +608,16 @@ describe("documentation examples, run", () => {
   it("every example is run here or marked `ts no-run` with a reason, and every exercise and exception names an example", () => {
     const exercised = new Set([...Object.keys(CLIENT), ...Object.keys(SERVERS)]);
     const marked = examples.filter((e) => e.kind === "no-run");
-    const unrun = examples.filter((e) => e.kind === "code" && !exercised.has(e.id)).map((e) => `${e.id} (${e.file}:${e.line})`);
+    const unrun = examples
+      .filter((e) => e.kind === "code" && !exercised.has(e.id))
+      .map((e) => `${e.id} (${e.file}:${e.line})`);
     expect(unrun, "examples with no exercise below").toEqual([]);
     expect(Object.fromEntries(marked.map((e) => [e.id, e.reason]))).toEqual(NO_RUN);
     for (const e of marked) expect(e.reason, `${e.id} needs a reason after no-run`).not.toBe("");
-    expect([...exercised].filter((id) => byId.get(id)?.kind !== "code"), "exercises of no example").toEqual([]);
+    expect(
+      [...exercised].filter((id) => byId.get(id)?.kind !== "code"),
+      "exercises of no example",
+    ).toEqual([]);
   });
 
   describe.concurrent("examples that call the API", () => {
@@ -542,13 +626,29 @@ describe("documentation examples, run", () => {
 
   describe("examples that serve requests", () => {
     for (const [id, exercise] of Object.entries(SERVERS)) {
-      if (id === NEEDS_REDIS) it.skipIf(!hasRedis)(`${id} (needs redis-server; skipped without one)`, () => exercise(example(id)), 30_000);
+      if (id === NEEDS_REDIS)
+        it.skipIf(!hasRedis)(`${id} (needs redis-server; skipped without one)`, () => exercise(example(id)), 30_000);
       else it(id, () => exercise(example(id)));
     }
   });
 
   it("reads info strings: ts runs, ts signature is not code, ts no-run takes a reason, anything else is refused", () => {
-    const page = ["# Page", "```ts", "a;", "```", "```ts signature", "f(): void", "```", "## Part", "```ts no-run — needs a GPU", "b;", "```", "```ts", "c;", "```"].join("\n");
+    const page = [
+      "# Page",
+      "```ts",
+      "a;",
+      "```",
+      "```ts signature",
+      "f(): void",
+      "```",
+      "## Part",
+      "```ts no-run — needs a GPU",
+      "b;",
+      "```",
+      "```ts",
+      "c;",
+      "```",
+    ].join("\n");
     expect(examplesOf("page.md", page).map(({ id, kind, reason, line }) => ({ id, kind, reason, line }))).toEqual([
       { id: "page.md › Page", kind: "code", reason: "", line: 3 },
       { id: "page.md › Page", kind: "signature", reason: "", line: 6 },
@@ -560,20 +660,29 @@ describe("documentation examples, run", () => {
 
   describe("the checks can fail", () => {
     it("a batch example that saves only the first result fails its check", async () => {
-      const broken = withCode(example("README.md › Batches"), (code) => code.replace("if (result.ok) save(", "if (result.ok && result.index === 0) save("));
+      const broken = withCode(example("README.md › Batches"), (code) =>
+        code.replace("if (result.ok) save(", "if (result.ok && result.index === 0) save("),
+      );
       await expect(checkBatchExample(broken)).rejects.toThrow();
     });
 
     it("a callback handler that verifies with the wrong secret fails its check", async () => {
-      const broken = withCode(example("docs/callbacks.md › Cloudflare Worker"), (code) => code.replace("secret: env.KLING_WEBHOOK_SECRET", "secret: `whsec_${btoa('other')}`"));
+      const broken = withCode(example("docs/callbacks.md › Cloudflare Worker"), (code) =>
+        code.replace("secret: env.KLING_WEBHOOK_SECRET", "secret: `whsec_${btoa('other')}`"),
+      );
       const run = await runExample(broken);
       await expect(
-        checkCallbackHandler((request) => run.exports.default.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }), () => run.console.of("log")),
+        checkCallbackHandler(
+          (request) => run.exports.default.fetch(request, { KLING_WEBHOOK_SECRET: SECRET }),
+          () => run.console.of("log"),
+        ),
       ).rejects.toThrow();
     });
 
     it("a proxy whose authorize lets everyone in as one owner fails its check", async () => {
-      const broken = withCode(example("docs/proxy.md › The proxy: browsers without keys"), (code) => code.replace("session ? { owner: session.userId } : null", '{ owner: "everyone" }'));
+      const broken = withCode(example("docs/proxy.md › The proxy: browsers without keys"), (code) =>
+        code.replace("session ? { owner: session.userId } : null", '{ owner: "everyone" }'),
+      );
       const run = await runExample(broken, given().globals);
       await expect(checkProxy(run.locals.proxy)).rejects.toThrow();
     });

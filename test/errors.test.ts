@@ -117,7 +117,13 @@ describe("the other classes", () => {
     expect(wait.message).toContain("processing");
     expect(wait.message).toContain("keeps running on the server");
     expect(wait.message).toContain('waitForTask("866")');
-    expect(wait).toMatchObject({ name: "KlingTimeoutError", kind: "wait", taskId: "866", lastStatus: "processing", timeoutMs: 600_000 });
+    expect(wait).toMatchObject({
+      name: "KlingTimeoutError",
+      kind: "wait",
+      taskId: "866",
+      lastStatus: "processing",
+      timeoutMs: 600_000,
+    });
   });
 
   it("KlingValidationError names the field", () => {
@@ -164,9 +170,13 @@ describe("the other classes", () => {
 
 describe("externalTaskId", () => {
   it("is named in the message when given to the constructor", () => {
-    const error = new KlingConnectionError("POST /v1/audio/video-to-audio could not reach the server.", { externalTaskId: "job-7" });
+    const error = new KlingConnectionError("POST /v1/audio/video-to-audio could not reach the server.", {
+      externalTaskId: "job-7",
+    });
     expect(error.externalTaskId).toBe("job-7");
-    expect(error.message).toContain("the task may have been created: find it by external_task_id=job-7".replace("the", "The"));
+    expect(error.message).toContain(
+      "the task may have been created: find it by external_task_id=job-7".replace("the", "The"),
+    );
   });
 
   it("can be added to an existing error, message and stack included, once", () => {
@@ -181,7 +191,9 @@ describe("externalTaskId", () => {
 
 describe("bodies that are not Kling JSON", () => {
   it("strips an HTML page to its title", () => {
-    expect(stripHtml("<html><head><title>502 Bad Gateway</title></head><body><h1>oops</h1></body></html>")).toBe("502 Bad Gateway");
+    expect(stripHtml("<html><head><title>502 Bad Gateway</title></head><body><h1>oops</h1></body></html>")).toBe(
+      "502 Bad Gateway",
+    );
     expect(stripHtml("<p>Hello&nbsp;<b>world</b></p><script>var key='x'</script>")).toBe("Hello world");
     expect(stripHtml("x".repeat(500)).length).toBe(200);
   });
@@ -204,7 +216,13 @@ describe("bodies that are not Kling JSON", () => {
   });
 
   it("badBodyError reports truncated JSON", () => {
-    const error = badBodyError({ request: "GET /x", status: 200, contentType: "application/json", text: '{"code":0,"da', truncated: true });
+    const error = badBodyError({
+      request: "GET /x",
+      status: 200,
+      contentType: "application/json",
+      text: '{"code":0,"da',
+      truncated: true,
+    });
     expect(error.message).toContain("truncated JSON");
     expect(error.message).not.toContain('{"code"');
   });
@@ -226,7 +244,16 @@ describe("secrets", () => {
   });
 
   it("JSON.stringify shows the useful fields", () => {
-    const json = JSON.parse(JSON.stringify(apiErrorFrom({ status: 429, code: 1303, message: "busy", requestId: "r-1" })));
-    expect(json).toMatchObject({ name: "KlingRateLimitError", status: 429, code: 1303, requestId: "r-1", retryable: true, serverMessage: "busy" });
+    const json = JSON.parse(
+      JSON.stringify(apiErrorFrom({ status: 429, code: 1303, message: "busy", requestId: "r-1" })),
+    );
+    expect(json).toMatchObject({
+      name: "KlingRateLimitError",
+      status: 429,
+      code: 1303,
+      requestId: "r-1",
+      retryable: true,
+      serverMessage: "busy",
+    });
   });
 });

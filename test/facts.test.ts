@@ -32,17 +32,29 @@ describe("the facts src reads from the spec", () => {
     expect(apiErrorFrom({ status: 429, code: 1303 })).toBeInstanceOf(KlingRateLimitError);
     expect(apiErrorFrom({ status: 429, code: 1102 })).toBeInstanceOf(KlingAccountError);
     expect(apiErrorFrom({ status: 503, code: 5001 })).toBeInstanceOf(KlingServerError);
-    for (const [code, fact] of Object.entries(CODES)) expect(isRetryable(fact.status, Number(code))).toBe(fact.retryable);
+    for (const [code, fact] of Object.entries(CODES))
+      expect(isRetryable(fact.status, Number(code))).toBe(fact.retryable);
     expect(apiErrorFrom({ status: 401, code: 1001 }).message).toContain(GUIDANCE[1001]![1]);
   });
 
   it("refuses a table entry cut in two by an unquoted comma (a YAML flow-mapping trap)", () => {
-    const path = variant((t) => t.replace('next: "settle the account balance, then retry"', "next: settle the account balance, then retry"));
+    const path = variant((t) =>
+      t.replace('next: "settle the account balance, then retry"', "next: settle the account balance, then retry"),
+    );
     expect(() => generateFacts(path).facts).toThrow(/unknown keys then retry/);
   });
 
   it("refuses a code with no example, and an example whose code the table does not describe", () => {
-    expect(() => generateFacts(variant((t) => t.replace(/^ {2}1304: .*$/m, "$&\n  1305: { category: permission, retryable: false, ambiguous: false, happened: \"x\", next: \"y\" }")))).toThrow(/1305/);
+    expect(() =>
+      generateFacts(
+        variant((t) =>
+          t.replace(
+            /^ {2}1304: .*$/m,
+            '$&\n  1305: { category: permission, retryable: false, ambiguous: false, happened: "x", next: "y" }',
+          ),
+        ),
+      ),
+    ).toThrow(/1305/);
     expect(() => generateFacts(variant((t) => t.replace(/^ {2}1304: .*\n/m, "")))).toThrow(/1304/);
   });
 });

@@ -39,7 +39,9 @@ function recordingLogger() {
 
 describe("retries decided by Kling's code", () => {
   it("429 + 1303 with Retry-After: waits as asked, then succeeds", async () => {
-    fake = await startFakeKling({ fault: onNth(isCreate, { 1: { kind: "error", status: 429, code: 1303, retryAfter: 1 } }) });
+    fake = await startFakeKling({
+      fault: onNth(isCreate, { 1: { kind: "error", status: 429, code: 1303, retryAfter: 1 } }),
+    });
     const kling = createClient({ baseUrl: fake.url, apiKey: API_KEY });
     const task = await kling.createTask(input);
     expect(task.task_status).toBe("submitted");
@@ -51,7 +53,9 @@ describe("retries decided by Kling's code", () => {
   });
 
   it("429 + 1102 (resource pack used up) is never retried", async () => {
-    fake = await startFakeKling({ fault: () => ({ kind: "error", status: 429, code: 1102, message: "Resource pack exhausted" }) });
+    fake = await startFakeKling({
+      fault: () => ({ kind: "error", status: 429, code: 1102, message: "Resource pack exhausted" }),
+    });
     const kling = createClient({ baseUrl: fake.url, apiKey: API_KEY });
     const error = await kling.createTask(input).catch((e) => e);
     expect(error).toBeInstanceOf(KlingAccountError);
@@ -115,7 +119,12 @@ describe("safe create", () => {
 
   it("when the lookup is impossible, the error names the external_task_id", async () => {
     fake = await startFakeKling({
-      fault: (r) => (isCreate(r) ? { kind: "drop-after-commit" } : r.method === "GET" ? { kind: "error", status: 404, code: 1202 } : undefined),
+      fault: (r) =>
+        isCreate(r)
+          ? { kind: "drop-after-commit" }
+          : r.method === "GET"
+            ? { kind: "error", status: 404, code: 1202 }
+            : undefined,
     });
     const kling = createClient({ baseUrl: fake.url, apiKey: API_KEY });
     const error = await kling.createTask({ ...input, external_task_id: "job-42" }).catch((e) => e);
@@ -153,7 +162,9 @@ describe("bounded waits", () => {
     expect(task.task_result?.audios?.[0]?.url_mp3).toMatch(/\.mp3$/);
     expect(seen[0]).toBe("submitted");
     expect(seen.at(-1)).toBe("succeed");
-    const failed = await kling.run({ video_url: "https://example.com/fail.mp4" }, { pollIntervalMs: 10 }).catch((e) => e);
+    const failed = await kling
+      .run({ video_url: "https://example.com/fail.mp4" }, { pollIntervalMs: 10 })
+      .catch((e) => e);
     expect(failed).toBeInstanceOf(KlingTaskFailedError);
   });
 
@@ -162,8 +173,14 @@ describe("bounded waits", () => {
     const kling = createClient({ baseUrl: fake.url, apiKey: API_KEY });
     const error = await kling.run(input, { timeoutMs: 150, pollIntervalMs: 20 }).catch((e) => e);
     expect(error).toBeInstanceOf(KlingTimeoutError);
-    expect(error).toMatchObject({ kind: "wait", taskId: fake.tasks[0]!.task_id, lastStatus: expect.stringMatching(/submitted|processing/) });
-    await expect(kling.waitForTask(error.taskId, { timeoutMs: 50, pollIntervalMs: 10 })).rejects.toBeInstanceOf(KlingTimeoutError);
+    expect(error).toMatchObject({
+      kind: "wait",
+      taskId: fake.tasks[0]!.task_id,
+      lastStatus: expect.stringMatching(/submitted|processing/),
+    });
+    await expect(kling.waitForTask(error.taskId, { timeoutMs: 50, pollIntervalMs: 10 })).rejects.toBeInstanceOf(
+      KlingTimeoutError,
+    );
   });
 
   it("an abort during a retry sleep rejects at once with the signal's reason", async () => {
@@ -181,7 +198,11 @@ describe("secrets", () => {
   it("never appear in errors or log lines, for an API key or access/secret keys", async () => {
     fake = await startFakeKling({
       fault: (r) =>
-        r.seq % 3 === 0 ? { kind: "html", status: 502 } : r.seq % 3 === 1 ? { kind: "error", status: 401, code: 1004 } : { kind: "drop-after-commit" },
+        r.seq % 3 === 0
+          ? { kind: "html", status: 502 }
+          : r.seq % 3 === 1
+            ? { kind: "error", status: 401, code: 1004 }
+            : { kind: "drop-after-commit" },
     });
     const { logger, lines } = recordingLogger();
     const errors: unknown[] = [];
@@ -194,7 +215,12 @@ describe("secrets", () => {
     expect(lines.length).toBeGreaterThan(5);
     const everything = [
       ...lines,
-      ...errors.flatMap((e) => [String(e), JSON.stringify(e), inspect(e, { depth: 10, showHidden: true }), (e as Error).stack ?? ""]),
+      ...errors.flatMap((e) => [
+        String(e),
+        JSON.stringify(e),
+        inspect(e, { depth: 10, showHidden: true }),
+        (e as Error).stack ?? "",
+      ]),
     ].join("\n");
     expect(errors.every((e) => e instanceof KlingError)).toBe(true);
     expect(everything).not.toContain(API_KEY);

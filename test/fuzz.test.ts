@@ -25,7 +25,8 @@ function intEnv(name: string, fallback: number): number {
   const value = process.env[name];
   if (value === undefined || value.trim() === "") return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -37,7 +38,14 @@ const RUNS = (() => {
   const parse = Math.round(callbacks * 0.35);
   const headers = Math.round(callbacks * 0.35);
   const signed = Math.round(callbacks * 0.15);
-  return { create, parse, headers, signed, mutated: callbacks - parse - headers - signed, responses: TOTAL - create - callbacks };
+  return {
+    create,
+    parse,
+    headers,
+    signed,
+    mutated: callbacks - parse - headers - signed,
+    responses: TOTAL - create - callbacks,
+  };
 })();
 /** Generous per-test limits for big runs (the seeded default takes a few seconds in all). */
 const timeoutFor = (runs: number) => Math.max(30_000, runs * 10);
@@ -76,7 +84,15 @@ const figures = {
     /** The URL disagreements by kind: "sent" = the client sends it and the spec rejects it, "refused" = the reverse. */
     urlKinds: {} as Record<string, number>,
   },
-  callbacks: { cases: 0, parse: 0, headers: 0, signed: 0, mutated: 0, accepted: 0, rejected: {} as Record<string, number> },
+  callbacks: {
+    cases: 0,
+    parse: 0,
+    headers: 0,
+    signed: 0,
+    mutated: 0,
+    accepted: 0,
+    rejected: {} as Record<string, number>,
+  },
   responses: {
     cases: 0,
     resolved: 0,
@@ -106,7 +122,11 @@ afterAll(() => {
 });
 
 /** fc.assert with the run's seed (offset per property so they explore different cases); counts failures. */
-async function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>, offset: number, numRuns: number): Promise<void> {
+async function check<Ts extends [unknown, ...unknown[]]>(
+  property: fc.IAsyncProperty<Ts>,
+  offset: number,
+  numRuns: number,
+): Promise<void> {
   try {
     await fc.assert(property, { seed: SEED + offset, numRuns });
   } catch (error) {
@@ -116,12 +136,15 @@ async function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProp
 }
 
 const show = (value: unknown) => inspect(value, { depth: 4, breakLength: Infinity, maxStringLength: 300 });
-const hasOwn = (value: unknown, key: string) => typeof value === "object" && value !== null && Object.hasOwn(value, key);
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const hasOwn = (value: unknown, key: string) =>
+  typeof value === "object" && value !== null && Object.hasOwn(value, key);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Asserts deep equality with a lazily built context: `expect(x, message)` would build every message up front. */
 function same(actual: unknown, expected: unknown, context: () => string): void {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`expected ${show(expected)}, got ${show(actual)}: ${context()}`);
+  if (!isDeepStrictEqual(actual, expected))
+    throw new Error(`expected ${show(expected)}, got ${show(actual)}: ${context()}`);
 }
 
 function ensure(condition: unknown, message: () => string): asserts condition {
@@ -141,7 +164,10 @@ function errorTexts(error: unknown, deep = false): string[] {
 function expectNoSecret(texts: string[], secrets: readonly string[], context: () => string): void {
   for (const text of texts) {
     for (const secret of secrets) {
-      if (text.includes(secret)) throw new Error(`secret ${JSON.stringify(secret.slice(0, 12))}… leaked in ${JSON.stringify(text.slice(0, 300))} (${context()})`);
+      if (text.includes(secret))
+        throw new Error(
+          `secret ${JSON.stringify(secret.slice(0, 12))}… leaked in ${JSON.stringify(text.slice(0, 300))} (${context()})`,
+        );
     }
   }
 }
@@ -152,19 +178,50 @@ function expectNoSecret(texts: string[], secrets: readonly string[], context: ()
 
 const validateCreate = validatorAt("#/components/schemas/CreateTaskRequest");
 const validateHttpUrl = validatorAt("#/components/schemas/HttpUrl");
-const CREATED = { code: 0, message: "SUCCEED", request_id: "req-fuzz", data: { task_id: "880000000000000001", task_status: "submitted", created_at: 1, updated_at: 1 } };
+const CREATED = {
+  code: 0,
+  message: "SUCCEED",
+  request_id: "req-fuzz",
+  data: { task_id: "880000000000000001", task_status: "submitted", created_at: 1, updated_at: 1 },
+};
 
 /** One code point: ASCII, accented, CJK, emoji and other astral characters, lone surrogates, anything. */
 const codePoint = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom("a", "Z", " ", "é", "中", "😀", "👍🏽".slice(0, 2), "𝄞", "\u{10FFFF}", "\u0000", "\n", "\u200d") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "a",
+      "Z",
+      " ",
+      "é",
+      "中",
+      "😀",
+      "👍🏽".slice(0, 2),
+      "𝄞",
+      "\u{10FFFF}",
+      "\u0000",
+      "\n",
+      "\u200d",
+    ),
+  },
   // Any code point (not fc.string's "binary" unit: its first use builds a map of all 1.1M code points, a second of CPU).
-  { weight: 2, arbitrary: fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c >= 0xd800 && c <= 0xdfff ? c + 0x800 : c)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 0, max: 0x10ffff })
+      .map((c) => String.fromCodePoint(c >= 0xd800 && c <= 0xdfff ? c + 0x800 : c)),
+  },
   { weight: 1, arbitrary: fc.constantFrom("\ud800", "\udfff") },
 );
 const prompt = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: codePoint, maxLength: 30 }) },
   // Around the 200 code point limit, where UTF-16 length and code points part ways.
-  { weight: 2, arbitrary: fc.integer({ min: 198, max: 202 }).chain((n) => fc.string({ unit: codePoint, minLength: n, maxLength: n })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 198, max: 202 })
+      .chain((n) => fc.string({ unit: codePoint, minLength: n, maxLength: n })),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 200 }).map((n) => "😀".repeat(n)) },
 );
 // RFC 3986 http(s) URLs, built by hand: fc.webUrl() takes over a second to construct (it maps every code point).
@@ -172,14 +229,18 @@ const urlPart = fc.stringMatching(/^([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-F]{2}){
 const goodUrl = fc
   .tuple(
     fc.constantFrom("http", "https"),
-    fc.oneof({ weight: 8, arbitrary: fc.domain() }, { weight: 1, arbitrary: fc.constantFrom("127.0.0.1", "[::1]", "localhost", "cdn.example.com") }),
+    fc.oneof(
+      { weight: 8, arbitrary: fc.domain() },
+      { weight: 1, arbitrary: fc.constantFrom("127.0.0.1", "[::1]", "localhost", "cdn.example.com") },
+    ),
     fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
     fc.array(urlPart, { maxLength: 3 }),
     fc.option(urlPart, { nil: undefined }),
     fc.option(urlPart, { nil: undefined }),
   )
-  .map(([scheme, host, port, path, query, fragment]) =>
-    `${scheme}://${host}${port === undefined ? "" : `:${port}`}/${path.join("/")}${query === undefined ? "" : `?${query}`}${fragment === undefined ? "" : `#${fragment}`}`,
+  .map(
+    ([scheme, host, port, path, query, fragment]) =>
+      `${scheme}://${host}${port === undefined ? "" : `:${port}`}/${path.join("/")}${query === undefined ? "" : `?${query}`}${fragment === undefined ? "" : `#${fragment}`}`,
   );
 const url = fc.oneof(
   { weight: 8, arbitrary: goodUrl },
@@ -209,7 +270,12 @@ const url = fc.oneof(
       "https://example.com/clip.mp4 ",
     ),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom("http://", "https://", "HtTpS://", ""), fc.string({ unit: codePoint, maxLength: 20 })).map(([a, b]) => a + b) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom("http://", "https://", "HtTpS://", ""), fc.string({ unit: codePoint, maxLength: 20 }))
+      .map(([a, b]) => a + b),
+  },
 );
 const videoId = fc.oneof(fc.string({ minLength: 1, maxLength: 24 }), fc.stringMatching(/^[0-9]{18}$/));
 const wrongType = fc.oneof(
@@ -222,14 +288,21 @@ const wrongType = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 }),
   fc.constant(""),
 );
-const maybeWrong = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: good }, { weight: 1, arbitrary: wrongType });
+const maybeWrong = <T>(good: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 12, arbitrary: good }, { weight: 1, arbitrary: wrongType });
 const video = fc.oneof(
   { weight: 6, arbitrary: fc.record({ video_url: maybeWrong(url) }) },
   { weight: 4, arbitrary: fc.record({ video_id: maybeWrong(videoId) }) },
   { weight: 1, arbitrary: fc.record({ video_url: url, video_id: videoId }) },
   { weight: 1, arbitrary: fc.record({ video_url: fc.constant(""), video_id: maybeWrong(videoId) }) },
   { weight: 1, arbitrary: fc.record({ video_id: fc.constant(""), video_url: maybeWrong(url) }) },
-  { weight: 1, arbitrary: fc.record({ video_url: fc.constantFrom("", null, undefined), video_id: fc.constantFrom("", null, undefined) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      video_url: fc.constantFrom("", null, undefined),
+      video_id: fc.constantFrom("", null, undefined),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ video_url: url, video_id: fc.constant(null) }) },
   { weight: 1, arbitrary: fc.constant({}) },
 );
@@ -238,20 +311,49 @@ const optional = fc.record(
     sound_effect_prompt: maybeWrong(prompt),
     bgm_prompt: maybeWrong(prompt),
     asmr_mode: maybeWrong(fc.boolean()),
-    external_task_id: fc.oneof({ weight: 8, arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: 40 }) }, { weight: 1, arbitrary: wrongType }),
+    external_task_id: fc.oneof(
+      { weight: 8, arbitrary: fc.string({ unit: codePoint, minLength: 1, maxLength: 40 }) },
+      { weight: 1, arbitrary: wrongType },
+    ),
     callback_url: maybeWrong(url),
   },
   { requiredKeys: [] },
 );
 const unknownKeys = fc.dictionary(
-  fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("videoUrl", "video_ur", "VIDEO_URL", "prompt", "model_name", "__proto__", "constructor", "toString", "")),
+  fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom(
+      "videoUrl",
+      "video_ur",
+      "VIDEO_URL",
+      "prompt",
+      "model_name",
+      "__proto__",
+      "constructor",
+      "toString",
+      "",
+    ),
+  ),
   fc.jsonValue({ maxDepth: 1 }),
   { minKeys: 1, maxKeys: 2 },
 );
 const createInput = fc.oneof(
   { weight: 12, arbitrary: fc.tuple(video, optional).map(([v, o]) => ({ ...v, ...o }) as unknown) },
-  { weight: 2, arbitrary: fc.tuple(unknownKeys, video, optional).map(([e, v, o]) => ({ ...e, ...v, ...o }) as unknown) },
-  { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.constant(undefined), fc.string(), fc.integer(), fc.boolean(), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(unknownKeys, video, optional).map(([e, v, o]) => ({ ...e, ...v, ...o }) as unknown),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+    ),
+  },
 );
 
 /** The body as JSON carries it (no `undefined` keys), after the documented normalisation: an empty video_id/video_url/external_task_id/callback_url is dropped. */
@@ -260,7 +362,11 @@ function documentedView(input: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    if ((key === "video_id" || key === "video_url" || key === "external_task_id" || key === "callback_url") && value === "") continue;
+    if (
+      (key === "video_id" || key === "video_url" || key === "external_task_id" || key === "callback_url") &&
+      value === ""
+    )
+      continue;
     Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
@@ -272,7 +378,8 @@ function documentedView(input: unknown): unknown {
  * ("http://é"), which this property caught after a few thousand calls.
  */
 function clientUrlOk(value: unknown): boolean {
-  if (typeof value !== "string" || !/^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-9A-Fa-f]{2})+$/.test(value)) return false;
+  if (typeof value !== "string" || !/^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-9A-Fa-f]{2})+$/.test(value))
+    return false;
   try {
     new URL(value);
     return true;
@@ -338,7 +445,9 @@ const createClientUnderTest = createClient({
 });
 
 describe("fuzz: create inputs", () => {
-  it(`${RUNS.create} inputs: the client accepts exactly what the spec accepts, sends it as given, and rejects the rest with KlingValidationError before sending`, { timeout: timeoutFor(RUNS.create) }, async () => {
+  it(`${RUNS.create} inputs: the client accepts exactly what the spec accepts, sends it as given, and rejects the rest with KlingValidationError before sending`, {
+    timeout: timeoutFor(RUNS.create),
+  }, async () => {
     const stats = figures.create;
     await check(
       fc.asyncProperty(createInput, async (input) => {
@@ -370,13 +479,22 @@ describe("fuzz: create inputs", () => {
           stats.valid++;
           const context = () => show(input);
           same(outcome.task.task_id, CREATED.data.task_id, context);
-          same(createCalls.map((c) => `${c.method} ${c.path}`), ["POST /v1/audio/video-to-audio"], context);
+          same(
+            createCalls.map((c) => `${c.method} ${c.path}`),
+            ["POST /v1/audio/video-to-audio"],
+            context,
+          );
           const sent = JSON.parse(createCalls[0]?.body ?? "null") as Record<string, unknown>;
           const given = JSON.parse(JSON.stringify(expected)) as Record<string, unknown>;
           // Only for URLs the client accepts and the spec does not (F3), `expected` holds a stand-in: compare with the input.
-          for (const key of ["video_url", "callback_url"]) if (hasOwn(given, key) && isRecord(input)) given[key] = input[key];
+          for (const key of ["video_url", "callback_url"])
+            if (hasOwn(given, key) && isRecord(input)) given[key] = input[key];
           if (typeof given.external_task_id === "string") same(sent.external_task_id, given.external_task_id, context);
-          else ensure(/^kv2a-[0-9a-f-]{36}$/.test(String(sent.external_task_id)), () => `no generated external_task_id: ${show(sent)}`);
+          else
+            ensure(
+              /^kv2a-[0-9a-f-]{36}$/.test(String(sent.external_task_id)),
+              () => `no generated external_task_id: ${show(sent)}`,
+            );
           const { external_task_id: _sentId, ...sentRest } = sent;
           const { external_task_id: _givenId, ...givenRest } = given;
           same(sentRest, givenRest, context);
@@ -386,9 +504,13 @@ describe("fuzz: create inputs", () => {
         stats.invalid++;
         ensure(createCalls.length === 0, () => `fetch was called for a rejected input ${show(input)}`);
         const error = outcome.error;
-        if (!(error instanceof KlingValidationError)) throw new Error(`expected KlingValidationError for ${show(input)}, got ${show(error)}`);
+        if (!(error instanceof KlingValidationError))
+          throw new Error(`expected KlingValidationError for ${show(input)}, got ${show(error)}`);
         ensure(typeof error.field === "string" && error.field.length > 0, () => `empty field for ${show(input)}`);
-        ensure(error.message.includes(error.field), () => `the message does not name the field ${JSON.stringify(error.field)}: ${error.message}`);
+        ensure(
+          error.message.includes(error.field),
+          () => `the message does not name the field ${JSON.stringify(error.field)}: ${error.message}`,
+        );
         expectNoSecret(errorTexts(error), [API_KEY], () => show(input));
       }),
       1,
@@ -415,16 +537,43 @@ const taskPayload = fc.record(
     task_id: fc.oneof(fc.stringMatching(/^[0-9]{18}$/), fc.string({ unit: codePoint, minLength: 1, maxLength: 12 })),
     task_status: fc.constantFrom("submitted", "processing", "succeed", "failed"),
     task_status_msg: text,
-    task_info: fc.record({ external_task_id: text, parent_video: fc.record({ id: text, url: goodUrl, duration: fc.constantFrom("5.0", "7.042") }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+    task_info: fc.record(
+      {
+        external_task_id: text,
+        parent_video: fc.record(
+          { id: text, url: goodUrl, duration: fc.constantFrom("5.0", "7.042") },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: [] },
+    ),
     task_result: fc.record(
       {
-        audios: fc.array(fc.record({ id: text, url_mp3: goodUrl, url_wav: goodUrl, duration_mp3: fc.constantFrom("5.042"), duration_wav: fc.constantFrom("5.042") }, { requiredKeys: [] }), { maxLength: 2 }),
-        videos: fc.array(fc.record({ id: text, url: goodUrl, duration: fc.constantFrom("5.0") }, { requiredKeys: [] }), { maxLength: 1 }),
+        audios: fc.array(
+          fc.record(
+            {
+              id: text,
+              url_mp3: goodUrl,
+              url_wav: goodUrl,
+              duration_mp3: fc.constantFrom("5.042"),
+              duration_wav: fc.constantFrom("5.042"),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 2 },
+        ),
+        videos: fc.array(
+          fc.record({ id: text, url: goodUrl, duration: fc.constantFrom("5.0") }, { requiredKeys: [] }),
+          { maxLength: 1 },
+        ),
       },
       { requiredKeys: [] },
     ),
     final_unit_deduction: fc.constantFrom("1", "0.5"),
-    final_balance_deduction: fc.record({ quota: fc.constantFrom("0.2"), list_price: fc.constantFrom("0.3") }, { requiredKeys: [] }),
+    final_balance_deduction: fc.record(
+      { quota: fc.constantFrom("0.2"), list_price: fc.constantFrom("0.3") },
+      { requiredKeys: [] },
+    ),
     created_at: int64,
     updated_at: int64,
   },
@@ -444,11 +593,39 @@ const eventPayload = fc.record(
   { requiredKeys: ["id", "status"] },
 );
 const extraFields = fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
-const wrongValue = fc.oneof(fc.integer(), fc.double(), fc.constant(null), fc.constant(""), fc.boolean(), fc.constant([]), fc.constant({}), fc.constant("bogus"), fc.constant("1.5"));
-const mutatedPayload = fc.oneof(
-  fc.tuple(taskPayload, fc.constantFrom("task_id", "task_status", "created_at", "updated_at", "task_info", "task_result", "task_status_msg"), wrongValue),
-  fc.tuple(eventPayload, fc.constantFrom("id", "status", "create_time", "update_time", "outputs", "external_id"), wrongValue),
-).map(([payload, key, value]) => ({ ...payload, [key]: value }) as unknown);
+const wrongValue = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constant(null),
+  fc.constant(""),
+  fc.boolean(),
+  fc.constant([]),
+  fc.constant({}),
+  fc.constant("bogus"),
+  fc.constant("1.5"),
+);
+const mutatedPayload = fc
+  .oneof(
+    fc.tuple(
+      taskPayload,
+      fc.constantFrom(
+        "task_id",
+        "task_status",
+        "created_at",
+        "updated_at",
+        "task_info",
+        "task_result",
+        "task_status_msg",
+      ),
+      wrongValue,
+    ),
+    fc.tuple(
+      eventPayload,
+      fc.constantFrom("id", "status", "create_time", "update_time", "outputs", "external_id"),
+      wrongValue,
+    ),
+  )
+  .map(([payload, key, value]) => ({ ...payload, [key]: value }) as unknown);
 const callbackJson = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(taskPayload, extraFields).map(([p, e]) => ({ ...e, ...p }) as unknown) },
   { weight: 2, arbitrary: fc.tuple(eventPayload, extraFields).map(([p, e]) => ({ ...e, ...p }) as unknown) },
@@ -460,7 +637,13 @@ const callbackJson = fc.oneof(
 const callbackText = fc.oneof(
   { weight: 8, arbitrary: callbackJson.map((value) => JSON.stringify(value) ?? "null") },
   { weight: 1, arbitrary: callbackJson.map((value) => JSON.stringify(value, null, 2) ?? "null") },
-  { weight: 1, arbitrary: fc.tuple(callbackJson, fc.nat()).map(([value, cut]) => { const json = JSON.stringify(value) ?? "null"; return json.slice(0, cut % Math.max(1, json.length)); }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(callbackJson, fc.nat()).map(([value, cut]) => {
+      const json = JSON.stringify(value) ?? "null";
+      return json.slice(0, cut % Math.max(1, json.length));
+    }),
+  },
   { weight: 1, arbitrary: fc.string({ unit: codePoint, maxLength: 40 }) },
   { weight: 1, arbitrary: fc.constantFrom("", " ", "\ufeff{}", "null", "[]", "{}", "<html>oops</html>") },
 );
@@ -500,18 +683,23 @@ function specVerdict(body: unknown): { data: unknown } | { reason: KlingCallback
   return validateCallbackSpec(data) ? { data } : { reason: "invalid_payload" };
 }
 
-const reasonOf = (outcome: Outcome) => (outcome.ok ? "accepted" : outcome.error instanceof KlingCallbackError ? outcome.error.reason : show(outcome.error));
+const reasonOf = (outcome: Outcome) =>
+  outcome.ok ? "accepted" : outcome.error instanceof KlingCallbackError ? outcome.error.reason : show(outcome.error);
 
 /** A callback outcome is a task with string id and status, or a KlingCallbackError with a documented reason, nothing else. */
 function expectCallbackShape(outcome: Outcome, context: () => string): void {
   const stats = figures.callbacks;
   if (outcome.ok) {
     stats.accepted++;
-    ensure(typeof outcome.task.task_id === "string" && typeof outcome.task.task_status === "string", () => `not a task: ${show(outcome.task)} (${context()})`);
+    ensure(
+      typeof outcome.task.task_id === "string" && typeof outcome.task.task_status === "string",
+      () => `not a task: ${show(outcome.task)} (${context()})`,
+    );
     return;
   }
   const { error } = outcome;
-  if (!(error instanceof KlingCallbackError)) throw new Error(`expected KlingCallbackError, got ${show(error)} (${context()})`);
+  if (!(error instanceof KlingCallbackError))
+    throw new Error(`expected KlingCallbackError, got ${show(error)} (${context()})`);
   ensure(REASONS.includes(error.reason), () => `undocumented reason ${error.reason} (${context()})`);
   ensure(error.message.length > 0, () => `empty message (${context()})`);
   stats.rejected[error.reason] = (stats.rejected[error.reason] ?? 0) + 1;
@@ -535,7 +723,11 @@ const headerChar = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0xa0, max: 0xff }).map((c) => String.fromCharCode(c)) },
 );
 const headerValue = (maxLength = 40) => fc.string({ unit: headerChar, maxLength });
-const caseOf = fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s.replace(/(^|-)w|(-)(.)/g, (m) => m.toUpperCase()));
+const caseOf = fc.constantFrom(
+  (s: string) => s,
+  (s: string) => s.toUpperCase(),
+  (s: string) => s.replace(/(^|-)w|(-)(.)/g, (m) => m.toUpperCase()),
+);
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
 type Damage =
@@ -560,7 +752,14 @@ const garbageSignature = fc.oneof(
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: "none" as const }) },
   { weight: 2, arbitrary: headerName.map((header) => ({ kind: "drop" as const, header })) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("blank" as const), header: headerName, value: fc.constantFrom("", " ", "  ") }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("blank" as const),
+      header: headerName,
+      value: fc.constantFrom("", " ", "  "),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("id" as const), value: headerValue(20) }) },
   {
     weight: 3,
@@ -570,26 +769,61 @@ const damage: fc.Arbitrary<Damage> = fc.oneof(
         headerValue(12),
         fc.stringMatching(/^[0-9]{16,40}$/),
         fc.stringMatching(/^[0-9]{11,15}$/),
-        fc.constantFrom("-5", "1.5", "1e9", "0x10", "NaN", "Infinity", `0${NOW_S}`, `${NOW_S}.0`, `${NOW_S * 1000}`, "0", "999999999999999"),
+        fc.constantFrom(
+          "-5",
+          "1.5",
+          "1e9",
+          "0x10",
+          "NaN",
+          "Infinity",
+          `0${NOW_S}`,
+          `${NOW_S}.0`,
+          `${NOW_S * 1000}`,
+          "0",
+          "999999999999999",
+        ),
       ),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("skew" as const), seconds: fc.oneof(fc.integer({ min: -300, max: 300 }), fc.integer({ min: -1e6, max: 1e6 })) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("skew" as const),
+      seconds: fc.oneof(fc.integer({ min: -300, max: 300 }), fc.integer({ min: -1e6, max: 1e6 })),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("signatures" as const),
-      garbage: fc.oneof({ weight: 5, arbitrary: fc.array(garbageSignature, { minLength: 1, maxLength: 4 }) }, { weight: 1, arbitrary: fc.array(garbageSignature, { minLength: 50, maxLength: 80 }) }),
+      garbage: fc.oneof(
+        { weight: 5, arbitrary: fc.array(garbageSignature, { minLength: 1, maxLength: 4 }) },
+        { weight: 1, arbitrary: fc.array(garbageSignature, { minLength: 50, maxLength: 80 }) },
+      ),
       keepValid: fc.boolean(),
       joiner: fc.constantFrom(" ", ", ", "  "),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("version" as const), prefix: fc.constantFrom("v2,", "V1,", "", "v1 ", "v1;", "v1,,") }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("version" as const),
+      prefix: fc.constantFrom("v2,", "V1,", "", "v1 ", "v1;", "v1,,"),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.oneof(
-      fc.record({ kind: fc.constant("secret" as const), secret: fc.constantFrom("", "whsec_", "whsec_!!!not base64!!!", "not-base64?", "whsec_a"), valid: fc.constant(false) }),
-      fc.record({ kind: fc.constant("secret" as const), secret: fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => `whsec_${b64(bytes)}`), valid: fc.constant(true) }),
+      fc.record({
+        kind: fc.constant("secret" as const),
+        secret: fc.constantFrom("", "whsec_", "whsec_!!!not base64!!!", "not-base64?", "whsec_a"),
+        valid: fc.constant(false),
+      }),
+      fc.record({
+        kind: fc.constant("secret" as const),
+        secret: fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => `whsec_${b64(bytes)}`),
+        valid: fc.constant(true),
+      }),
     ),
   },
 );
@@ -597,15 +831,23 @@ type HeaderForm = "record" | "headers" | "node" | "pairs" | "request";
 const headerForm = fc.constantFrom<HeaderForm>("record", "record", "headers", "node", "pairs", "request");
 
 /** The callback request in one of the shapes verifyCallback takes, with header names cased by `rename`. */
-function callbackRequest(form: HeaderForm, headers: Record<string, string | string[]>, body: string | Uint8Array, rename: (s: string) => string) {
+function callbackRequest(
+  form: HeaderForm,
+  headers: Record<string, string | string[]>,
+  body: string | Uint8Array,
+  rename: (s: string) => string,
+) {
   const entries = Object.entries(headers).map(([name, value]) => [rename(name), value] as const);
   if (form === "node") return { headers: Object.fromEntries(entries), body };
-  const flat: [string, string][] = entries.flatMap(([name, value]) => (Array.isArray(value) ? value.map((v) => [name, v] as [string, string]) : [[name, value] as [string, string]]));
+  const flat: [string, string][] = entries.flatMap(([name, value]) =>
+    Array.isArray(value) ? value.map((v) => [name, v] as [string, string]) : [[name, value] as [string, string]],
+  );
   if (form === "pairs") return { headers: flat, body };
   const init = new Headers();
   for (const [name, value] of flat) init.append(name, value);
   if (form === "headers") return { headers: init, body };
-  if (form === "request") return new Request("https://receiver.fuzz.test/kling", { method: "POST", headers: init, body: body as BodyInit });
+  if (form === "request")
+    return new Request("https://receiver.fuzz.test/kling", { method: "POST", headers: init, body: body as BodyInit });
   return { headers: Object.fromEntries(init.entries()), body };
 }
 
@@ -614,95 +856,120 @@ const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? encod
 const trimmed = (value: string) => value.replace(/^[ \t]+|[ \t]+$/g, "");
 
 describe("fuzz: callback bodies and signature headers", () => {
-  it(`${RUNS.parse} bodies: parseCallback returns what the spec accepts and throws KlingCallbackError with the right reason otherwise`, { timeout: timeoutFor(RUNS.parse) }, async () => {
-    const notRaw = fc.oneof(fc.jsonValue({ maxDepth: 2 }).filter((v) => typeof v !== "string"), fc.constant(undefined), fc.constant({ byteLength: 2 }));
+  it(`${RUNS.parse} bodies: parseCallback returns what the spec accepts and throws KlingCallbackError with the right reason otherwise`, {
+    timeout: timeoutFor(RUNS.parse),
+  }, async () => {
+    const notRaw = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }).filter((v) => typeof v !== "string"),
+      fc.constant(undefined),
+      fc.constant({ byteLength: 2 }),
+    );
     await check(
-      fc.asyncProperty(fc.oneof({ weight: 12, arbitrary: rawBody as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: notRaw }), async (body) => {
-        figures.callbacks.cases++;
-        figures.callbacks.parse++;
-        const context = () => show(body);
-        const outcome = await settle(() => parseCallback(body as string));
-        expectCallbackShape(outcome, context);
-        const verdict = specVerdict(body);
-        if ("reason" in verdict) {
-          same(reasonOf(outcome), verdict.reason, context);
-        } else {
-          if (!outcome.ok) throw new Error(`parseCallback rejected a body the spec accepts: ${show(outcome.error)} (${context()})`);
-          expectTaskFor(verdict.data, outcome.task, context);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof({ weight: 12, arbitrary: rawBody as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: notRaw }),
+        async (body) => {
+          figures.callbacks.cases++;
+          figures.callbacks.parse++;
+          const context = () => show(body);
+          const outcome = await settle(() => parseCallback(body as string));
+          expectCallbackShape(outcome, context);
+          const verdict = specVerdict(body);
+          if ("reason" in verdict) {
+            same(reasonOf(outcome), verdict.reason, context);
+          } else {
+            if (!outcome.ok)
+              throw new Error(`parseCallback rejected a body the spec accepts: ${show(outcome.error)} (${context()})`);
+            expectTaskFor(verdict.data, outcome.task, context);
+          }
+        },
+      ),
       11,
       RUNS.parse,
     );
   });
 
-  it(`${RUNS.headers} header sets: verifyCallback gives the reason its documented order of checks says, or the task`, { timeout: timeoutFor(RUNS.headers) }, async () => {
+  it(`${RUNS.headers} header sets: verifyCallback gives the reason its documented order of checks says, or the task`, {
+    timeout: timeoutFor(RUNS.headers),
+  }, async () => {
     await check(
-      fc.asyncProperty(rawBody, damage, headerForm, caseOf, fc.stringMatching(/^msg_[A-Za-z0-9]{1,24}$/), async (body, hurt, form, rename, id) => {
-        figures.callbacks.cases++;
-        figures.callbacks.headers++;
-        const signedAt = hurt.kind === "skew" ? NOW_S + hurt.seconds : NOW_S;
-        const signed = await signCallback(body, { secret: WEBHOOK_SECRET, id, timestamp: signedAt });
-        const validHeader = signed["webhook-signature"] ?? "";
-        const headers: Record<string, string | string[]> = { ...signed, "content-type": "application/json" };
-        let secret = WEBHOOK_SECRET;
-        let validSignature = true;
-        if (hurt.kind === "drop") delete headers[hurt.header];
-        if (hurt.kind === "blank") headers[hurt.header] = hurt.value;
-        if (hurt.kind === "id") {
-          headers["webhook-id"] = hurt.value;
-          validSignature = trimmed(hurt.value) === id;
-        }
-        if (hurt.kind === "timestamp") {
-          headers["webhook-timestamp"] = hurt.value;
-          validSignature = trimmed(hurt.value) === String(NOW_S);
-        }
-        if (hurt.kind === "signatures") {
-          const all = hurt.keepValid ? [...hurt.garbage.slice(0, 1), validHeader, ...hurt.garbage.slice(1)] : hurt.garbage;
-          // Node's IncomingMessage gives a repeated header as an array; other forms get one joined value.
-          headers["webhook-signature"] = form === "node" ? all : all.join(hurt.joiner);
-          validSignature = hurt.keepValid;
-        }
-        if (hurt.kind === "version") {
-          // None of these is a v1 entry with valid base64 ("v1,,<b64>" has ",<b64>" after the first comma).
-          headers["webhook-signature"] = validHeader.replace(/^v1,/, hurt.prefix);
-          validSignature = false;
-        }
-        if (hurt.kind === "secret") {
-          secret = hurt.secret;
-          validSignature = hurt.valid && Buffer.from(hurt.secret.slice(6), "base64").equals(Buffer.from(WEBHOOK_SECRET_BYTES));
-        }
+      fc.asyncProperty(
+        rawBody,
+        damage,
+        headerForm,
+        caseOf,
+        fc.stringMatching(/^msg_[A-Za-z0-9]{1,24}$/),
+        async (body, hurt, form, rename, id) => {
+          figures.callbacks.cases++;
+          figures.callbacks.headers++;
+          const signedAt = hurt.kind === "skew" ? NOW_S + hurt.seconds : NOW_S;
+          const signed = await signCallback(body, { secret: WEBHOOK_SECRET, id, timestamp: signedAt });
+          const validHeader = signed["webhook-signature"] ?? "";
+          const headers: Record<string, string | string[]> = { ...signed, "content-type": "application/json" };
+          let secret = WEBHOOK_SECRET;
+          let validSignature = true;
+          if (hurt.kind === "drop") delete headers[hurt.header];
+          if (hurt.kind === "blank") headers[hurt.header] = hurt.value;
+          if (hurt.kind === "id") {
+            headers["webhook-id"] = hurt.value;
+            validSignature = trimmed(hurt.value) === id;
+          }
+          if (hurt.kind === "timestamp") {
+            headers["webhook-timestamp"] = hurt.value;
+            validSignature = trimmed(hurt.value) === String(NOW_S);
+          }
+          if (hurt.kind === "signatures") {
+            const all = hurt.keepValid
+              ? [...hurt.garbage.slice(0, 1), validHeader, ...hurt.garbage.slice(1)]
+              : hurt.garbage;
+            // Node's IncomingMessage gives a repeated header as an array; other forms get one joined value.
+            headers["webhook-signature"] = form === "node" ? all : all.join(hurt.joiner);
+            validSignature = hurt.keepValid;
+          }
+          if (hurt.kind === "version") {
+            // None of these is a v1 entry with valid base64 ("v1,,<b64>" has ",<b64>" after the first comma).
+            headers["webhook-signature"] = validHeader.replace(/^v1,/, hurt.prefix);
+            validSignature = false;
+          }
+          if (hurt.kind === "secret") {
+            secret = hurt.secret;
+            validSignature =
+              hurt.valid && Buffer.from(hurt.secret.slice(6), "base64").equals(Buffer.from(WEBHOOK_SECRET_BYTES));
+          }
 
-        // The documented order: secret, headers present, timestamp format, tolerance, signature, then the body.
-        const get = (name: string) => {
-          const value = headers[name];
-          return value === undefined ? "" : trimmed(Array.isArray(value) ? value.join(", ") : value);
-        };
-        let expected: KlingCallbackErrorReason | "body";
-        if (hurt.kind === "secret" && !hurt.valid) expected = "invalid_secret";
-        else if (!get("webhook-id") || !get("webhook-timestamp") || !get("webhook-signature")) expected = "missing_headers";
-        else if (!/^[0-9]{1,15}$/.test(get("webhook-timestamp"))) expected = "missing_headers";
-        else if (Math.abs(NOW_S - Number(get("webhook-timestamp"))) > 300) expected = "timestamp_out_of_tolerance";
-        else if (!validSignature) expected = "invalid_signature";
-        else expected = "body";
+          // The documented order: secret, headers present, timestamp format, tolerance, signature, then the body.
+          const get = (name: string) => {
+            const value = headers[name];
+            return value === undefined ? "" : trimmed(Array.isArray(value) ? value.join(", ") : value);
+          };
+          let expected: KlingCallbackErrorReason | "body";
+          if (hurt.kind === "secret" && !hurt.valid) expected = "invalid_secret";
+          else if (!get("webhook-id") || !get("webhook-timestamp") || !get("webhook-signature"))
+            expected = "missing_headers";
+          else if (!/^[0-9]{1,15}$/.test(get("webhook-timestamp"))) expected = "missing_headers";
+          else if (Math.abs(NOW_S - Number(get("webhook-timestamp"))) > 300) expected = "timestamp_out_of_tolerance";
+          else if (!validSignature) expected = "invalid_signature";
+          else expected = "body";
 
-        const request = callbackRequest(form, headers, body, rename);
-        const context = () => `${show(hurt)} form=${form} body=${show(body)} headers=${show(headers)}`;
-        const outcome = await settle(() => verifyCallback(request, { secret, now }));
-        expectCallbackShape(outcome, context);
-        if (expected !== "body") {
-          same(reasonOf(outcome), expected, context);
-          return;
-        }
-        const parsed = await settle(() => parseCallback(bytesOf(body)));
-        same(outcome.ok ? outcome.task : reasonOf(outcome), parsed.ok ? parsed.task : reasonOf(parsed), context);
-      }),
+          const request = callbackRequest(form, headers, body, rename);
+          const context = () => `${show(hurt)} form=${form} body=${show(body)} headers=${show(headers)}`;
+          const outcome = await settle(() => verifyCallback(request, { secret, now }));
+          expectCallbackShape(outcome, context);
+          if (expected !== "body") {
+            same(reasonOf(outcome), expected, context);
+            return;
+          }
+          const parsed = await settle(() => parseCallback(bytesOf(body)));
+          same(outcome.ok ? outcome.task : reasonOf(outcome), parsed.ok ? parsed.task : reasonOf(parsed), context);
+        },
+      ),
       12,
       RUNS.headers,
     );
   });
 
-  it(`${RUNS.signed} bodies signed with signCallback always pass the signature check (any secret, id, timestamp within tolerance)`, { timeout: timeoutFor(RUNS.signed) }, async () => {
+  it(`${RUNS.signed} bodies signed with signCallback always pass the signature check (any secret, id, timestamp within tolerance)`, {
+    timeout: timeoutFor(RUNS.signed),
+  }, async () => {
     await check(
       fc.asyncProperty(
         rawBody,
@@ -718,8 +985,14 @@ describe("fuzz: callback bodies and signature headers", () => {
           const secret = `${prefixed ? "whsec_" : ""}${b64(secretBytes)}`;
           const timestamp = NOW_S + Math.trunc(where * tolerance);
           const headers = await signCallback(body, { secret, id, timestamp });
-          const context = () => `secret=${secret} id=${id} timestamp=${timestamp} tolerance=${tolerance} form=${form} body=${show(body)}`;
-          const outcome = await settle(() => verifyCallback(callbackRequest(form, headers, body, (s) => s), { secret, now, toleranceSec: tolerance }));
+          const context = () =>
+            `secret=${secret} id=${id} timestamp=${timestamp} tolerance=${tolerance} form=${form} body=${show(body)}`;
+          const outcome = await settle(() =>
+            verifyCallback(
+              callbackRequest(form, headers, body, (s) => s),
+              { secret, now, toleranceSec: tolerance },
+            ),
+          );
           if (!outcome.ok) expectNoSecret(errorTexts(outcome.error), [secret, b64(secretBytes)], context);
           expectCallbackShape(outcome, context);
           // Past a valid signature, verifyCallback answers exactly as parseCallback does on the signed bytes.
@@ -732,7 +1005,9 @@ describe("fuzz: callback bodies and signature headers", () => {
     );
   });
 
-  it(`${RUNS.mutated} single-byte mutations of a signed body all fail with invalid_signature`, { timeout: timeoutFor(RUNS.mutated) }, async () => {
+  it(`${RUNS.mutated} single-byte mutations of a signed body all fail with invalid_signature`, {
+    timeout: timeoutFor(RUNS.mutated),
+  }, async () => {
     // The signature is checked before the body is parsed, so a changed byte is always `invalid_signature`, never
     // `invalid_json`/`invalid_payload`, whatever the mutation does to the JSON.
     await check(
@@ -750,7 +1025,12 @@ describe("fuzz: callback bodies and signature headers", () => {
           const index = at % mutated.length;
           mutated[index] = (mutated[index] ?? 0) ^ flip;
           const context = () => `byte ${index} ^ ${flip} of ${show(textBody)} (form=${form})`;
-          const outcome = await settle(() => verifyCallback(callbackRequest(form, headers, mutated, (s) => s), { secret: WEBHOOK_SECRET, now }));
+          const outcome = await settle(() =>
+            verifyCallback(
+              callbackRequest(form, headers, mutated, (s) => s),
+              { secret: WEBHOOK_SECRET, now },
+            ),
+          );
           expectCallbackShape(outcome, context);
           same(reasonOf(outcome), "invalid_signature", context);
         },
@@ -767,8 +1047,15 @@ describe("fuzz: callback bodies and signature headers", () => {
 
 /** Placeholders the fake server fills in with what it received: the Authorization header, or the key/token in it. */
 const ECHO = { auth: "@@AUTH@@", token: "@@TOKEN@@", access: "@@ACCESS@@" };
-const echo = fc.constantFrom(ECHO.auth, ECHO.token, `invalid key ${ECHO.token}`, `access key ${ECHO.access} is unknown`, `got header "${ECHO.auth}"`);
-const maybeEcho = (arb: fc.Arbitrary<string>) => fc.oneof({ weight: 10, arbitrary: arb }, { weight: 1, arbitrary: echo });
+const echo = fc.constantFrom(
+  ECHO.auth,
+  ECHO.token,
+  `invalid key ${ECHO.token}`,
+  `access key ${ECHO.access} is unknown`,
+  `got header "${ECHO.auth}"`,
+);
+const maybeEcho = (arb: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 10, arbitrary: arb }, { weight: 1, arbitrary: echo });
 
 interface Reply {
   status: number;
@@ -778,12 +1065,20 @@ interface Reply {
 }
 
 const MB = 1 << 20;
-const hugeTasks = Array.from({ length: 12_000 }, (_, i) => ({ task_id: String(880000000000000000 + i), task_status: "succeed", task_status_msg: "" }));
+const hugeTasks = Array.from({ length: 12_000 }, (_, i) => ({
+  task_id: String(880000000000000000 + i),
+  task_status: "succeed",
+  task_status_msg: "",
+}));
 const HUGE_BODIES: readonly string[] = [
   "x".repeat(2 * MB),
   `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>${"<p>upstream error</p>\n".repeat(60_000)}</body></html>`,
   `<html><body>${"<div>no title here</div>".repeat(50_000)}</body></html>`,
-  JSON.stringify({ code: 0, message: "SUCCEED", data: { task_id: "1", task_status: "succeed", task_status_msg: "y".repeat(MB) } }),
+  JSON.stringify({
+    code: 0,
+    message: "SUCCEED",
+    data: { task_id: "1", task_status: "succeed", task_status_msg: "y".repeat(MB) },
+  }),
   JSON.stringify({ code: 0, message: "SUCCEED", data: hugeTasks }),
   JSON.stringify({ code: 0, message: "SUCCEED", data: hugeTasks }).slice(0, -7),
   JSON.stringify({ code: 5000, message: "z".repeat(MB), request_id: "req-huge" }),
@@ -793,52 +1088,172 @@ const HUGE_BODIES: readonly string[] = [
 ];
 
 const anyStatus = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(200, 200, 200, 201, 202, 204, 205, 206, 301, 302, 304, 400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504) },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      200,
+      200,
+      200,
+      201,
+      202,
+      204,
+      205,
+      206,
+      301,
+      302,
+      304,
+      400,
+      401,
+      403,
+      404,
+      409,
+      413,
+      422,
+      429,
+      500,
+      502,
+      503,
+      504,
+    ),
+  },
   { weight: 2, arbitrary: fc.integer({ min: 200, max: 599 }) },
 );
 const code = fc.oneof(
   { weight: 6, arbitrary: fc.constant(0) },
-  { weight: 4, arbitrary: fc.constantFrom(1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000, 5001, 5002) },
-  { weight: 2, arbitrary: fc.oneof(fc.constantFrom("0", "1303", "5000", "abc", "", " 0", "0x0"), fc.double(), fc.integer(), fc.constant(null), fc.constant(1e21), fc.constant(-0), fc.constant(true)) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      1000,
+      1001,
+      1002,
+      1003,
+      1004,
+      1100,
+      1101,
+      1102,
+      1103,
+      1200,
+      1201,
+      1202,
+      1203,
+      1300,
+      1301,
+      1302,
+      1303,
+      1304,
+      5000,
+      5001,
+      5002,
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(
+      fc.constantFrom("0", "1303", "5000", "abc", "", " 0", "0x0"),
+      fc.double(),
+      fc.integer(),
+      fc.constant(null),
+      fc.constant(1e21),
+      fc.constant(-0),
+      fc.constant(true),
+    ),
+  },
 );
 const taskish = fc.oneof(
   { weight: 5, arbitrary: taskPayload as fc.Arbitrary<unknown> },
   { weight: 1, arbitrary: fc.record({ task_status: fc.constantFrom("succeed", "failed") }) },
-  { weight: 1, arbitrary: fc.record({ task_id: fc.oneof(fc.integer(), fc.constant(null), fc.constant(["1"])), task_status: fc.constantFrom("succeed") }) },
-  { weight: 1, arbitrary: fc.record({ task_id: fc.constant("1"), task_status: fc.oneof(fc.integer(), fc.constant(null), fc.constant("weird")) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      task_id: fc.oneof(fc.integer(), fc.constant(null), fc.constant(["1"])),
+      task_status: fc.constantFrom("succeed"),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      task_id: fc.constant("1"),
+      task_status: fc.oneof(fc.integer(), fc.constant(null), fc.constant("weird")),
+    }),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 const data = fc.oneof(
   { weight: 4, arbitrary: taskish },
   { weight: 3, arbitrary: fc.array(taskish, { maxLength: 4 }) as fc.Arbitrary<unknown> },
-  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean()) as fc.Arbitrary<unknown> },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.boolean()) as fc.Arbitrary<unknown>,
+  },
 );
 const envelope = fc.record(
   {
     code,
-    message: fc.oneof(maybeEcho(fc.string({ maxLength: 60 })), fc.integer() as fc.Arbitrary<unknown>, fc.constant(null)),
+    message: fc.oneof(
+      maybeEcho(fc.string({ maxLength: 60 })),
+      fc.integer() as fc.Arbitrary<unknown>,
+      fc.constant(null),
+    ),
     request_id: fc.oneof(maybeEcho(fc.stringMatching(/^[0-9a-f-]{8,36}$/)), fc.integer() as fc.Arbitrary<unknown>),
     data,
-    error: fc.oneof(maybeEcho(fc.string({ maxLength: 30 })), fc.record({ message: maybeEcho(fc.string({ maxLength: 30 })), type: fc.constant("invalid_request_error") }) as fc.Arbitrary<unknown>),
+    error: fc.oneof(
+      maybeEcho(fc.string({ maxLength: 30 })),
+      fc.record({
+        message: maybeEcho(fc.string({ maxLength: 30 })),
+        type: fc.constant("invalid_request_error"),
+      }) as fc.Arbitrary<unknown>,
+    ),
     msg: maybeEcho(fc.string({ maxLength: 30 })),
   },
   { requiredKeys: [] },
 );
-const html = fc.tuple(maybeEcho(fc.string({ maxLength: 40 })), fc.string({ maxLength: 60 }), fc.boolean()).map(
-  ([title, content, withTitle]) => `<!DOCTYPE html><html><head>${withTitle ? `<title>${title}</title>` : ""}<style>p{color:red}</style></head><body><h1>${title}</h1><p>${content}</p><script>var k="${title}"</script></body></html>`,
-);
+const html = fc
+  .tuple(maybeEcho(fc.string({ maxLength: 40 })), fc.string({ maxLength: 60 }), fc.boolean())
+  .map(
+    ([title, content, withTitle]) =>
+      `<!DOCTYPE html><html><head>${withTitle ? `<title>${title}</title>` : ""}<style>p{color:red}</style></head><body><h1>${title}</h1><p>${content}</p><script>var k="${title}"</script></body></html>`,
+  );
 const replyBody = fc.oneof(
   { weight: 10, arbitrary: envelope.map((value) => JSON.stringify(value)) },
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)) },
-  { weight: 2, arbitrary: fc.tuple(envelope, fc.nat()).map(([value, cut]) => { const json = JSON.stringify(value); return json.slice(0, cut % json.length); }) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(envelope, fc.nat()).map(([value, cut]) => {
+      const json = JSON.stringify(value);
+      return json.slice(0, cut % json.length);
+    }),
+  },
   { weight: 2, arbitrary: html },
-  { weight: 1, arbitrary: fc.constantFrom("", " ", "\n", "null", "0", "true", '""', "[]", "{}", "undefined", "NaN", "\ufeff{}") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("", " ", "\n", "null", "0", "true", '""', "[]", "{}", "undefined", "NaN", "\ufeff{}"),
+  },
   { weight: 1, arbitrary: maybeEcho(fc.string({ unit: codePoint, maxLength: 60 })) },
 );
 const replyHeaders = fc.record(
   {
-    "content-type": fc.constantFrom("application/json", "application/json; charset=utf-8", "text/html", "text/plain", "application/problem+json", "garbage/ /;;", ""),
-    "retry-after": fc.constantFrom("0", "1", "-1", "abc", "1e3", "1.5", "NaN", "  ", "9999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"),
+    "content-type": fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "text/html",
+      "text/plain",
+      "application/problem+json",
+      "garbage/ /;;",
+      "",
+    ),
+    "retry-after": fc.constantFrom(
+      "0",
+      "1",
+      "-1",
+      "abc",
+      "1e3",
+      "1.5",
+      "NaN",
+      "  ",
+      "9999999999",
+      "Wed, 21 Oct 2015 07:28:00 GMT",
+      "Fri, 31 Dec 9999 23:59:59 GMT",
+    ),
     "retry-after-ms": fc.constantFrom("0", "250", "-5", "x", "1e10", "99999999999999999999"),
     "x-request-id": maybeEcho(headerValue(40)),
     "content-length": fc.constant("0"),
@@ -848,22 +1263,36 @@ const replyHeaders = fc.record(
 );
 /** A well-formed success, so the documented shapes are checked on plenty of resolved calls too. */
 const success = fc
-  .tuple(fc.oneof(taskPayload, fc.array(taskPayload, { maxLength: 3 }) as fc.Arbitrary<unknown>), fc.constantFrom(200, 201), fc.constantFrom(0, "0"))
-  .map(([payload, status, okCode]): Reply => ({
-    status,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code: okCode, message: "SUCCEED", request_id: "req-fuzz", data: payload }),
-  }));
+  .tuple(
+    fc.oneof(taskPayload, fc.array(taskPayload, { maxLength: 3 }) as fc.Arbitrary<unknown>),
+    fc.constantFrom(200, 201),
+    fc.constantFrom(0, "0"),
+  )
+  .map(
+    ([payload, status, okCode]): Reply => ({
+      status,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: okCode, message: "SUCCEED", request_id: "req-fuzz", data: payload }),
+    }),
+  );
 const reply: fc.Arbitrary<Reply> = fc.oneof(
   { weight: 100, arbitrary: success },
   {
     weight: 300,
-    arbitrary: fc.record({ status: anyStatus, headers: replyHeaders, body: replyBody }).map((r) =>
-      r.status === 204 || r.status === 205 || r.status === 304 ? { ...r, body: null } : r,
-    ),
+    arbitrary: fc
+      .record({ status: anyStatus, headers: replyHeaders, body: replyBody })
+      .map((r) => (r.status === 204 || r.status === 205 || r.status === 304 ? { ...r, body: null } : r)),
   },
   // A few huge bodies (1-2 MB), enough to show they are handled, not enough to slow the run.
-  { weight: 1, arbitrary: fc.record({ status: fc.constantFrom(200, 400, 429, 500, 502), headers: replyHeaders, body: fc.constantFrom(...HUGE_BODIES), huge: fc.constant(true) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      status: fc.constantFrom(200, 400, 429, 500, 502),
+      headers: replyHeaders,
+      body: fc.constantFrom(...HUGE_BODIES),
+      huge: fc.constant(true),
+    }),
+  },
 );
 
 type Operation = "getTask" | "listTasks" | "createTask";
@@ -878,7 +1307,15 @@ const responseScenario = fc.record({
 });
 
 /** The fake server's state for the current case. */
-const server = { replies: [] as Reply[], served: 0, last: undefined as Reply | undefined, tokens: new Set<string>(), access: "", echoed: false, noDelay: false };
+const server = {
+  replies: [] as Reply[],
+  served: 0,
+  last: undefined as Reply | undefined,
+  tokens: new Set<string>(),
+  access: "",
+  echoed: false,
+  noDelay: false,
+};
 const logged: string[] = [];
 const recordingLogger: Logger = (() => {
   const write = (...args: unknown[]) => {
@@ -896,7 +1333,10 @@ async function fakeServer(request: Request): Promise<Response> {
   const fill = (s: string) => {
     if (!s.includes("@@")) return s;
     server.echoed = true;
-    return s.replaceAll(ECHO.auth, authorization).replaceAll(ECHO.token, token).replaceAll(ECHO.access, server.access || token);
+    return s
+      .replaceAll(ECHO.auth, authorization)
+      .replaceAll(ECHO.token, token)
+      .replaceAll(ECHO.access, server.access || token);
   };
   const headers = new Headers();
   for (const [name, value] of Object.entries(next.headers)) if (value !== "") headers.set(name, fill(value));
@@ -904,14 +1344,23 @@ async function fakeServer(request: Request): Promise<Response> {
   return new Response(next.body === null ? null : fill(next.body), { status: next.status, headers });
 }
 
-const clientOptions = { baseUrl: BASE_URL, fetch: fakeServer, maxRetries: 0, timeoutMs: 20_000, logger: recordingLogger, logLevel: "debug" as const };
+const clientOptions = {
+  baseUrl: BASE_URL,
+  fetch: fakeServer,
+  maxRetries: 0,
+  timeoutMs: 20_000,
+  logger: recordingLogger,
+  logLevel: "debug" as const,
+};
 const clients = {
   bearer: createClient({ ...clientOptions, apiKey: API_KEY }),
   jwt: createClient({ ...clientOptions, accessKey: ACCESS_KEY, secretKey: SECRET_KEY }),
 };
 
 describe("fuzz: server responses", () => {
-  it(`${RUNS.responses} answers (any status, headers and body): a task or a task array of the documented shape, or a KlingError that is readable and leaks nothing`, { timeout: timeoutFor(RUNS.responses) }, async () => {
+  it(`${RUNS.responses} answers (any status, headers and body): a task or a task array of the documented shape, or a KlingError that is readable and leaks nothing`, {
+    timeout: timeoutFor(RUNS.responses),
+  }, async () => {
     const stats = figures.responses;
     // Errors keep a one-frame stack here: util.inspect still shows the stack (with the message in it) and the cause
     // chain, but source-mapping 10 frames per error would be most of the run's time.
@@ -924,7 +1373,15 @@ describe("fuzz: server responses", () => {
       fc.asyncProperty(responseScenario, async ({ op, auth, replies, retries }) => {
         stats.cases++;
         const maxRetries = op === "createTask" ? 0 : retries;
-        Object.assign(server, { replies, served: 0, last: undefined, tokens: new Set<string>(), access: auth === "jwt" ? ACCESS_KEY : "", echoed: false, noDelay: maxRetries > 0 });
+        Object.assign(server, {
+          replies,
+          served: 0,
+          last: undefined,
+          tokens: new Set<string>(),
+          access: auth === "jwt" ? ACCESS_KEY : "",
+          echoed: false,
+          noDelay: maxRetries > 0,
+        });
         logged.length = 0;
         if (replies.some((r) => r.huge)) stats.huge++;
         const client = clients[auth];
@@ -941,7 +1398,8 @@ describe("fuzz: server responses", () => {
         if (server.echoed) stats.echoedSecrets++;
         if (server.served > 1) stats.multiAnswer++;
         const secrets = auth === "bearer" ? [API_KEY] : [ACCESS_KEY, SECRET_KEY, ...server.tokens];
-        const context = () => `${op} ${auth} maxRetries=${maxRetries} served ${server.served}: ${show(replies.map((r) => ({ ...r, body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body })))}`;
+        const context = () =>
+          `${op} ${auth} maxRetries=${maxRetries} served ${server.served}: ${show(replies.map((r) => ({ ...r, body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body })))}`;
 
         if (outcome.ok) {
           stats.resolved++;
@@ -950,7 +1408,10 @@ describe("fuzz: server responses", () => {
           if (op === "listTasks") ensure(Array.isArray(outcome.value), () => `not an array: ${context()}`);
           else {
             const task = outcome.value as Task;
-            ensure(typeof task?.task_id === "string" && typeof task?.task_status === "string", () => `not a task: ${show(task)} (${context()})`);
+            ensure(
+              typeof task?.task_id === "string" && typeof task?.task_status === "string",
+              () => `not a task: ${show(task)} (${context()})`,
+            );
           }
           expectNoSecret([logged.join("\n")], secrets, context);
           return;
@@ -961,7 +1422,10 @@ describe("fuzz: server responses", () => {
         stats.rejected[error.name] = (stats.rejected[error.name] ?? 0) + 1;
         ensure(error.message.trim().length > 0, () => `empty message: ${context()}`);
         const texts = errorTexts(error, true);
-        ensure(error.message.length <= 2_000, () => `overlong message (${error.message.length} characters): ${context()}`);
+        ensure(
+          error.message.length <= 2_000,
+          () => `overlong message (${error.message.length} characters): ${context()}`,
+        );
         expectNoSecret(texts, secrets, context);
         expectNoSecret([logged.join("\n")], secrets, context);
       }),
@@ -994,17 +1458,25 @@ describe("fuzz findings, fixed (regression tests)", () => {
 
   it("F1 (fixed): a BigInt field value is refused with KlingValidationError, not a TypeError from JSON.stringify", async () => {
     const { client } = kling();
-    await expect(client.createTask({ video_url: "https://example.com/clip.mp4", asmr_mode: 1n } as never)).rejects.toBeInstanceOf(KlingValidationError);
+    await expect(
+      client.createTask({ video_url: "https://example.com/clip.mp4", asmr_mode: 1n } as never),
+    ).rejects.toBeInstanceOf(KlingValidationError);
   });
 
   it('F2 (fixed): an unknown key "" is refused with a non-empty `field`', async () => {
     const { client } = kling();
-    const error = await client.createTask({ video_url: "https://example.com/clip.mp4", "": 1 } as never).catch((e: unknown) => e);
+    const error = await client
+      .createTask({ video_url: "https://example.com/clip.mp4", "": 1 } as never)
+      .catch((e: unknown) => e);
     expect((error as KlingValidationError).field).not.toBe("");
   });
 
   it("F3 (fixed): the client refuses the URLs the spec rejects (upper-case scheme, a space, non-ASCII)", async () => {
-    for (const video_url of ["HTTP://example.com/clip.mp4", "https://example.com/a b.mp4", "https://例え.jp/clip.mp4"]) {
+    for (const video_url of [
+      "HTTP://example.com/clip.mp4",
+      "https://example.com/a b.mp4",
+      "https://例え.jp/clip.mp4",
+    ]) {
       expect(validateHttpUrl(video_url)).toBe(false);
       const { client, calls } = kling();
       await expect(client.createTask({ video_url })).rejects.toBeInstanceOf(KlingValidationError);
@@ -1031,7 +1503,10 @@ describe("fuzz findings, fixed (regression tests)", () => {
       maxRetries: 0,
       logLevel: "off",
       fetch: async (request) =>
-        new Response(JSON.stringify({ code: 1002, message: "bad key", request_id: request.headers.get("authorization") }), { status: 401 }),
+        new Response(
+          JSON.stringify({ code: 1002, message: "bad key", request_id: request.headers.get("authorization") }),
+          { status: 401 },
+        ),
     });
     const error = (await client.getTask("1").catch((e: unknown) => e)) as Error;
     expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(API_KEY);

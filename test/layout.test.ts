@@ -19,7 +19,9 @@ const sources = filesUnder(join(root, "src"));
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]!);
-  return specifiers.map((s) => resolve(dirname(file), s.replace(/\.js$/, ".ts"))).filter((path) => path.startsWith(join(root, "src")));
+  return specifiers
+    .map((s) => resolve(dirname(file), s.replace(/\.js$/, ".ts")))
+    .filter((path) => path.startsWith(join(root, "src")));
 }
 
 /** Every cycle found by a depth-first walk, as the files along it. */
@@ -32,7 +34,8 @@ function cycles(): string[][] {
     state.set(file, "open");
     stack.push(file);
     for (const next of graph.get(file) ?? []) {
-      if (state.get(next) === "open") found.push([...stack.slice(stack.indexOf(next)), next].map((f) => relative(root, f)));
+      if (state.get(next) === "open")
+        found.push([...stack.slice(stack.indexOf(next)), next].map((f) => relative(root, f)));
       else if (!state.has(next)) visit(next);
     }
     stack.pop();

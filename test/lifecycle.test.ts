@@ -19,7 +19,8 @@ const START = 1_800_000_000_000;
 const validTask = validatorAt("#/components/schemas/TaskResponse");
 const validList = validatorAt("#/components/schemas/TaskListResponse");
 const validError = validatorAt("#/components/schemas/ErrorEnvelope");
-const getExamples: Record<string, { value: any }> = spec.paths[`${PATH}/{task_id}`].get.responses["200"].content["application/json"].examples;
+const getExamples: Record<string, { value: any }> =
+  spec.paths[`${PATH}/{task_id}`].get.responses["200"].content["application/json"].examples;
 
 interface Answer {
   status: number;
@@ -45,8 +46,10 @@ async function startClocked(extra: Parameters<typeof startMock>[0] = {}) {
     now: () => clock,
     create: (body: object, headers: Record<string, string> = {}) =>
       call(PATH, { method: "POST", headers: { ...JSON_AUTH, ...headers }, body: JSON.stringify(body) }),
-    get: (id: string, headers: Record<string, string> = {}) => call(`${PATH}/${id}`, { headers: { ...AUTH, ...headers } }),
-    list: (query = "", headers: Record<string, string> = {}) => call(`${PATH}${query}`, { headers: { ...AUTH, ...headers } }),
+    get: (id: string, headers: Record<string, string> = {}) =>
+      call(`${PATH}/${id}`, { headers: { ...AUTH, ...headers } }),
+    list: (query = "", headers: Record<string, string> = {}) =>
+      call(`${PATH}${query}`, { headers: { ...AUTH, ...headers } }),
   };
 }
 
@@ -62,7 +65,11 @@ describe("lifecycle mock", () => {
   afterAll(() => m.mock.close());
 
   it("moves a created task submitted → processing → succeed, with its own id, inputs and timestamps", async () => {
-    const created = await m.create({ video_url: "https://example.com/rain.mp4", bgm_prompt: "slow piano", external_task_id: "job-progress" });
+    const created = await m.create({
+      video_url: "https://example.com/rain.mp4",
+      bgm_prompt: "slow piano",
+      external_task_id: "job-progress",
+    });
     expect(created.status).toBe(200);
     expectValid(validTask, created.body);
     const id: string = created.body.data.task_id;
@@ -90,7 +97,12 @@ describe("lifecycle mock", () => {
       const got = await m.get(id);
       expect(got.status).toBe(200);
       expectValid(validTask, got.body);
-      expect(got.body.data).toMatchObject({ task_id: id, task_status: status, created_at: createdAt, updated_at: updatedAt });
+      expect(got.body.data).toMatchObject({
+        task_id: id,
+        task_status: status,
+        created_at: createdAt,
+        updated_at: updatedAt,
+      });
       expect(got.body.data.task_info.external_task_id).toBe("job-progress");
     }
 
@@ -126,7 +138,11 @@ describe("lifecycle mock", () => {
     m.advance(PROCESSING_MS);
     const failed = await m.get(id);
     expectValid(validTask, failed.body);
-    expect(failed.body.data).toMatchObject({ task_id: id, task_status: "failed", task_status_msg: expect.stringMatching(/.+/) });
+    expect(failed.body.data).toMatchObject({
+      task_id: id,
+      task_status: "failed",
+      task_status_msg: expect.stringMatching(/.+/),
+    });
   });
 
   it("lets the caller's Prefer win at once, untouched", async () => {
@@ -141,7 +157,10 @@ describe("lifecycle mock", () => {
   it("passes a preferred error through, on get and on create (which then remembers nothing)", async () => {
     const prefer = { Prefer: "code=429, example=1303_concurrency_limit" };
     const before = (await m.list("?pageSize=500")).body.data.length;
-    for (const answer of [await m.get(EXAMPLE_ID, prefer), await m.create({ video_url: "https://example.com/a.mp4" }, prefer)]) {
+    for (const answer of [
+      await m.get(EXAMPLE_ID, prefer),
+      await m.create({ video_url: "https://example.com/a.mp4" }, prefer),
+    ]) {
       expect(answer.status).toBe(429);
       expectValid(validError, answer.body);
       expect(answer.body).toMatchObject({ code: 1303, message: "parallel task over resource pack limit" });
@@ -176,7 +195,11 @@ describe("lifecycle mock", () => {
     const origin = "http://localhost:5173";
     const preflight = await fetch(`${m.mock.url}${PATH}/123`, {
       method: "OPTIONS",
-      headers: { Origin: origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization,prefer" },
+      headers: {
+        Origin: origin,
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization,prefer",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
@@ -196,7 +219,9 @@ describe("lifecycle mock: the list", () => {
     // job-1 is oldest; one second apart, so the five are spread over the timeline when listed.
     for (let n = 1; n <= 5; n++) {
       if (n > 1) m.advance(1_000);
-      ids.push((await m.create({ video_url: "https://example.com/a.mp4", external_task_id: `job-${n}` })).body.data.task_id);
+      ids.push(
+        (await m.create({ video_url: "https://example.com/a.mp4", external_task_id: `job-${n}` })).body.data.task_id,
+      );
     }
   });
   afterAll(() => m.mock.close());
@@ -205,16 +230,29 @@ describe("lifecycle mock: the list", () => {
     const page = await m.list();
     expect(page.status).toBe(200);
     expectValid(validList, page.body);
-    expect(page.body.data.map((task: any) => task.task_info.external_task_id)).toEqual(["job-5", "job-4", "job-3", "job-2", "job-1"]);
+    expect(page.body.data.map((task: any) => task.task_info.external_task_id)).toEqual([
+      "job-5",
+      "job-4",
+      "job-3",
+      "job-2",
+      "job-1",
+    ]);
     expect(page.body.data.map((task: any) => task.task_id)).toEqual([...ids].reverse());
-    expect(page.body.data.map((task: any) => task.task_status)).toEqual(["submitted", "processing", "processing", "succeed", "succeed"]);
+    expect(page.body.data.map((task: any) => task.task_status)).toEqual([
+      "submitted",
+      "processing",
+      "processing",
+      "succeed",
+      "succeed",
+    ]);
     for (const item of page.body.data) {
       expect(item).toEqual((await m.get(item.task_id)).body.data);
     }
   });
 
   it("paginates with pageNum and pageSize like the API", async () => {
-    const external = async (query: string) => (await m.list(query)).body.data.map((task: any) => task.task_info.external_task_id);
+    const external = async (query: string) =>
+      (await m.list(query)).body.data.map((task: any) => task.task_info.external_task_id);
     expect(await external("?pageNum=1&pageSize=2")).toEqual(["job-5", "job-4"]);
     expect(await external("?pageNum=2&pageSize=2")).toEqual(["job-3", "job-2"]);
     expect(await external("?pageNum=3&pageSize=2")).toEqual(["job-1"]);
@@ -231,14 +269,17 @@ describe("lifecycle mock: the list", () => {
 
   it("serves the static example page when the caller prefers it", async () => {
     const page = await m.list("", { Prefer: "example=page" });
-    expect(page.body).toEqual(withMockMedia(spec.paths[PATH].get.responses["200"].content["application/json"].examples.page.value, m.mock.url));
+    expect(page.body).toEqual(
+      withMockMedia(spec.paths[PATH].get.responses["200"].content["application/json"].examples.page.value, m.mock.url),
+    );
   });
 
   it("forgets the oldest tasks beyond maxTasks", async () => {
     const small = await startClocked({ maxTasks: 2 });
     try {
       const made: string[] = [];
-      for (let n = 0; n < 3; n++) made.push((await small.create({ video_url: "https://example.com/a.mp4" })).body.data.task_id);
+      for (let n = 0; n < 3; n++)
+        made.push((await small.create({ video_url: "https://example.com/a.mp4" })).body.data.task_id);
       expect((await small.get(made[0] ?? "")).status).toBe(404);
       expect((await small.list()).body.data.map((task: any) => task.task_id)).toEqual([made[2], made[1]]);
     } finally {
@@ -252,7 +293,10 @@ describe("the lifecycle mock for SDK users", () => {
     const mock = await startMock({ submittedMs: 20, processingMs: 20 });
     try {
       const kling = createClient({ baseUrl: mock.url, apiKey: undefined });
-      const task = await kling.run({ video_url: "https://example.com/clip.mp4", external_task_id: "sdk-no-key" }, { pollIntervalMs: 20 });
+      const task = await kling.run(
+        { video_url: "https://example.com/clip.mp4", external_task_id: "sdk-no-key" },
+        { pollIntervalMs: 20 },
+      );
       expect(task.task_status).toBe("succeed");
       const mp3 = await fetch(task.task_result?.audios?.[0]?.url_mp3 ?? "");
       expect(mp3.headers.get("content-type")).toBe("audio/mpeg");
@@ -271,7 +315,11 @@ describe("startMock options and close()", () => {
       const got = await fetch(`${plain.url}${PATH}/${EXAMPLE_ID}`, { headers: AUTH });
       expect(await got.json()).toEqual(withMockMedia(getExamples.succeed?.value, plain.url));
       // Nothing is remembered: a create answers the static example, and its id is the example's.
-      const created = await fetch(`${plain.url}${PATH}`, { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
+      const created = await fetch(`${plain.url}${PATH}`, {
+        method: "POST",
+        headers: JSON_AUTH,
+        body: JSON.stringify({ video_url: "https://example.com/a.mp4" }),
+      });
       expect((await created.json()).data.task_id).toBe(EXAMPLE_ID);
     } finally {
       await plain.close();
@@ -305,7 +353,11 @@ describe("runMockCommand", () => {
     expect(out.text()).toContain("Examples:");
   });
 
-  it.each([["--port", "http"], ["--submitted-ms", "-5"], ["--bogus", "1"]])("exits 2 on a bad flag (%s %s)", async (flag, value) => {
+  it.each([
+    ["--port", "http"],
+    ["--submitted-ms", "-5"],
+    ["--bogus", "1"],
+  ])("exits 2 on a bad flag (%s %s)", async (flag, value) => {
     const err = sink();
     expect(await runMockCommand([flag, value], { stderr: err, stdout: sink() })).toBe(2);
     expect(err.text()).toContain("--help");
@@ -320,9 +372,12 @@ describe("runMockCommand", () => {
 
   it("exits 2 with the install hint when Prism is not installed", async () => {
     const err = sink();
-    const missing = Object.assign(new Error("Cannot find package '@stoplight/prism-core' imported from /x/mocks/prism.js"), {
-      code: "ERR_MODULE_NOT_FOUND",
-    });
+    const missing = Object.assign(
+      new Error("Cannot find package '@stoplight/prism-core' imported from /x/mocks/prism.js"),
+      {
+        code: "ERR_MODULE_NOT_FOUND",
+      },
+    );
     expect(await runMockCommand([], { stderr: err, load: () => Promise.reject(missing) })).toBe(2);
     expect(err.text().trim()).toBe(PRISM_MISSING);
   });
@@ -333,7 +388,11 @@ describe("runMockCommand", () => {
     const exit = runMockCommand(["--port", "0", "--submitted-ms", "10"], { stdout: out, signal: stop.signal });
     await expect.poll(() => out.text(), { timeout: 10_000 }).toContain("curl");
     const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out.text())?.[0];
-    const created = await fetch(`${url}${PATH}`, { method: "POST", headers: JSON_AUTH, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
+    const created = await fetch(`${url}${PATH}`, {
+      method: "POST",
+      headers: JSON_AUTH,
+      body: JSON.stringify({ video_url: "https://example.com/a.mp4" }),
+    });
     expect(created.status).toBe(200);
     expect(out.text()).toContain("Prefer");
     stop.abort();
@@ -346,15 +405,34 @@ describe("runMockCommand", () => {
     const err = sink();
     const stop = new AbortController();
     const hook = await startReceiver();
-    const exit = runMockCommand(["--port", "0", "--submitted-ms", "60000", "--require-auth", "--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], { stdout: out, stderr: err, signal: stop.signal });
+    const exit = runMockCommand(
+      [
+        "--port",
+        "0",
+        "--submitted-ms",
+        "60000",
+        "--require-auth",
+        "--webhook-secret",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      ],
+      { stdout: out, stderr: err, signal: stop.signal },
+    );
     try {
       await expect.poll(() => out.text(), { timeout: 10_000 }).toContain("curl");
       const url = /http:\/\/127\.0\.0\.1:\d+/.exec(out.text())?.[0];
       const body = JSON.stringify({ video_url: "https://example.com/a.mp4", callback_url: hook.url });
-      const anonymous = await fetch(`${url}${PATH}`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      const anonymous = await fetch(`${url}${PATH}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      });
       expect((await anonymous.json()).code).toBe(1001);
       expect((await fetch(`${url}${PATH}`, { method: "POST", headers: JSON_AUTH, body })).status).toBe(200);
-      await expect.poll(() => err.text(), { timeout: 10_000 }).toMatch(/callback submitted of task \d+ → http:\/\/127\.0\.0\.1:\d+\/hooks\/kling: 200 \(attempt 1\/5, \d+ ms, signed\)/);
+      await expect
+        .poll(() => err.text(), { timeout: 10_000 })
+        .toMatch(
+          /callback submitted of task \d+ → http:\/\/127\.0\.0\.1:\d+\/hooks\/kling: 200 \(attempt 1\/5, \d+ ms, signed\)/,
+        );
       expect(hook.received[0]?.headers["webhook-signature"]).toMatch(/^v1,/);
       expect(out.text()).toContain("signed with your --webhook-secret");
       expect(out.text() + err.text()).not.toContain("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
@@ -367,25 +445,32 @@ describe("runMockCommand", () => {
 });
 
 describe("kling-video-to-audio/mock without Prism", () => {
-  it.skipIf(inject("buildError") !== null)("imports fine, and startMock rejects with the install line (no stack to read)", async () => {
-    // A resolve hook that makes every @stoplight/* package missing, as in an app that did not install the peers.
-    const hook = `export async function resolve(specifier, context, next) {
+  it.skipIf(inject("buildError") !== null)(
+    "imports fine, and startMock rejects with the install line (no stack to read)",
+    async () => {
+      // A resolve hook that makes every @stoplight/* package missing, as in an app that did not install the peers.
+      const hook = `export async function resolve(specifier, context, next) {
       if (specifier.startsWith("@stoplight/")) throw Object.assign(new Error("Cannot find package '" + specifier + "' imported from " + context.parentURL), { code: "ERR_MODULE_NOT_FOUND" });
       return next(specifier, context);
     }`;
-    const entry = new URL("../dist/mocks/index.js", import.meta.url).href;
-    const script = `
+      const entry = new URL("../dist/mocks/index.js", import.meta.url).href;
+      const script = `
       import { register } from "node:module";
       register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hook)}));
       const mock = await import(${JSON.stringify(entry)});
       try { await mock.startMock(); console.log("started?!"); }
       catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message, exported: mock.MOCK_NEEDS_PRISM })); }`;
-    const result = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], (_error, stdout, stderr) => resolve({ stdout, stderr })),
-    );
-    const outcome = JSON.parse(result.stdout.trim());
-    expect(outcome.code).toBe("ERR_PRISM_MISSING");
-    expect(outcome.message).toBe(outcome.exported);
-    expect(outcome.message).toMatch(/^kling-video-to-audio\/mock needs Prism: npm i -D @stoplight\/prism-core@5\.8\.0 /);
-  });
+      const result = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], (_error, stdout, stderr) =>
+          resolve({ stdout, stderr }),
+        ),
+      );
+      const outcome = JSON.parse(result.stdout.trim());
+      expect(outcome.code).toBe("ERR_PRISM_MISSING");
+      expect(outcome.message).toBe(outcome.exported);
+      expect(outcome.message).toMatch(
+        /^kling-video-to-audio\/mock needs Prism: npm i -D @stoplight\/prism-core@5\.8\.0 /,
+      );
+    },
+  );
 });

@@ -5,7 +5,10 @@ import { createLog, type Logger } from "../src/logger.js";
 
 function recorder() {
   const lines: Array<[level: string, args: unknown[]]> = [];
-  const at = (level: string) => (message: string, ...rest: unknown[]) => lines.push([level, [message, ...rest]]);
+  const at =
+    (level: string) =>
+    (message: string, ...rest: unknown[]) =>
+      lines.push([level, [message, ...rest]]);
   const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
   return { logger, lines, text: () => JSON.stringify(lines) };
 }
@@ -44,7 +47,9 @@ describe("createLog redaction", () => {
   it("removes registered secrets, bearer tokens and JWTs from messages and arguments", () => {
     const { logger, text } = recorder();
     const log = createLog(logger, "debug", ["sk-live-123456", "secret-key-abc"]);
-    log.warn("key sk-live-123456 and Authorization: Bearer some.opaque-token", "secret-key-abc", { auth: `Bearer ${JWT}` });
+    log.warn("key sk-live-123456 and Authorization: Bearer some.opaque-token", "secret-key-abc", {
+      auth: `Bearer ${JWT}`,
+    });
     log.error(`token ${JWT} here`, new Error(`bad key sk-live-123456`), 42, null);
     const out = text();
     expect(out).not.toContain("sk-live-123456");

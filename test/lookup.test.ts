@@ -10,7 +10,8 @@ afterEach(async () => {
 });
 
 const quiet = { apiKey: "k-lookup", logLevel: "off" as const };
-const lists = (f: FakeKling) => f.requests.filter((r) => r.method === "GET" && r.path === "/v1/audio/video-to-audio").length;
+const lists = (f: FakeKling) =>
+  f.requests.filter((r) => r.method === "GET" && r.path === "/v1/audio/video-to-audio").length;
 
 describe("findTaskByExternalId", () => {
   it("asks the query path directly (Kling: 'use one of the two'): one GET, no list scan", async () => {

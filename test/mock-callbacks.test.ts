@@ -30,7 +30,11 @@ async function receiver(reply?: Parameters<typeof startReceiver>[0]) {
 }
 
 async function create(mock: RunningMock, body: object): Promise<string> {
-  const response = await fetch(`${mock.url}${CREATE_PATH}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await fetch(`${mock.url}${CREATE_PATH}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const answer = await response.json();
   expect(response.status, JSON.stringify(answer)).toBe(200);
   return answer.data.task_id;
@@ -40,13 +44,22 @@ describe("callbacks", () => {
   it("POSTs the task on every status change, on time without polling, signed so verifyCallback accepts it", async () => {
     const hook = await receiver();
     const mock = await mockWith({ submittedMs: 200, processingMs: 200, webhookSecret: SECRET });
-    const id = await create(mock, { video_url: "https://example.com/clip.mp4", callback_url: hook.url, external_task_id: "job-cb-1" });
+    const id = await create(mock, {
+      video_url: "https://example.com/clip.mp4",
+      callback_url: hook.url,
+      external_task_id: "job-cb-1",
+    });
     // Nobody polls: the timers alone move the task along.
     await expect.poll(() => hook.received.length, WAIT).toBe(3);
     const tasks = [];
     for (const delivery of hook.received) {
       expect(delivery.headers["content-type"]).toBe("application/json");
-      tasks.push(await verifyCallback({ headers: delivery.headers as Record<string, string>, body: delivery.body }, { secret: SECRET }));
+      tasks.push(
+        await verifyCallback(
+          { headers: delivery.headers as Record<string, string>, body: delivery.body },
+          { secret: SECRET },
+        ),
+      );
     }
     expect(tasks.map((task) => task.task_status)).toEqual(["submitted", "processing", "succeed"]);
     for (const task of tasks) expect(task).toMatchObject({ task_id: id, task_info: { external_task_id: "job-cb-1" } });
@@ -68,13 +81,22 @@ describe("callbacks", () => {
   it("sends a failed task's end, and unsigned bodies that parseCallback reads when no secret is set", async () => {
     const hook = await receiver();
     const mock = await mockWith({ submittedMs: 0, processingMs: 50 });
-    const id = await create(mock, { video_url: "https://example.com/clip.mp4", bgm_prompt: "please fail", callback_url: hook.url });
+    const id = await create(mock, {
+      video_url: "https://example.com/clip.mp4",
+      bgm_prompt: "please fail",
+      callback_url: hook.url,
+    });
     await expect.poll(() => hook.received.length, WAIT).toBe(3);
     const last = parseCallback(hook.received[2]?.body ?? "");
     expect(last).toMatchObject({ task_id: id, task_status: "failed", task_status_msg: expect.stringMatching(/.+/) });
     expect(hook.received[0]?.headers["webhook-signature"]).toBeUndefined();
     expect(hook.received[0]?.headers["webhook-id"]).toMatch(/^msg_/);
-    await expect(verifyCallback({ headers: hook.received[0]?.headers as Record<string, string>, body: hook.received[0]?.body ?? "" }, { secret: SECRET })).rejects.toMatchObject({
+    await expect(
+      verifyCallback(
+        { headers: hook.received[0]?.headers as Record<string, string>, body: hook.received[0]?.body ?? "" },
+        { secret: SECRET },
+      ),
+    ).rejects.toMatchObject({
       reason: "missing_headers",
     });
   });
@@ -98,7 +120,11 @@ describe("callbacks", () => {
     expect(hook.received).toHaveLength(3);
     expect(new Set(hook.received.map((d) => d.headers["webhook-id"]))).toEqual(new Set([delivery?.id]));
     // Each attempt verifies on its own, and the waits between them are at least the configured backoff.
-    for (const attempt of hook.received) await verifyCallback({ headers: attempt.headers as Record<string, string>, body: attempt.body }, { secret: SECRET });
+    for (const attempt of hook.received)
+      await verifyCallback(
+        { headers: attempt.headers as Record<string, string>, body: attempt.body },
+        { secret: SECRET },
+      );
     const [first, second, third] = delivery?.attempts ?? [];
     expect((second?.at ?? 0) - ((first?.at ?? 0) + (first?.ms ?? 0))).toBeGreaterThanOrEqual(95);
     expect((third?.at ?? 0) - ((second?.at ?? 0) + (second?.ms ?? 0))).toBeGreaterThanOrEqual(395);
@@ -107,7 +133,12 @@ describe("callbacks", () => {
   it("gives up after the last attempt, and the next status change still goes out, in order", async () => {
     const hook = await receiver((n) => (n <= 3 ? 503 : 200));
     const settled: Delivery[] = [];
-    const mock = await mockWith({ submittedMs: 0, processingMs: 60_000, callbackRetryDelaysMs: [10, 10], onDelivery: (d) => settled.push(d) });
+    const mock = await mockWith({
+      submittedMs: 0,
+      processingMs: 60_000,
+      callbackRetryDelaysMs: [10, 10],
+      onDelivery: (d) => settled.push(d),
+    });
     // A port nothing listens on any more (fetch would refuse some ports outright; deliveries must not).
     const gone = await startReceiver();
     await gone.close();
@@ -137,7 +168,8 @@ describe("callbacks", () => {
     await expect.poll(() => mock.deliveries.filter((d) => d.outcome !== "pending").length, WAIT).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hook.received).toHaveLength(3);
-    for (const delivery of hook.received) expect(parseCallback(delivery.body).created_at).toBeGreaterThan(1_700_000_000_000);
+    for (const delivery of hook.received)
+      expect(parseCallback(delivery.body).created_at).toBeGreaterThan(1_700_000_000_000);
   });
 
   it("with an injected clock, delivers the status changes a request reveals", async () => {
@@ -149,7 +181,9 @@ describe("callbacks", () => {
     clock += 5000;
     await fetch(`${mock.url}${CREATE_PATH}/${id}`);
     await expect.poll(() => hook.received.length, WAIT).toBe(3);
-    expect(hook.received.map((d) => JSON.parse(d.body).updated_at)).toEqual([1_800_000_000_000, 1_800_000_001_000, 1_800_000_002_000]);
+    expect(hook.received.map((d) => JSON.parse(d.body).updated_at)).toEqual([
+      1_800_000_000_000, 1_800_000_001_000, 1_800_000_002_000,
+    ]);
   });
 
   it("with an injected clock, many requests at once still send each status change once, in order", async () => {
@@ -194,8 +228,16 @@ describe("callbacks", () => {
       await new Promise((resolve) => endless.close(resolve));
     });
     const settled: Delivery[] = [];
-    const mock = await mockWith({ submittedMs: 0, processingMs: 0, callbackTimeoutMs: 500, onDelivery: (d) => settled.push(d) });
-    await create(mock, { video_url: "https://example.com/clip.mp4", callback_url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}/` });
+    const mock = await mockWith({
+      submittedMs: 0,
+      processingMs: 0,
+      callbackTimeoutMs: 500,
+      onDelivery: (d) => settled.push(d),
+    });
+    await create(mock, {
+      video_url: "https://example.com/clip.mp4",
+      callback_url: `http://127.0.0.1:${(endless.address() as AddressInfo).port}/`,
+    });
     await expect.poll(() => settled.length, WAIT).toBe(3);
     expect(settled.map((d) => [d.status, d.outcome, d.attempts.length])).toEqual([
       ["submitted", "delivered", 1],

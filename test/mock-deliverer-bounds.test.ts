@@ -27,8 +27,14 @@ describe("the mock's deliverer bounds", () => {
   it("drops, and records as dropped, what comes past maxPending; close() settles the rest", async () => {
     const receiver = await hangingReceiver();
     const lines: string[] = [];
-    const deliverer = createDeliverer({ maxPending: 2, timeoutMs: 30_000, retryDelaysMs: [], log: (line) => lines.push(line) });
-    for (const taskId of ["t1", "t2", "t3", "t4"]) deliverer.send(taskId, "submitted", receiver.url, `{"task_id":"${taskId}"}`);
+    const deliverer = createDeliverer({
+      maxPending: 2,
+      timeoutMs: 30_000,
+      retryDelaysMs: [],
+      log: (line) => lines.push(line),
+    });
+    for (const taskId of ["t1", "t2", "t3", "t4"])
+      deliverer.send(taskId, "submitted", receiver.url, `{"task_id":"${taskId}"}`);
     expect(deliverer.records.map((d) => [d.taskId, d.outcome])).toEqual([
       ["t1", "pending"],
       ["t2", "pending"],

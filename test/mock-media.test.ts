@@ -47,29 +47,33 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
     ["url_mp3", "duration_mp3", "audio/mpeg", "mp3"],
     ["url_wav", "duration_wav", "audio/wav", "wav"],
     ["url", "duration", "video/mp4", "mp4"],
-  ] as const)("serves %s as %s real %s whose length is the task's %s within 0.1 s", async (urlField, durationField, type, kind) => {
-    const entry = kind === "mp4" ? task.task_result.videos[0] : task.task_result.audios[0];
-    const response = await fetch(entry[urlField], { headers: { Origin: ORIGIN } });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe(type);
-    expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
-    expect(response.headers.get("accept-ranges")).toBe("bytes");
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    expect(Number(response.headers.get("content-length"))).toBe(bytes.length);
-    expect(bytes.length).toBeGreaterThan(5_000);
-    expect(bytes.length).toBeLessThan(100_000);
-    const declared = Number(entry[durationField]);
-    expect(declared).toBeGreaterThanOrEqual(3);
-    if (kind === "mp3") expect(Buffer.from(bytes.subarray(0, 3)).toString("latin1")).toMatch(/^(ID3|\xff[\xe0-\xff])/);
-    if (kind === "mp4") expect(Buffer.from(bytes.subarray(4, 8)).toString("latin1")).toBe("ftyp");
-    if (kind === "wav") expect(Math.abs(wavSeconds(bytes) - declared)).toBeLessThanOrEqual(0.1);
-    if (hasFfprobe) {
-      const measured = await probe(bytes);
-      expect(Math.abs(measured.seconds - declared)).toBeLessThanOrEqual(0.1);
-      const types = measured.streams.map((stream) => `${stream.codec_type}:${stream.codec_name}`).sort();
-      expect(types).toEqual({ mp3: ["audio:mp3"], wav: ["audio:pcm_s16le"], mp4: ["audio:aac", "video:h264"] }[kind]);
-    }
-  });
+  ] as const)(
+    "serves %s as %s real %s whose length is the task's %s within 0.1 s",
+    async (urlField, durationField, type, kind) => {
+      const entry = kind === "mp4" ? task.task_result.videos[0] : task.task_result.audios[0];
+      const response = await fetch(entry[urlField], { headers: { Origin: ORIGIN } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe(type);
+      expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+      expect(response.headers.get("accept-ranges")).toBe("bytes");
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      expect(Number(response.headers.get("content-length"))).toBe(bytes.length);
+      expect(bytes.length).toBeGreaterThan(5_000);
+      expect(bytes.length).toBeLessThan(100_000);
+      const declared = Number(entry[durationField]);
+      expect(declared).toBeGreaterThanOrEqual(3);
+      if (kind === "mp3")
+        expect(Buffer.from(bytes.subarray(0, 3)).toString("latin1")).toMatch(/^(ID3|\xff[\xe0-\xff])/);
+      if (kind === "mp4") expect(Buffer.from(bytes.subarray(4, 8)).toString("latin1")).toBe("ftyp");
+      if (kind === "wav") expect(Math.abs(wavSeconds(bytes) - declared)).toBeLessThanOrEqual(0.1);
+      if (hasFfprobe) {
+        const measured = await probe(bytes);
+        expect(Math.abs(measured.seconds - declared)).toBeLessThanOrEqual(0.1);
+        const types = measured.streams.map((stream) => `${stream.codec_type}:${stream.codec_name}`).sort();
+        expect(types).toEqual({ mp3: ["audio:mp3"], wav: ["audio:pcm_s16le"], mp4: ["audio:aac", "video:h264"] }[kind]);
+      }
+    },
+  );
 
   it("answers Range with 206 and the bytes asked for, and an unsatisfiable one with 416", async () => {
     const url = task.task_result.audios[0].url_mp3;
@@ -103,7 +107,11 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
     for (const path of [`${CREATE_PATH}`, `/media/${task.task_id}.mp3`]) {
       const preflight = await fetch(`${mock.url}${path}`, {
         method: "OPTIONS",
-        headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, prefer, x-custom" },
+        headers: {
+          Origin: "https://app.example",
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization, content-type, prefer, x-custom",
+        },
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
@@ -118,8 +126,18 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
     const { startMock } = await loadMock("dist");
     const slow = await startMock({ submittedMs: 60_000 });
     try {
-      const created = await json(`${slow.url}${CREATE_PATH}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
-      for (const path of [`/media/${created.body.data.task_id}.mp3`, "/media/123456789012345678.mp3", "/media/../package.json", `/media/${EXAMPLE_ID}.exe`, "/media/"]) {
+      const created = await json(`${slow.url}${CREATE_PATH}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ video_url: "https://example.com/a.mp4" }),
+      });
+      for (const path of [
+        `/media/${created.body.data.task_id}.mp3`,
+        "/media/123456789012345678.mp3",
+        "/media/../package.json",
+        `/media/${EXAMPLE_ID}.exe`,
+        "/media/",
+      ]) {
         expect((await fetch(`${slow.url}${path}`)).status, path).toBe(404);
       }
       // The spec's example task (what a Prefer-chosen answer shows) always has its media.
@@ -133,18 +151,23 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
   it("puts the host the client used into the URLs (a phone reaching a --host 0.0.0.0 mock)", async () => {
     const port = new URL(mock.url).port;
     const viaLocalhost = await json(`http://localhost:${port}${CREATE_PATH}/${task.task_id}`);
-    expect(viaLocalhost.body.data.task_result.audios[0].url_mp3).toBe(`http://localhost:${port}/media/${task.task_id}.mp3`);
+    expect(viaLocalhost.body.data.task_result.audios[0].url_mp3).toBe(
+      `http://localhost:${port}/media/${task.task_id}.mp3`,
+    );
   });
 
   it("never builds a URL from a hostile Host header", async () => {
     const { port } = new URL(mock.url);
     for (const host of ["evil.example/x?", "a b", "<script>", "example.com:80@evil", ""]) {
       const body = await new Promise<string>((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path: `${CREATE_PATH}/${task.task_id}`, headers: { host } }, (res) => {
-          let text = "";
-          res.on("data", (chunk) => (text += chunk));
-          res.on("end", () => resolve(text));
-        });
+        const req = http.request(
+          { host: "127.0.0.1", port, path: `${CREATE_PATH}/${task.task_id}`, headers: { host } },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk) => (text += chunk));
+            res.on("end", () => resolve(text));
+          },
+        );
         req.on("error", reject);
         req.end();
       });
@@ -165,9 +188,22 @@ describe.skipIf(buildError !== null)("mock media (built package)", () => {
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
         process.execPath,
-        [cli, "run", "--base-url", mock.url, "--poll-interval", "0.05", "--video-url", "https://example.com/clip.mp4", "--download", out, "--json"],
+        [
+          cli,
+          "run",
+          "--base-url",
+          mock.url,
+          "--poll-interval",
+          "0.05",
+          "--video-url",
+          "https://example.com/clip.mp4",
+          "--download",
+          out,
+          "--json",
+        ],
         { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 },
-        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       ),
     );
     expect(run.code, run.stderr).toBe(0);

@@ -44,10 +44,20 @@ function specExample(operation: Operation, code: string, name: string | undefine
   return examples[key].value;
 }
 
-function parseRecipe(recipe: string): { headers: Record<string, string>; query: string; code: string; example: string | undefined } {
+function parseRecipe(recipe: string): {
+  headers: Record<string, string>;
+  query: string;
+  code: string;
+  example: string | undefined;
+} {
   if (recipe.startsWith("?")) {
     const params = new URLSearchParams(recipe.slice(1));
-    return { headers: {}, query: recipe, code: params.get("__code") ?? "200", example: params.get("__example") ?? undefined };
+    return {
+      headers: {},
+      query: recipe,
+      code: params.get("__code") ?? "200",
+      example: params.get("__example") ?? undefined,
+    };
   }
   const params = Object.fromEntries(recipe.split(",").map((part) => part.trim().split("=") as [string, string]));
   return { headers: { Prefer: recipe }, query: "", code: params.code ?? "200", example: params.example };
@@ -66,7 +76,14 @@ describe("documented Prefer recipes", () => {
 
   it("the table documents the recipes of the README and the --help banner", () => {
     const names = recipes.map((r) => `${r.recipe} on ${r.operation}`);
-    expect(names).toEqual(expect.arrayContaining(["example=failed on createTask", "example=failed on getTask", "code=429, example=1303_concurrency_limit on getTask", "example=page on listTasks"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "example=failed on createTask",
+        "example=failed on getTask",
+        "code=429, example=1303_concurrency_limit on getTask",
+        "example=page on listTasks",
+      ]),
+    );
     expect(recipes.length).toBeGreaterThan(60);
   });
 
@@ -74,8 +91,12 @@ describe("documented Prefer recipes", () => {
     const { headers, query, code, example } = parseRecipe(recipe);
     const { method, path } = OPERATIONS[operation];
     const url = `${mock.url}${path.replace("{task_id}", EXAMPLE_ID)}${query}`;
-    const init: RequestInit = { method: method.toUpperCase(), headers: { ...headers, "content-type": "application/json" } };
-    if (method === "post") init.body = JSON.stringify({ video_url: "https://example.com/clip.mp4", external_task_id: `prefer-${recipe}` });
+    const init: RequestInit = {
+      method: method.toUpperCase(),
+      headers: { ...headers, "content-type": "application/json" },
+    };
+    if (method === "post")
+      init.body = JSON.stringify({ video_url: "https://example.com/clip.mp4", external_task_id: `prefer-${recipe}` });
     const response = await fetch(url, init);
     const body = await response.json();
     expect(response.status).toBe(Number(code));
@@ -93,7 +114,8 @@ describe("documented Prefer recipes", () => {
       expect(end.data.task_id).toBe(id);
       expect(end.data.task_status).toBe(example === "failed" ? "failed" : "succeed");
       if (example === "gateway") expect(end.request_id).toBeUndefined();
-      if (end.data.task_status === "succeed") expect((await fetch(end.data.task_result.audios[0].url_mp3)).status).toBe(200);
+      if (end.data.task_status === "succeed")
+        expect((await fetch(end.data.task_result.audios[0].url_mp3)).status).toBe(200);
       return;
     }
     // Anything else: the spec's named example, as it is (result files on the mock's own media).
@@ -102,7 +124,13 @@ describe("documented Prefer recipes", () => {
 
   it("on create, Prefer: example=failed feeds the README's polling loop a task that ends failed (not a 404)", async () => {
     const base = `${mock.url}${CREATE_PATH}`;
-    const created = await (await fetch(base, { method: "POST", headers: { "Content-Type": "application/json", Prefer: "example=failed" }, body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }) })).json();
+    const created = await (
+      await fetch(base, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Prefer: "example=failed" },
+        body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
+      })
+    ).json();
     let task = created.data;
     const seen = [task.task_status];
     while (task.task_status === "submitted" || task.task_status === "processing") {
@@ -118,9 +146,17 @@ describe("documented Prefer recipes", () => {
 
   it("an error recipe on create remembers nothing, and Prism still refuses an invalid body first", async () => {
     const before = (await (await fetch(`${mock.url}${CREATE_PATH}?pageSize=500`)).json()).data.length;
-    const limited = await fetch(`${mock.url}${CREATE_PATH}`, { method: "POST", headers: { "content-type": "application/json", Prefer: "code=429, example=1303_concurrency_limit" }, body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
+    const limited = await fetch(`${mock.url}${CREATE_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", Prefer: "code=429, example=1303_concurrency_limit" },
+      body: JSON.stringify({ video_url: "https://example.com/a.mp4" }),
+    });
     expect(limited.status).toBe(429);
-    const invalid = await fetch(`${mock.url}${CREATE_PATH}`, { method: "POST", headers: { "content-type": "application/json", Prefer: "example=failed" }, body: JSON.stringify({ video_url: "nope" }) });
+    const invalid = await fetch(`${mock.url}${CREATE_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", Prefer: "example=failed" },
+      body: JSON.stringify({ video_url: "nope" }),
+    });
     expect(invalid.status).toBe(400);
     expect((await invalid.json()).message).toMatch(/video_url must be an absolute http\(s\) URL/);
     expect((await (await fetch(`${mock.url}${CREATE_PATH}?pageSize=500`)).json()).data.length).toBe(before);

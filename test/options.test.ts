@@ -12,8 +12,6 @@ afterAll(() => fake.close());
 
 const quiet = { logLevel: "off" as const, apiKey: "k-options-test" };
 
-
-
 describe("createClient options", () => {
   it.each(["127.0.0.1:4010", "ftp://example.com", "", "   ", "/relative", "http://", "https://exa mple.com"])(
     "baseUrl %j throws KlingValidationError naming baseUrl",
@@ -22,45 +20,59 @@ describe("createClient options", () => {
     },
   );
 
-  it.each([Number.NaN, 0, -1, Number.POSITIVE_INFINITY, "30" as unknown as number])("timeoutMs %j throws", (timeoutMs) => {
-    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, timeoutMs }))).toBe("timeoutMs");
-  });
+  it.each([Number.NaN, 0, -1, Number.POSITIVE_INFINITY, "30" as unknown as number])(
+    "timeoutMs %j throws",
+    (timeoutMs) => {
+      expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, timeoutMs }))).toBe("timeoutMs");
+    },
+  );
 
   it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])("maxRetries %j throws", (maxRetries) => {
     expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, maxRetries }))).toBe("maxRetries");
   });
 
-  it.each(["verbose", "", 3, null])("logLevel %j given in code throws KlingValidationError naming logLevel", (logLevel) => {
-    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logLevel: logLevel as never }))).toBe("logLevel");
-  });
+  it.each(["verbose", "", 3, null])(
+    "logLevel %j given in code throws KlingValidationError naming logLevel",
+    (logLevel) => {
+      expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logLevel: logLevel as never }))).toBe(
+        "logLevel",
+      );
+    },
+  );
 
   it("a logLevel that names a level in another case or by an alias is taken, as from KLING_V2A_LOG", () => {
     expect(() => createClient({ ...quiet, baseUrl: fake.url, logLevel: "WARNING" as never })).not.toThrow();
   });
 
-  it.each([{}, { warn() {} }, "console", 1])("logger %j without debug, info, warn and error functions throws naming logger", (logger) => {
-    expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logger: logger as never }))).toBe("logger");
-  });
+  it.each([{}, { warn() {} }, "console", 1])(
+    "logger %j without debug, info, warn and error functions throws naming logger",
+    (logger) => {
+      expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, logger: logger as never }))).toBe("logger");
+    },
+  );
 
   it.each(["fetch", {}, 1])("fetch %j that is not a function throws naming fetch", (fetch) => {
     expect(fieldOf(() => createClient({ ...quiet, baseUrl: fake.url, fetch: fetch as never }))).toBe("fetch");
   });
 
-  it.each(["apiKey", "accessKey", "secretKey"] as const)("%s that is not a string throws naming it, without quoting it", (field) => {
-    const value = { token: "sk-live-object-key-0001" };
-    let message = "";
-    expect(
-      fieldOf(() => {
-        try {
-          createClient({ baseUrl: fake.url, logLevel: "off", [field]: value as never });
-        } catch (error) {
-          message = (error as Error).message;
-          throw error;
-        }
-      }),
-    ).toBe(field);
-    expect(message).not.toContain("sk-live-object-key-0001");
-  });
+  it.each(["apiKey", "accessKey", "secretKey"] as const)(
+    "%s that is not a string throws naming it, without quoting it",
+    (field) => {
+      const value = { token: "sk-live-object-key-0001" };
+      let message = "";
+      expect(
+        fieldOf(() => {
+          try {
+            createClient({ baseUrl: fake.url, logLevel: "off", [field]: value as never });
+          } catch (error) {
+            message = (error as Error).message;
+            throw error;
+          }
+        }),
+      ).toBe(field);
+      expect(message).not.toContain("sk-live-object-key-0001");
+    },
+  );
 
   it("accepts a good configuration, with or without a trailing slash", () => {
     expect(() => createClient({ ...quiet, baseUrl: `${fake.url}/`, timeoutMs: 1, maxRetries: 0 })).not.toThrow();
@@ -73,7 +85,9 @@ describe("per-call options", () => {
     const before = fake.requests.length;
     for (const pollIntervalMs of [0, Number.NaN, -5]) {
       expect(await rejectedField(kling.waitForTask("866889456698785798", { pollIntervalMs }))).toBe("pollIntervalMs");
-      expect(await rejectedField(kling.run({ video_url: "https://example.com/a.mp4" }, { pollIntervalMs }))).toBe("pollIntervalMs");
+      expect(await rejectedField(kling.run({ video_url: "https://example.com/a.mp4" }, { pollIntervalMs }))).toBe(
+        "pollIntervalMs",
+      );
     }
     expect(fake.requests.length).toBe(before);
   });
@@ -89,7 +103,11 @@ describe("per-call options", () => {
 
   it("batch options concurrency, itemTimeoutMs and timeoutMs are checked", async () => {
     const kling = createClient({ ...quiet, baseUrl: fake.url });
-    const first = (options: object) => kling.runBatch([{ video_url: "https://example.com/a.mp4" }], options)[Symbol.asyncIterator]().next();
+    const first = (options: object) =>
+      kling
+        .runBatch([{ video_url: "https://example.com/a.mp4" }], options)
+        [Symbol.asyncIterator]()
+        .next();
     expect(await rejectedField(first({ concurrency: 0 }))).toBe("concurrency");
     expect(await rejectedField(first({ concurrency: 2.5 }))).toBe("concurrency");
     expect(await rejectedField(first({ itemTimeoutMs: Number.NaN }))).toBe("itemTimeoutMs");
@@ -99,13 +117,16 @@ describe("per-call options", () => {
 });
 
 describe("task ids", () => {
-  it.each(["..", ".", "a/b", "../v1", "?pageNum=1", "#x", "a b", "%2e%2e", "", "a\\b"])("getTask(%j) throws naming taskId and sends nothing", async (id) => {
-    const kling = createClient({ ...quiet, baseUrl: fake.url });
-    const before = fake.requests.length;
-    expect(await rejectedField(kling.getTask(id))).toBe("taskId");
-    expect(await rejectedField(kling.waitForTask(id))).toBe("taskId");
-    expect(fake.requests.length).toBe(before);
-  });
+  it.each(["..", ".", "a/b", "../v1", "?pageNum=1", "#x", "a b", "%2e%2e", "", "a\\b"])(
+    "getTask(%j) throws naming taskId and sends nothing",
+    async (id) => {
+      const kling = createClient({ ...quiet, baseUrl: fake.url });
+      const before = fake.requests.length;
+      expect(await rejectedField(kling.getTask(id))).toBe("taskId");
+      expect(await rejectedField(kling.waitForTask(id))).toBe("taskId");
+      expect(fake.requests.length).toBe(before);
+    },
+  );
 
   it("a plain numeric id goes through", async () => {
     const kling = createClient({ ...quiet, baseUrl: fake.url });
@@ -115,9 +136,14 @@ describe("task ids", () => {
 });
 
 describe("empty optional fields, as Kling's own example sends them", () => {
-  it("external_task_id and callback_url given as \"\" are dropped (the client sends its own external id)", async () => {
+  it('external_task_id and callback_url given as "" are dropped (the client sends its own external id)', async () => {
     const kling = createClient({ ...quiet, baseUrl: fake.url });
-    const task = await kling.createTask({ video_id: "", video_url: "https://example.com/empty.mp4", external_task_id: "", callback_url: "" } as never);
+    const task = await kling.createTask({
+      video_id: "",
+      video_url: "https://example.com/empty.mp4",
+      external_task_id: "",
+      callback_url: "",
+    } as never);
     const sent = fake.tasks.find((t) => t.task_id === task.task_id)!.body;
     expect(sent).not.toHaveProperty("callback_url");
     expect(sent).not.toHaveProperty("video_id");
@@ -133,7 +159,9 @@ describe("a loopback server needs no key", () => {
     try {
       const kling = createClient({ baseUrl: fake.url, logLevel: "off" });
       const task = await kling.createTask({ video_url: "https://example.com/nokey.mp4" });
-      const request = fake.requests.find((r) => r.method === "POST" && r.body?.video_url === "https://example.com/nokey.mp4");
+      const request = fake.requests.find(
+        (r) => r.method === "POST" && r.body?.video_url === "https://example.com/nokey.mp4",
+      );
       expect(task.task_id).toBeTruthy();
       expect(request?.authorization).toBeUndefined();
     } finally {
@@ -144,7 +172,14 @@ describe("a loopback server needs no key", () => {
 });
 
 describe("resolveOptions: one reading of options and the environment", () => {
-  const names = ["KLING_V2A_API_KEY", "DEERAPI_KEY", "KLING_V2A_ACCESS_KEY", "KLING_V2A_SECRET_KEY", "KLING_V2A_BASE_URL", "KLING_V2A_LOG"];
+  const names = [
+    "KLING_V2A_API_KEY",
+    "DEERAPI_KEY",
+    "KLING_V2A_ACCESS_KEY",
+    "KLING_V2A_SECRET_KEY",
+    "KLING_V2A_BASE_URL",
+    "KLING_V2A_LOG",
+  ];
   let saved: Record<string, string | undefined> = {};
   beforeAll(() => {
     saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
@@ -164,17 +199,34 @@ describe("resolveOptions: one reading of options and the environment", () => {
     env({ KLING_V2A_ACCESS_KEY: "ak-env-123456", KLING_V2A_SECRET_KEY: "sk-env-abcdef" });
     const kling = createClient({ baseUrl: fake.url, logLevel: "off" });
     const task = await kling.createTask({ video_url: "https://example.com/jwt.mp4" });
-    const sent = fake.requests.find((r) => r.method === "POST" && r.body?.external_task_id === task.task_info?.external_task_id);
+    const sent = fake.requests.find(
+      (r) => r.method === "POST" && r.body?.external_task_id === task.task_info?.external_task_id,
+    );
     expect(sent?.authorization).toMatch(/^Bearer eyJ/);
   });
 
   it("a key given in code is not joined by an access key from the environment; the environment's key comes after", async () => {
     const { resolveOptions } = await import("../src/options.js");
-    env({ KLING_V2A_ACCESS_KEY: "ak-env", KLING_V2A_SECRET_KEY: "sk-env", DEERAPI_KEY: "deer-env", KLING_V2A_BASE_URL: "https://gw.example/kling/" });
-    expect(resolveOptions({ apiKey: "mine" })).toMatchObject({ apiKey: "mine", accessKey: undefined, secretKey: undefined, baseUrl: "https://gw.example/kling" });
+    env({
+      KLING_V2A_ACCESS_KEY: "ak-env",
+      KLING_V2A_SECRET_KEY: "sk-env",
+      DEERAPI_KEY: "deer-env",
+      KLING_V2A_BASE_URL: "https://gw.example/kling/",
+    });
+    expect(resolveOptions({ apiKey: "mine" })).toMatchObject({
+      apiKey: "mine",
+      accessKey: undefined,
+      secretKey: undefined,
+      baseUrl: "https://gw.example/kling",
+    });
     expect(resolveOptions({})).toMatchObject({ apiKey: "deer-env", accessKey: undefined });
     env({ KLING_V2A_ACCESS_KEY: "ak-env", KLING_V2A_SECRET_KEY: "sk-env" });
-    expect(resolveOptions({})).toMatchObject({ apiKey: undefined, accessKey: "ak-env", secretKey: "sk-env", hasCredentials: true });
+    expect(resolveOptions({})).toMatchObject({
+      apiKey: undefined,
+      accessKey: "ak-env",
+      secretKey: "sk-env",
+      hasCredentials: true,
+    });
     env({ KLING_V2A_BASE_URL: "127.0.0.1:4010" });
     expect(() => resolveOptions({})).toThrow(KlingValidationError);
   });

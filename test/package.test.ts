@@ -24,9 +24,14 @@ const pending = {
 
 function run(file: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -45,7 +50,9 @@ describe.skipIf(buildError !== null)("the package", () => {
     ({ tarball, files } = installed);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const { packMs, peersMs, installMs, mocksMs } = installed.timings;
-    console.log(`package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`);
+    console.log(
+      `package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`,
+    );
   }, 300_000);
 
   describe("the tarball", () => {
@@ -105,7 +112,15 @@ describe.skipIf(buildError !== null)("the package", () => {
       expect(files.filter((f) => forbidden.some((re) => re.test(f)))).toEqual([]);
       // The mock's media fixtures ship as they are (tens of kB), beside the code that serves them.
       const media = /^mocks\/media\/(audio\.mp3|audio\.wav|video\.mp4|media\.json)$/;
-      expect(files.filter((f) => !media.test(f) && !/^(dist\/(src|generated|mocks)\/.*\.(js|d\.ts)|dist\/chunks\/[\w-]+\.js|openapi\/openapi(\.yaml|\.json|-3\.0\.json)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
+      expect(
+        files.filter(
+          (f) =>
+            !media.test(f) &&
+            !/^(dist\/(src|generated|mocks)\/.*\.(js|d\.ts)|dist\/chunks\/[\w-]+\.js|openapi\/openapi(\.yaml|\.json|-3\.0\.json)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(
+              f,
+            ),
+        ),
+      ).toEqual([]);
     });
   });
 
@@ -114,8 +129,15 @@ describe.skipIf(buildError !== null)("the package", () => {
       expect(Object.keys(pkg.dependencies)).toEqual(["openapi-fetch"]);
       // The mock imports these three directly (not prism-cli), at the versions that work on Node 20.
       // The BullMQ workers (./bullmq) need bullmq and ioredis; the SDK itself never loads them.
-      expect(pkg.peerDependencies).toEqual({ "@stoplight/prism-core": "5.8.0", "@stoplight/prism-http": "5.12.0", "@stoplight/prism-http-server": "5.12.2", bullmq: "^6.7.0", ioredis: "^5.9.3" });
-      for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true);
+      expect(pkg.peerDependencies).toEqual({
+        "@stoplight/prism-core": "5.8.0",
+        "@stoplight/prism-http": "5.12.0",
+        "@stoplight/prism-http-server": "5.12.2",
+        bullmq: "^6.7.0",
+        ioredis: "^5.9.3",
+      });
+      for (const name of Object.keys(pkg.peerDependencies))
+        expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true);
       expect(pkg.sideEffects).toBe(false);
       expect(pkg.type).toBe("module");
     });
@@ -136,10 +158,20 @@ describe.skipIf(buildError !== null)("the package", () => {
     });
 
     it("is clean for @arethetypeswrong/cli (esm-only profile)", async () => {
-      const exclude = ["./openapi.yaml", "./openapi.json", "./openapi-3.0.json", "./package.json", ...(pending["./proxy"] ? ["./proxy"] : [])];
+      const exclude = [
+        "./openapi.yaml",
+        "./openapi.json",
+        "./openapi-3.0.json",
+        "./package.json",
+        ...(pending["./proxy"] ? ["./proxy"] : []),
+      ];
       const attwPkg = require.resolve("@arethetypeswrong/cli/package.json");
       const attw = join(dirname(attwPkg), require(attwPkg).bin.attw);
-      const result = await run(process.execPath, [attw, tarball, "--profile", "esm-only", "--format", "json", "--exclude-entrypoints", ...exclude], root);
+      const result = await run(
+        process.execPath,
+        [attw, tarball, "--profile", "esm-only", "--format", "json", "--exclude-entrypoints", ...exclude],
+        root,
+      );
       let report: any;
       try {
         report = JSON.parse(result.stdout);

@@ -41,13 +41,20 @@ const byHeader: ProxyOptions["authorize"] = (request) => {
 };
 
 async function open(adapter: Adapter, options: Partial<ProxyOptions> = {}): Promise<Door> {
-  const handler = createProxy({ apiKey: SERVER_KEY, baseUrl: upstream.url, authorize: byHeader, ...options } as ProxyOptions);
+  const handler = createProxy({
+    apiKey: SERVER_KEY,
+    baseUrl: upstream.url,
+    authorize: byHeader,
+    ...options,
+  } as ProxyOptions);
   if (adapter === "fetch") {
     const origin = "http://app.test";
     return { origin, call: (path, init) => handler(new Request(`${origin}${MOUNT}${path}`, withDuplex(init))) };
   }
   const node = toNodeHandler(handler);
-  const server = createServer((req, res) => (req.url?.startsWith(`${MOUNT}/`) ? node(req, res) : res.writeHead(404).end()));
+  const server = createServer((req, res) =>
+    req.url?.startsWith(`${MOUNT}/`) ? node(req, res) : res.writeHead(404).end(),
+  );
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -140,7 +147,9 @@ describe("ownerSecret", () => {
     const other = await open("fetch", { ownerSecret: "another-secret-entirely-0002" });
     expect((await (await other.call(TASKS, { headers: as("alice") })).json()).data).toEqual([]);
     expect((await other.call(`${TASKS}/kept`, { headers: as("alice") })).status).toBe(404);
-    expect(() => createProxy({ authorize: () => ({ owner: "a" }), ownerSecret: "short" })).toThrow(KlingValidationError);
+    expect(() => createProxy({ authorize: () => ({ owner: "a" }), ownerSecret: "short" })).toThrow(
+      KlingValidationError,
+    );
   });
 });
 
@@ -148,7 +157,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
   describe("authorize", () => {
     it("refuses with 401 (1000) before reading the body or calling upstream", async () => {
       const door = await open(adapter);
-      const answer = await settledWithin(door.call(TASKS, { method: "POST", headers: { "content-type": "application/json" }, body: stalledBody() }));
+      const answer = await settledWithin(
+        door.call(TASKS, { method: "POST", headers: { "content-type": "application/json" }, body: stalledBody() }),
+      );
       expect(answer, "the proxy waited for a body it had no business reading").not.toBe("pending");
       const response = answer as Response;
       expect(response.status).toBe(401);
@@ -158,7 +169,13 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
     });
 
     it("fails closed on an empty, non-string or missing owner and on a throwing authorize, leaking nothing", async () => {
-      for (const authorize of [() => ({ owner: "" }), () => ({ owner: 5 }), () => true, () => ({}), () => Promise.reject(new Error(`db down ${SERVER_KEY}`))]) {
+      for (const authorize of [
+        () => ({ owner: "" }),
+        () => ({ owner: 5 }),
+        () => true,
+        () => ({}),
+        () => Promise.reject(new Error(`db down ${SERVER_KEY}`)),
+      ]) {
         const door = await open(adapter, { authorize: authorize as never });
         const response = await door.call(TASKS, json("alice", CLIP));
         expect(response.status).toBe(500);
@@ -184,7 +201,8 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       expect(a.code).toBe(1203);
       expect({ ...a, request_id: "x" }).toEqual({ ...b, request_id: "x" });
       expect(typeof a.request_id).toBe(typeof b.request_id);
-      const headersOf = (r: Response) => [...r.headers].filter(([name]) => !["date", "content-length", "connection", "keep-alive"].includes(name));
+      const headersOf = (r: Response) =>
+        [...r.headers].filter(([name]) => !["date", "content-length", "connection", "keep-alive"].includes(name));
       expect(headersOf(foreign)).toEqual(headersOf(unknown));
       expect(JSON.stringify(a)).not.toContain("private");
 
@@ -203,7 +221,10 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       await door.call(TASKS, json("bob", { ...CLIP, external_task_id: "b-1" }));
       await door.call(TASKS, json("alice", { ...CLIP, external_task_id: "a-2" }));
       upstream.seed("server-side-job");
-      const list = async (user: string, query = "") => (await (await door.call(`${TASKS}${query}`, { headers: as(user) })).json()).data as { task_info: { external_task_id: string } }[];
+      const list = async (user: string, query = "") =>
+        (await (await door.call(`${TASKS}${query}`, { headers: as(user) })).json()).data as {
+          task_info: { external_task_id: string };
+        }[];
       expect((await list("alice")).map((t) => t.task_info.external_task_id)).toEqual(["a-2", "a-1"]);
       expect((await list("bob")).map((t) => t.task_info.external_task_id)).toEqual(["b-1"]);
       expect(await list("carol")).toEqual([]);
@@ -237,7 +258,10 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const stored = upstream.tasks.map((t) => t.external_task_id);
       expect(new Set(stored).size).toBe(2);
       expect(stored).not.toContain("job-1");
-      for (const [user, task] of [["alice", aliceTask], ["bob", bobTask]] as const) {
+      for (const [user, task] of [
+        ["alice", aliceTask],
+        ["bob", bobTask],
+      ] as const) {
         const got = await (await door.call(`${TASKS}/job-1`, { headers: as(user) })).json();
         expect(got.data.task_id, user).toBe(task.task_id);
         expect(got.data.task_info.external_task_id).toBe("job-1");
@@ -249,7 +273,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const forgedTask = (await forged.json()).data;
       expect(forgedTask.task_id).not.toBe(aliceTask.task_id);
       expect(upstream.tasks[2]!.external_task_id).not.toBe(stored[0]);
-      const byForgedId = await (await door.call(`${TASKS}/${encodeURIComponent(stored[0]!)}`, { headers: as("bob") })).json();
+      const byForgedId = await (
+        await door.call(`${TASKS}/${encodeURIComponent(stored[0]!)}`, { headers: as("bob") })
+      ).json();
       expect(byForgedId.data.task_id).toBe(forgedTask.task_id);
       const aliceList = (await (await door.call(TASKS, { headers: as("alice") })).json()).data as { task_id: string }[];
       expect(aliceList.map((t) => t.task_id)).toEqual([aliceTask.task_id]);
@@ -261,7 +287,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const again = await door.call(TASKS, json("alice", { ...CLIP, external_task_id: "retry-me" }));
       expect(first.status).toBe(200);
       expect(again.status).toBe(400); // the upstream refused the duplicate: one task, not two
-      const posted = upstream.requests.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).external_task_id);
+      const posted = upstream.requests
+        .filter((r) => r.method === "POST")
+        .map((r) => JSON.parse(r.body).external_task_id);
       expect(posted[0]).toBe(posted[1]);
       // The upstream's refusal quotes the stored id; the browser sees its own id in it, never the owner tag.
       const refusal = await again.json();
@@ -277,13 +305,33 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
 
     it("keeps odd owners apart: separators, spaces, unicode and very long owners", async () => {
       // Header values lose surrounding spaces, so the session names a row of this table and authorize returns its owner.
-      const pairs: [string, string][] = [["a", "b.c"], ["a.b", "c"], ["alice", "x"], ["alice ", "x"], [" alice", "x"], ["ÅLICE", "x"], ["a\u0000b", "x"], ["x".repeat(10_000), "x"]];
-      const door = await open(adapter, { authorize: (request) => ({ owner: pairs[Number(request.headers.get("x-user"))]![0] }) });
-      for (const [row, [, id]] of pairs.entries()) expect((await door.call(TASKS, json(String(row), { ...CLIP, external_task_id: id }))).status, `row ${row}`).toBe(200);
+      const pairs: [string, string][] = [
+        ["a", "b.c"],
+        ["a.b", "c"],
+        ["alice", "x"],
+        ["alice ", "x"],
+        [" alice", "x"],
+        ["ÅLICE", "x"],
+        ["a\u0000b", "x"],
+        ["x".repeat(10_000), "x"],
+      ];
+      const door = await open(adapter, {
+        authorize: (request) => ({ owner: pairs[Number(request.headers.get("x-user"))]![0] }),
+      });
+      for (const [row, [, id]] of pairs.entries())
+        expect(
+          (await door.call(TASKS, json(String(row), { ...CLIP, external_task_id: id }))).status,
+          `row ${row}`,
+        ).toBe(200);
       expect(new Set(upstream.tasks.map((t) => t.external_task_id)).size).toBe(pairs.length);
       for (const [row, [, id]] of pairs.entries()) {
-        const data = (await (await door.call(TASKS, { headers: as(String(row)) })).json()).data as { task_info: { external_task_id: string } }[];
-        expect(data.map((t) => t.task_info.external_task_id), `row ${row}`).toEqual([id]);
+        const data = (await (await door.call(TASKS, { headers: as(String(row)) })).json()).data as {
+          task_info: { external_task_id: string };
+        }[];
+        expect(
+          data.map((t) => t.task_info.external_task_id),
+          `row ${row}`,
+        ).toEqual([id]);
       }
       for (const task of upstream.tasks) expect(task.external_task_id!.length).toBeLessThanOrEqual(64);
     });
@@ -319,7 +367,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       await none.call(TASKS, json("alice", evil));
       const fixed = await open(adapter, { callbackUrl: "https://app.example/hooks/kling" });
       await fixed.call(TASKS, json("alice", evil));
-      const perUser = await open(adapter, { callbackUrl: (caller) => `https://app.example/hooks/kling?user=${caller.owner}` });
+      const perUser = await open(adapter, {
+        callbackUrl: (caller) => `https://app.example/hooks/kling?user=${caller.owner}`,
+      });
       await perUser.call(TASKS, json("bob", evil));
       const sent = upstream.requests.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).callback_url);
       expect(sent).toEqual([undefined, "https://app.example/hooks/kling", "https://app.example/hooks/kling?user=bob"]);
@@ -330,22 +380,44 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
     it("answers a create that is not application/json with 415 and forwards nothing (text/plain, forms, none)", async () => {
       const door = await open(adapter);
       const body = JSON.stringify(CLIP);
-      for (const type of ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-patch+json"]) {
-        const response = await door.call(TASKS, { method: "POST", headers: as("alice", { "content-type": type }), body });
+      for (const type of [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json-patch+json",
+      ]) {
+        const response = await door.call(TASKS, {
+          method: "POST",
+          headers: as("alice", { "content-type": type }),
+          body,
+        });
         expect(response.status, type).toBe(415);
         expect((await response.json()).code).toBe(1200);
       }
-      const untyped = await door.call(TASKS, { method: "POST", headers: as("alice"), body: new TextEncoder().encode(body) });
+      const untyped = await door.call(TASKS, {
+        method: "POST",
+        headers: as("alice"),
+        body: new TextEncoder().encode(body),
+      });
       expect(untyped.status).toBe(415);
       expect(upstream.requests).toHaveLength(0);
       for (const type of ["application/json", "application/json; charset=utf-8", "Application/JSON"]) {
-        expect((await door.call(TASKS, { method: "POST", headers: as("alice", { "content-type": type }), body })).status, type).toBe(200);
+        expect(
+          (await door.call(TASKS, { method: "POST", headers: as("alice", { "content-type": type }), body })).status,
+          type,
+        ).toBe(200);
       }
     });
 
     it("refuses a foreign or null Origin with 403 and forwards nothing; same origin, allowedOrigins and no Origin pass", async () => {
       const door = await open(adapter);
-      for (const origin of ["https://evil.example", "null", `${door.origin}.evil.example`, door.origin.replace("http:", "https:")]) {
+      for (const origin of [
+        "https://evil.example",
+        "null",
+        `${door.origin}.evil.example`,
+        door.origin.replace("http:", "https:"),
+      ]) {
         for (const init of [json("alice", CLIP, { origin }), { headers: as("alice", { origin }) } as RequestInit]) {
           const response = await door.call(TASKS, init);
           expect(response.status, `${origin} ${init.method ?? "GET"}`).toBe(403);
@@ -372,7 +444,11 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const response = await door.call(TASKS, json("alice", JSON.parse(big)));
       expect(response.status).toBe(413);
       expect((await response.json()).code).toBe(1200);
-      const chunked = await door.call(TASKS, { method: "POST", headers: as("alice", { "content-type": "application/json" }), body: new Blob([big]).stream() });
+      const chunked = await door.call(TASKS, {
+        method: "POST",
+        headers: as("alice", { "content-type": "application/json" }),
+        body: new Blob([big]).stream(),
+      });
       expect(chunked.status).toBe(413);
       const small = await open(adapter, { maxBodyBytes: 100 });
       expect((await small.call(TASKS, json("alice", { ...CLIP, bgm_prompt: "p".repeat(100) }))).status).toBe(413);
@@ -381,7 +457,13 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
 
     it("gives up on a body that stalls (408) and forwards nothing", async () => {
       const door = await open(adapter, { bodyTimeoutMs: 300 });
-      const answer = await settledWithin(door.call(TASKS, { method: "POST", headers: as("alice", { "content-type": "application/json" }), body: stalledBody() }));
+      const answer = await settledWithin(
+        door.call(TASKS, {
+          method: "POST",
+          headers: as("alice", { "content-type": "application/json" }),
+          body: stalledBody(),
+        }),
+      );
       expect(answer, "a stalled body held the request").not.toBe("pending");
       expect((answer as Response).status).toBe(408);
       expect(upstream.requests).toHaveLength(0);
@@ -415,7 +497,9 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       const door = await open(adapter);
       upstream.override = (_request, res) => {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(`{"code":0,"message":"SUCCEED","data":{"task_id":"1","task_status":"submitted","pad":"${"a".repeat(8 * 1024 * 1024)}"}}`);
+        res.end(
+          `{"code":0,"message":"SUCCEED","data":{"task_id":"1","task_status":"submitted","pad":"${"a".repeat(8 * 1024 * 1024)}"}}`,
+        );
         return true;
       };
       const response = await door.call(`${TASKS}/1`, { headers: as("alice") });
@@ -442,17 +526,34 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
   });
 
   describe("nothing of the server leaks back", () => {
-    const echo = (secrets: () => string[]) => (request: { headers: Record<string, unknown> }, res: import("node:http").ServerResponse) => {
-      const quoted = [String(request.headers.authorization), String(request.headers.authorization).replace(/^Bearer /, ""), ...secrets()].join(" | ");
-      res.writeHead(401, { "content-type": "application/json", "x-request-id": quoted, "retry-after": quoted });
-      res.end(JSON.stringify({ code: 1002, message: `Authorization invalid: ${quoted}`, request_id: quoted, data: { echo: [quoted, { [quoted]: quoted }] } }));
-      return true;
-    };
+    const echo =
+      (secrets: () => string[]) =>
+      (request: { headers: Record<string, unknown> }, res: import("node:http").ServerResponse) => {
+        const quoted = [
+          String(request.headers.authorization),
+          String(request.headers.authorization).replace(/^Bearer /, ""),
+          ...secrets(),
+        ].join(" | ");
+        res.writeHead(401, { "content-type": "application/json", "x-request-id": quoted, "retry-after": quoted });
+        res.end(
+          JSON.stringify({
+            code: 1002,
+            message: `Authorization invalid: ${quoted}`,
+            request_id: quoted,
+            data: { echo: [quoted, { [quoted]: quoted }] },
+          }),
+        );
+        return true;
+      };
 
     it.each([
       ["a long API key", { apiKey: SERVER_KEY }, [SERVER_KEY]],
       ["a 5-character API key", { apiKey: "abcde" }, ["abcde"]],
-      ["access and secret keys (a signed JWT)", { apiKey: undefined, accessKey: "ak-0123456789", secretKey: "sk-short" }, ["ak-0123456789", "sk-short"]],
+      [
+        "access and secret keys (a signed JWT)",
+        { apiKey: undefined, accessKey: "ak-0123456789", secretKey: "sk-short" },
+        ["ak-0123456789", "sk-short"],
+      ],
     ])("redacts %s echoed by the upstream in the body and headers", async (_name, credentials, secrets) => {
       const door = await open(adapter, credentials);
       let token = "";
@@ -475,7 +576,18 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
         if (request.method !== "POST") return false;
         const body = JSON.parse(request.body);
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ code: 0, message: "SUCCEED", data: { task_id: "7", task_status: "failed", task_status_msg: `bad key ${SERVER_KEY}`, task_info: { external_task_id: body.external_task_id } } }));
+        res.end(
+          JSON.stringify({
+            code: 0,
+            message: "SUCCEED",
+            data: {
+              task_id: "7",
+              task_status: "failed",
+              task_status_msg: `bad key ${SERVER_KEY}`,
+              task_info: { external_task_id: body.external_task_id },
+            },
+          }),
+        );
         return true;
       };
       const text = await (await door.call(TASKS, json("alice", { ...CLIP, external_task_id: "mine" }))).text();
@@ -502,7 +614,8 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       await door.call(TASKS, json("alice", CLIP, smuggled));
       expect(upstream.requests).toHaveLength(2);
       for (const request of upstream.requests) {
-        for (const name of Object.keys(smuggled).filter((n) => n !== "authorization" && n !== "accept")) expect(request.headers[name], name).toBeUndefined();
+        for (const name of Object.keys(smuggled).filter((n) => n !== "authorization" && n !== "accept"))
+          expect(request.headers[name], name).toBeUndefined();
         expect(request.headers["x-user"]).toBeUndefined();
         expect(request.headers.authorization).toBe(`Bearer ${SERVER_KEY}`);
         expect(request.headers.accept).toBe("application/json");
@@ -520,20 +633,32 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
         expect(request.headers.prefer).toBeUndefined();
       }
     });
-
   });
 
   describe("page queries", () => {
     it("rejects odd page numbers (400, 1201) and forwards only integers it wrote itself", async () => {
       const door = await open(adapter);
-      for (const query of ["pageNum=0x10", "pageNum=1e1", "pageNum=+5", "pageNum=%205", "pageNum=5.0", "pageNum=-1", "pageNum=", "pageNum=1&pageNum=2", "pageSize=501", "pageSize=0", "page=1"]) {
+      for (const query of [
+        "pageNum=0x10",
+        "pageNum=1e1",
+        "pageNum=+5",
+        "pageNum=%205",
+        "pageNum=5.0",
+        "pageNum=-1",
+        "pageNum=",
+        "pageNum=1&pageNum=2",
+        "pageSize=501",
+        "pageSize=0",
+        "page=1",
+      ]) {
         const response = await door.call(`${TASKS}?${query}`, { headers: as("alice") });
         expect(response.status, query).toBe(400);
         expect((await response.json()).code).toBe(1201);
       }
       expect(upstream.requests).toHaveLength(0);
       expect((await door.call(`${TASKS}?pageNum=2&pageSize=10`, { headers: as("alice") })).status).toBe(200);
-      for (const request of upstream.requests) expect(request.url).toMatch(/^\/v1\/audio\/video-to-audio\?pageNum=\d+&pageSize=\d+$/);
+      for (const request of upstream.requests)
+        expect(request.url).toMatch(/^\/v1\/audio\/video-to-audio\?pageNum=\d+&pageSize=\d+$/);
     });
   });
 });
@@ -553,14 +678,31 @@ describe("the raw wire", () => {
   it("drops header lines smuggled on the raw wire, folded or not (toNodeHandler on node:http)", async () => {
     const door = await open("node");
     const host = `Host: ${new URL(door.origin).host}`;
-    const plain = await rawCall(door.origin, [`GET ${MOUNT}${TASKS} HTTP/1.1`, host, "X-User: alice", "Prefer: code=500", "Cookie: a=1", "Authorization: Bearer caller", "X-Forwarded-Host: evil.example", "Connection: close"]);
+    const plain = await rawCall(door.origin, [
+      `GET ${MOUNT}${TASKS} HTTP/1.1`,
+      host,
+      "X-User: alice",
+      "Prefer: code=500",
+      "Cookie: a=1",
+      "Authorization: Bearer caller",
+      "X-Forwarded-Host: evil.example",
+      "Connection: close",
+    ]);
     expect(plain).toMatch(/^HTTP\/1\.1 200/);
     // An obsolete line folding: Node refuses it or folds it into X-Note; either way no Prefer reaches the upstream.
-    const folded = await rawCall(door.origin, [`GET ${MOUNT}${TASKS} HTTP/1.1`, host, "X-User: alice", "X-Note: a", "\tPrefer: code=500", "Connection: close"]);
+    const folded = await rawCall(door.origin, [
+      `GET ${MOUNT}${TASKS} HTTP/1.1`,
+      host,
+      "X-User: alice",
+      "X-Note: a",
+      "\tPrefer: code=500",
+      "Connection: close",
+    ]);
     expect(folded).toMatch(/^HTTP\/1\.1 (200|400)/);
     expect(upstream.requests.length).toBeGreaterThanOrEqual(1);
     for (const request of upstream.requests) {
-      for (const name of ["prefer", "cookie", "x-forwarded-host", "x-note", "x-user"]) expect(request.headers[name], name).toBeUndefined();
+      for (const name of ["prefer", "cookie", "x-forwarded-host", "x-note", "x-user"])
+        expect(request.headers[name], name).toBeUndefined();
       expect(request.headers.authorization).toBe(`Bearer ${SERVER_KEY}`);
     }
   });

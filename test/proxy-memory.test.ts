@@ -40,7 +40,11 @@ function hugeBody(pulled: { bytes: number }): ReadableStream<Uint8Array> {
 }
 
 const proxyFor = (refuse: boolean): ProxyHandler =>
-  createProxy({ apiKey: "sk-memory-test-key-0001", baseUrl: upstream.url, authorize: () => (refuse ? null : { owner: "alice" }) });
+  createProxy({
+    apiKey: "sk-memory-test-key-0001",
+    baseUrl: upstream.url,
+    authorize: () => (refuse ? null : { owner: "alice" }),
+  });
 
 type Sender = (pulled: { bytes: number }) => Promise<number | string>;
 
@@ -68,7 +72,12 @@ async function viaNode(handler: ProxyHandler): Promise<Sender> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${PATH}`;
   return async (pulled) => {
     try {
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: hugeBody(pulled), duplex: "half" } as RequestInit);
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: hugeBody(pulled),
+        duplex: "half",
+      } as RequestInit);
       await response.arrayBuffer();
       return response.status;
     } catch (error) {
@@ -85,23 +94,27 @@ describe.each([
   it.each([
     ["authorize refuses", true, [401]],
     ["authorize accepts", false, [413]],
-  ] as const)("%s: bounded memory, nothing forwarded", async (label, refuse, statuses) => {
-    const send = await open(proxyFor(refuse));
-    const before = process.memoryUsage().rss;
-    const counters = Array.from({ length: UPLOADS }, () => ({ bytes: 0 }));
-    const results = await Promise.all(counters.map((pulled) => send(pulled)));
-    const after = process.memoryUsage().rss;
-    const pulledMb = counters.map((c) => (c.bytes / MB).toFixed(1));
-    console.log(
-      `[proxy memory] ${adapter}, ${label}: RSS ${(before / MB).toFixed(0)} MB -> ${(after / MB).toFixed(0)} MB ` +
-        `(+${((after - before) / MB).toFixed(1)} MB) for ${UPLOADS} x ${UPLOAD_BYTES / MB} MB; answers ${results.join(", ")}; MB pulled from each upload: ${pulledMb.join(", ")}`,
-    );
-    for (const result of results) {
-      if (typeof result === "number") expect(statuses as readonly number[]).toContain(result);
-      else expect(adapter).toBe("node");
-    }
-    expect(after - before).toBeLessThan(MAX_GROWTH_BYTES);
-    for (const pulled of counters) expect(pulled.bytes).toBeLessThan(UPLOAD_BYTES);
-    expect(upstream.requests).toHaveLength(0);
-  }, 60_000);
+  ] as const)(
+    "%s: bounded memory, nothing forwarded",
+    async (label, refuse, statuses) => {
+      const send = await open(proxyFor(refuse));
+      const before = process.memoryUsage().rss;
+      const counters = Array.from({ length: UPLOADS }, () => ({ bytes: 0 }));
+      const results = await Promise.all(counters.map((pulled) => send(pulled)));
+      const after = process.memoryUsage().rss;
+      const pulledMb = counters.map((c) => (c.bytes / MB).toFixed(1));
+      console.log(
+        `[proxy memory] ${adapter}, ${label}: RSS ${(before / MB).toFixed(0)} MB -> ${(after / MB).toFixed(0)} MB ` +
+          `(+${((after - before) / MB).toFixed(1)} MB) for ${UPLOADS} x ${UPLOAD_BYTES / MB} MB; answers ${results.join(", ")}; MB pulled from each upload: ${pulledMb.join(", ")}`,
+      );
+      for (const result of results) {
+        if (typeof result === "number") expect(statuses as readonly number[]).toContain(result);
+        else expect(adapter).toBe("node");
+      }
+      expect(after - before).toBeLessThan(MAX_GROWTH_BYTES);
+      for (const pulled of counters) expect(pulled.bytes).toBeLessThan(UPLOAD_BYTES);
+      expect(upstream.requests).toHaveLength(0);
+    },
+    60_000,
+  );
 });

@@ -38,7 +38,10 @@ describe("readLimited", () => {
 
   it("rejects with the signal's reason and cancels a source that never sends another byte", async () => {
     const cancelled: unknown[] = [];
-    const stalled = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}), cancel: (reason) => void cancelled.push(reason) });
+    const stalled = new ReadableStream<Uint8Array>({
+      pull: () => new Promise(() => {}),
+      cancel: (reason) => void cancelled.push(reason),
+    });
     const controller = new AbortController();
     const reading = readLimited(stalled, 100, { signal: controller.signal });
     const reason = new Error("gone");

@@ -23,7 +23,9 @@ afterEach(async () => {
 const oneUser = () => ({ owner: "user-1" });
 
 /** Mounts the proxy at /api/kling on a real loopback server, as an app would. */
-async function serve(options: Omit<ProxyOptions, "authorize"> & Partial<Pick<ProxyOptions, "authorize">>): Promise<string> {
+async function serve(
+  options: Omit<ProxyOptions, "authorize"> & Partial<Pick<ProxyOptions, "authorize">>,
+): Promise<string> {
   const proxy = toNodeHandler(createProxy({ authorize: oneUser, ...options }));
   server = createServer((req, res) => {
     if (req.url?.startsWith("/api/kling/")) return proxy(req, res);
@@ -47,10 +49,16 @@ describe("createProxy", () => {
 
   it("keeps the SDK's safe create safe through it: an answer lost after the commit is found again, never billed twice", async () => {
     let posts = 0;
-    fake = await startFakeKling({ uniqueExternalIds: true, fault: (request) => (request.method === "POST" && ++posts === 1 ? { kind: "drop-after-commit" } : undefined) });
+    fake = await startFakeKling({
+      uniqueExternalIds: true,
+      fault: (request) => (request.method === "POST" && ++posts === 1 ? { kind: "drop-after-commit" } : undefined),
+    });
     const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
     const browserLike = createClient({ baseUrl, logLevel: "off" });
-    const task = await browserLike.createTask({ video_url: "https://example.com/clip.mp4", external_task_id: "order-42" });
+    const task = await browserLike.createTask({
+      video_url: "https://example.com/clip.mp4",
+      external_task_id: "order-42",
+    });
     expect(fake.tasks).toHaveLength(1);
     expect(task.task_id).toBe(fake.tasks[0]!.task_id);
     expect(task.task_info?.external_task_id).toBe("order-42");
@@ -60,8 +68,17 @@ describe("createProxy", () => {
   it("answers a bad body with a Kling-shaped 400 (1201) naming the field, and forwards nothing", async () => {
     fake = await startFakeKling();
     const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
-    for (const body of ['{"video_url":"https://example.com/a.mp4","video_id":"1"}', '{"video_url":"x"}', "not json", '{"video_url":"https://example.com/a.mp4","bgm_promt":"typo"}']) {
-      const response = await fetch(`${baseUrl}/v1/audio/video-to-audio`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    for (const body of [
+      '{"video_url":"https://example.com/a.mp4","video_id":"1"}',
+      '{"video_url":"x"}',
+      "not json",
+      '{"video_url":"https://example.com/a.mp4","bgm_promt":"typo"}',
+    ]) {
+      const response = await fetch(`${baseUrl}/v1/audio/video-to-audio`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       expect(response.status).toBe(400);
       const error = await response.json();
       expect(error.code).toBe(1201);
@@ -75,7 +92,12 @@ describe("createProxy", () => {
   it("answers paths outside the spec with 404 (1202) and wrong methods too", async () => {
     fake = await startFakeKling();
     const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
-    for (const [method, path] of [["GET", "/v1/videos/text2video"], ["DELETE", "/v1/audio/video-to-audio/1"], ["POST", "/v1/audio/video-to-audio/1"], ["GET", "/admin"]]) {
+    for (const [method, path] of [
+      ["GET", "/v1/videos/text2video"],
+      ["DELETE", "/v1/audio/video-to-audio/1"],
+      ["POST", "/v1/audio/video-to-audio/1"],
+      ["GET", "/admin"],
+    ]) {
       const response = await fetch(`${baseUrl}${path}`, { method: method! });
       expect(response.status, `${method} ${path}`).toBe(404);
       expect((await response.json()).code).toBe(1202);
@@ -85,7 +107,11 @@ describe("createProxy", () => {
 
   it("refuses with 401 (1000) when the app's authorize hook says no", async () => {
     fake = await startFakeKling();
-    const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url, authorize: (request) => (request.headers.get("x-session") === "ok" ? { owner: "user-1" } : null) });
+    const baseUrl = await serve({
+      apiKey: SERVER_KEY,
+      baseUrl: fake.url,
+      authorize: (request) => (request.headers.get("x-session") === "ok" ? { owner: "user-1" } : null),
+    });
     const denied = await fetch(`${baseUrl}/v1/audio/video-to-audio/1`);
     expect(denied.status).toBe(401);
     expect((await denied.json()).code).toBe(1000);
@@ -94,7 +120,9 @@ describe("createProxy", () => {
   });
 
   it("passes upstream errors through and never shows the server's key", async () => {
-    fake = await startFakeKling({ fault: () => ({ kind: "error", status: 429, code: 1102, message: "Resource pack exhausted" }) });
+    fake = await startFakeKling({
+      fault: () => ({ kind: "error", status: 429, code: 1102, message: "Resource pack exhausted" }),
+    });
     const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
     const client = createClient({ baseUrl, logLevel: "off" });
     const error = await client.getTask("1").catch((e) => e);
@@ -111,7 +139,9 @@ describe("createProxy", () => {
     expect(created.task_id).toBe("866889456698785798");
     expect(created.task_info?.external_task_id).toBeUndefined();
     // Prism's static example task carries someone else's external_task_id, so through the proxy it is nobody's task.
-    const steered = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, { headers: { Prefer: "example=failed" } });
+    const steered = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, {
+      headers: { Prefer: "example=failed" },
+    });
     expect(steered.status).toBe(404);
     expect((await steered.json()).code).toBe(1203);
     await expect(client.getTask("866889456698785798")).rejects.toBeInstanceOf(KlingInvalidRequestError);

@@ -23,7 +23,10 @@ async function spectralProblems(doc: unknown): Promise<{ errors: string[]; warni
   spectral.setRuleset({ extends: [[oas as never, "recommended"]] });
   const results = await spectral.run(JSON.stringify(doc));
   const line = (r: (typeof results)[number]) => `${r.code} ${r.path.join("/")}: ${r.message}`;
-  return { errors: results.filter((r) => r.severity === 0).map(line), warnings: results.filter((r) => r.severity === 1).map(line) };
+  return {
+    errors: results.filter((r) => r.severity === 0).map(line),
+    warnings: results.filter((r) => r.severity === 1).map(line),
+  };
 }
 
 // biome-ignore lint: the specs are untyped JSON here
@@ -78,7 +81,9 @@ describe.skipIf(buildError !== null)("the published spec", () => {
       const { errors, warnings } = await spectralProblems(v30);
       expect(errors).toEqual([]);
       // The flattened branches no longer use the shared part; it stays listed for readers of the 3.0 file.
-      expect(warnings).toEqual(["oas3-unused-component components/schemas/CreateTaskCommon: Potentially unused component has been detected."]);
+      expect(warnings).toEqual([
+        "oas3-unused-component components/schemas/CreateTaskCommon: Potentially unused component has been detected.",
+      ]);
     });
 
     describe("an array without items (negative fixture: the 3.0 file with one items removed)", () => {
@@ -96,7 +101,9 @@ describe.skipIf(buildError !== null)("the published spec", () => {
 
       it("fails Spectral's oas ruleset (array-items)", async () => {
         const { errors } = await spectralProblems(withoutItems());
-        expect(errors).toEqual([expect.stringMatching(/^array-items components\/schemas\/CallbackEvent\/properties\/outputs: /)]);
+        expect(errors).toEqual([
+          expect.stringMatching(/^array-items components\/schemas\/CallbackEvent\/properties\/outputs: /),
+        ]);
       });
 
       it("is found by the build's check, and the build refuses to publish it", () => {
@@ -104,7 +111,9 @@ describe.skipIf(buildError !== null)("the published spec", () => {
         expect(arraysWithoutItems(v30)).toEqual([]);
         const doc31 = structuredClone(json);
         delete doc31.components.schemas.CallbackEvent.properties.outputs.items;
-        expect(() => downConvert(doc31)).toThrow(/CallbackEvent\/properties\/outputs: an array without "items" is not valid OpenAPI 3\.0/);
+        expect(() => downConvert(doc31)).toThrow(
+          /CallbackEvent\/properties\/outputs: an array without "items" is not valid OpenAPI 3\.0/,
+        );
       });
     });
 
@@ -112,7 +121,12 @@ describe.skipIf(buildError !== null)("the published spec", () => {
       const leftovers = [...walk(v30)].filter(([pointer, value]) => {
         const key = pointer.slice(pointer.lastIndexOf("/") + 1);
         if (/\/(examples|example)\//.test(pointer)) return false; // example values are data
-        if (["const", "unevaluatedProperties", "jsonSchemaDialect", "$schema", "$id", "prefixItems", "webhooks"].includes(key)) return true;
+        if (
+          ["const", "unevaluatedProperties", "jsonSchemaDialect", "$schema", "$id", "prefixItems", "webhooks"].includes(
+            key,
+          )
+        )
+          return true;
         if (/\/properties\/[^/]+$/.test(pointer) && typeof value === "boolean") return true; // boolean schemas
         if (key === "type" && Array.isArray(value)) return true;
         return false;
@@ -122,25 +136,34 @@ describe.skipIf(buildError !== null)("the published spec", () => {
     });
 
     it("keeps the operations, the callback and every named example", () => {
-      const ops = (doc: any) => Object.values<any>(doc.paths).flatMap((item) => Object.values<any>(item).map((op) => op.operationId));
+      const ops = (doc: any) =>
+        Object.values<any>(doc.paths).flatMap((item) => Object.values<any>(item).map((op) => op.operationId));
       expect(ops(v30).sort()).toEqual(["createTask", "getTask", "listTasks"]);
       const callback = v30.paths[CREATE].post.callbacks.taskStatus["{$request.body#/callback_url}"].post;
       expect(callback.operationId).toBe("taskStatusCallback");
-      expect(callback.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/CallbackPayload" });
+      expect(callback.requestBody.content["application/json"].schema).toEqual({
+        $ref: "#/components/schemas/CallbackPayload",
+      });
       const names = (doc: any) =>
         Object.values<any>(doc.components.responses)
           .flatMap((r) => Object.keys(r.content["application/json"].examples))
           .sort();
       expect(names(v30)).toEqual(names(yaml));
       const codes = names(v30).map((n) => Number(n.slice(0, 4)));
-      for (const code of [1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000, 5001, 5002]) {
+      for (const code of [
+        1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304,
+        5000, 5001, 5002,
+      ]) {
         expect(codes).toContain(code);
       }
     });
 
     it("keeps the XOR create body as two closed branches", () => {
       const s = v30.components.schemas;
-      expect(s.CreateTaskRequest.oneOf).toEqual([{ $ref: "#/components/schemas/CreateTaskWithVideoId" }, { $ref: "#/components/schemas/CreateTaskWithVideoUrl" }]);
+      expect(s.CreateTaskRequest.oneOf).toEqual([
+        { $ref: "#/components/schemas/CreateTaskWithVideoId" },
+        { $ref: "#/components/schemas/CreateTaskWithVideoUrl" },
+      ]);
       for (const [name, own, other] of [
         ["CreateTaskWithVideoId", "video_id", "video_url"],
         ["CreateTaskWithVideoUrl", "video_url", "video_id"],
@@ -155,7 +178,7 @@ describe.skipIf(buildError !== null)("the published spec", () => {
       }
     });
 
-    it("keeps `\"\"` as the only value of NotGiven", () => {
+    it('keeps `""` as the only value of NotGiven', () => {
       expect(v30.components.schemas.NotGiven).toMatchObject({ type: "string", enum: [""] });
     });
 
@@ -175,13 +198,18 @@ describe.skipIf(buildError !== null)("the published spec", () => {
       });
 
       it("accepts the spec's own request examples", () => {
-        for (const [name, example] of Object.entries<any>(v30.paths[CREATE].post.requestBody.content["application/json"].examples)) {
+        for (const [name, example] of Object.entries<any>(
+          v30.paths[CREATE].post.requestBody.content["application/json"].examples,
+        )) {
           expect(validate(example.value), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
         }
       });
 
       it.each([
-        ["Kling's documented example (empty external_task_id and callback_url)", { video_url: "https://example.com/a.mp4", external_task_id: "", callback_url: "" }],
+        [
+          "Kling's documented example (empty external_task_id and callback_url)",
+          { video_url: "https://example.com/a.mp4", external_task_id: "", callback_url: "" },
+        ],
         ["the gateway form (empty video_id)", { video_id: "", video_url: "https://example.com/a.mp4" }],
         ["the gateway form (empty video_url)", { video_id: "866534912876544067", video_url: "" }],
       ])("accepts %s", (_, body) => {
@@ -207,7 +235,9 @@ describe.skipIf(buildError !== null)("the published spec", () => {
     });
 
     it("is read by a generator (openapi-typescript, as a 3.0 document)", async () => {
-      const types = astToString(await openapiTS(structuredClone(v30), { alphabetize: true, defaultNonNullable: false }));
+      const types = astToString(
+        await openapiTS(structuredClone(v30), { alphabetize: true, defaultNonNullable: false }),
+      );
       expect(types).toMatch(/createTask: \{/);
       // required (no `?`) in its own branch
       expect(types).toMatch(/CreateTaskWithVideoId: \{[^}]*\bvideo_id: string;/);

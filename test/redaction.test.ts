@@ -14,9 +14,16 @@ const SHORT_KEY = "sk-q7";
 
 describe("redaction", () => {
   it("a short key quoted back by the server is redacted from the error and the log", async () => {
-    fake = await startFakeKling({ fault: () => ({ kind: "error", status: 401, code: 1002, message: `key ${SHORT_KEY} is invalid` }) });
+    fake = await startFakeKling({
+      fault: () => ({ kind: "error", status: 401, code: 1002, message: `key ${SHORT_KEY} is invalid` }),
+    });
     const lines: string[] = [];
-    const logger = { debug: (m: string) => lines.push(m), info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+    const logger = {
+      debug: (m: string) => lines.push(m),
+      info: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      error: (m: string) => lines.push(m),
+    };
     const kling = createClient({ baseUrl: fake.url, apiKey: SHORT_KEY, logger, logLevel: "debug" });
     const error = await kling.getTask("1").catch((e: unknown) => e);
     const everything = [String(error), JSON.stringify(error), inspect(error, { depth: 5 }), ...lines].join("\n");
@@ -41,18 +48,21 @@ describe("redaction", () => {
 
 describe("a key given where an option goes", () => {
   // A careless swap (`baseUrl: process.env.DEERAPI_KEY`): the refusal names the option, and does not print the key.
-  it.each(["sk-live-0123456789abcdef", "0123456789abcdef0123456789abcdef"])("baseUrl %s is refused without being quoted", (key) => {
-    let message = "";
-    try {
-      createClient({ baseUrl: key });
-    } catch (error) {
-      expect(error).toBeInstanceOf(KlingValidationError);
-      expect((error as KlingValidationError).field).toBe("baseUrl");
-      message = `${(error as Error).message} ${(error as Error).stack}`;
-    }
-    expect(message).toContain("baseUrl");
-    expect(message).not.toContain(key);
-  });
+  it.each(["sk-live-0123456789abcdef", "0123456789abcdef0123456789abcdef"])(
+    "baseUrl %s is refused without being quoted",
+    (key) => {
+      let message = "";
+      try {
+        createClient({ baseUrl: key });
+      } catch (error) {
+        expect(error).toBeInstanceOf(KlingValidationError);
+        expect((error as KlingValidationError).field).toBe("baseUrl");
+        message = `${(error as Error).message} ${(error as Error).stack}`;
+      }
+      expect(message).toContain("baseUrl");
+      expect(message).not.toContain(key);
+    },
+  );
 
   it("a URL-like baseUrl is still quoted, so the mistake can be seen", () => {
     expect(() => createClient({ baseUrl: "127.0.0.1:4010" })).toThrow(/"127\.0\.0\.1:4010"/);

@@ -72,7 +72,9 @@ describe("backoffDelayMs", () => {
   });
 
   it("starts at 1 s for 1303 and never goes below 1 s on the first retry", () => {
-    expect([0, 1, 2, 3, 4].map((retry) => backoffDelayMs(retry, 1303, () => 0))).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect([0, 1, 2, 3, 4].map((retry) => backoffDelayMs(retry, 1303, () => 0))).toEqual([
+      1000, 2000, 4000, 8000, 8000,
+    ]);
     expect(backoffDelayMs(0, 1303, () => 1)).toBe(1000);
     expect(backoffDelayMs(1, 1303, () => 1)).toBe(1500);
   });

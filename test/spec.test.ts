@@ -33,12 +33,18 @@ function collectExamples(node: any, pointer: string, out: FoundExample[] = []): 
 
 describe("openapi/openapi.yaml", () => {
   it("passes Redocly lint with zero errors and zero warnings", async () => {
-    const { stdout } = await run(process.execPath, [`${root}node_modules/@redocly/cli/bin/cli.js`, "lint", specPath, "--format=json"], {
-      cwd: root,
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((error) => error);
+    const { stdout } = await run(
+      process.execPath,
+      [`${root}node_modules/@redocly/cli/bin/cli.js`, "lint", specPath, "--format=json"],
+      {
+        cwd: root,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ).catch((error) => error);
     const report = JSON.parse(stdout.slice(stdout.indexOf("{")));
-    const problems = report.problems.map((p: any) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer}`);
+    const problems = report.problems.map(
+      (p: any) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer}`,
+    );
     expect(problems).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
   });
@@ -56,15 +62,18 @@ describe("openapi/openapi.yaml", () => {
     expect(ok).toBe(true);
   });
 
-  it("has no boolean subschema, which openapi-zod-client cannot read (\"Schema is required\")", () => {
+  it('has no boolean subschema, which openapi-zod-client cannot read ("Schema is required")', () => {
     const booleans: string[] = [];
     forEachSchema(structuredClone(spec), (schema, where) => {
-      for (const [name, s] of Object.entries(schema.properties ?? {})) if (typeof s === "boolean") booleans.push(`${where}/properties/${name}`);
+      for (const [name, s] of Object.entries(schema.properties ?? {}))
+        if (typeof s === "boolean") booleans.push(`${where}/properties/${name}`);
       for (const key of ["items", "not", "additionalItems", "unevaluatedItems", "contains", "propertyNames"]) {
         if (typeof schema[key] === "boolean") booleans.push(`${where}/${key}`);
       }
       for (const key of ["allOf", "anyOf", "oneOf", "prefixItems"]) {
-        (schema[key] ?? []).forEach((s: unknown, i: number) => typeof s === "boolean" && booleans.push(`${where}/${key}/${i}`));
+        (schema[key] ?? []).forEach(
+          (s: unknown, i: number) => typeof s === "boolean" && booleans.push(`${where}/${key}/${i}`),
+        );
       }
       // `additionalProperties: false` and `unevaluatedProperties: false` are keywords with a boolean value, not subschemas.
     });
@@ -77,17 +86,39 @@ describe("openapi/openapi.yaml", () => {
   });
 
   it("generated/ matches the spec (drift check)", async () => {
-    await expect(run(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, "scripts/generate.ts", "--check"], { cwd: root })).resolves.toBeDefined();
+    await expect(
+      run(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, "scripts/generate.ts", "--check"], { cwd: root }),
+    ).resolves.toBeDefined();
   });
 });
 
 describe("spec coverage of kling-api.md", () => {
-  const documentedCodes = [1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000, 5001, 5002];
+  const documentedCodes = [
+    1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1103, 1200, 1201, 1202, 1203, 1300, 1301, 1302, 1303, 1304, 5000,
+    5001, 5002,
+  ];
   const statusOf: Record<number, string> = {
-    1000: "401", 1001: "401", 1002: "401", 1003: "401", 1004: "401",
-    1100: "429", 1101: "429", 1102: "429", 1103: "403",
-    1200: "400", 1201: "400", 1202: "404", 1203: "404", 1300: "400", 1301: "400",
-    1302: "429", 1303: "429", 1304: "429", 5000: "500", 5001: "503", 5002: "504",
+    1000: "401",
+    1001: "401",
+    1002: "401",
+    1003: "401",
+    1004: "401",
+    1100: "429",
+    1101: "429",
+    1102: "429",
+    1103: "403",
+    1200: "400",
+    1201: "400",
+    1202: "404",
+    1203: "404",
+    1300: "400",
+    1301: "400",
+    1302: "429",
+    1303: "429",
+    1304: "429",
+    5000: "500",
+    5001: "503",
+    5002: "504",
   };
 
   it("has one named example per business code, under its HTTP status, on every operation", () => {
@@ -97,7 +128,9 @@ describe("spec coverage of kling-api.md", () => {
         for (const [status, response] of Object.entries<any>(op.responses)) {
           const ref = response.$ref?.split("/").pop();
           const resolved = ref ? spec.components.responses[ref] : response;
-          const codes = Object.values<any>(resolved.content?.["application/json"]?.examples ?? {}).map((e) => e.value.code);
+          const codes = Object.values<any>(resolved.content?.["application/json"]?.examples ?? {}).map(
+            (e) => e.value.code,
+          );
           byStatus.set(status, codes);
         }
         for (const code of documentedCodes) {
@@ -111,7 +144,8 @@ describe("spec coverage of kling-api.md", () => {
   });
 
   it("names every task status on getTask", () => {
-    const examples = spec.paths["/v1/audio/video-to-audio/{task_id}"].get.responses["200"].content["application/json"].examples;
+    const examples =
+      spec.paths["/v1/audio/video-to-audio/{task_id}"].get.responses["200"].content["application/json"].examples;
     const statuses = Object.values<any>(examples).map((e) => e.value.data.task_status);
     expect(new Set(statuses)).toEqual(new Set(spec.components.schemas.TaskStatus.enum));
   });

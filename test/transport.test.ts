@@ -66,8 +66,15 @@ function setup(steps: Step[], config: Partial<TransportConfig> = {}) {
   const { fetch, seen } = scripted(steps);
   const authorizer = config.authorizer ?? createAuthorizer({ apiKey: KEY });
   const lines: string[] = [];
-  const record = (level: string) => (message: string, ...rest: unknown[]) => lines.push(`${level} ${[message, ...rest].map(String).join(" ")}`);
-  const log = createLog({ debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") }, "debug", authorizer.secrets);
+  const record =
+    (level: string) =>
+    (message: string, ...rest: unknown[]) =>
+      lines.push(`${level} ${[message, ...rest].map(String).join(" ")}`);
+  const log = createLog(
+    { debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") },
+    "debug",
+    authorizer.secrets,
+  );
   const delays: number[] = [];
   const transport = createTransport({
     fetch,
@@ -84,8 +91,17 @@ function setup(steps: Step[], config: Partial<TransportConfig> = {}) {
     ...config,
   });
   const get = (call?: CallOptions, url = GET_URL) => transport(call)(new Request(url));
-  const create = (call: CallOptions = { unsafe: true }, body: unknown = { video_url: "https://example.com/a.mp4", external_task_id: "job-1" }) =>
-    transport(call)(new Request(CREATE_URL, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }));
+  const create = (
+    call: CallOptions = { unsafe: true },
+    body: unknown = { video_url: "https://example.com/a.mp4", external_task_id: "job-1" },
+  ) =>
+    transport(call)(
+      new Request(CREATE_URL, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      }),
+    );
   return { transport, seen, lines, delays, get, create, authorizer };
 }
 
@@ -102,7 +118,9 @@ describe("success", () => {
   it("injects Authorization and hands openapi-fetch a parseable answer", async () => {
     const t = setup([ok()]);
     const raw = createFetchClient<paths>({ baseUrl: BASE, fetch: t.transport() });
-    const { data, response } = await raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } });
+    const { data, response } = await raw.GET("/v1/audio/video-to-audio/{task_id}", {
+      params: { path: { task_id: "1" } },
+    });
     expect(data?.data).toEqual(TASK);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");
@@ -182,9 +200,16 @@ describe("the retry table, end to end", () => {
   it("turns a 200 with a non-zero code into an error", async () => {
     const t = setup([json(200, { code: 1201, message: "video_url is invalid", request_id: "r-1201" })]);
     const raw = createFetchClient<paths>({ baseUrl: BASE, fetch: t.transport() });
-    const error = await rejection(raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } }));
+    const error = await rejection(
+      raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } }),
+    );
     expect(error).toBeInstanceOf(KlingInvalidRequestError);
-    expect(error).toMatchObject({ status: 200, code: 1201, requestId: "r-1201", serverMessage: "video_url is invalid" });
+    expect(error).toMatchObject({
+      status: 200,
+      code: 1201,
+      requestId: "r-1201",
+      serverMessage: "video_url is invalid",
+    });
   });
 
   it("retries a 200 carrying 1303, and reads a numeric-string code", async () => {
@@ -239,13 +264,21 @@ describe("delays", () => {
 
   it("honours Retry-After as an HTTP date against the injected clock", async () => {
     const now = Date.UTC(2025, 5, 1);
-    const t = setup([kling(503, 5001, { "Retry-After": new Date(now + 5000).toUTCString() }), ok()], { now: () => now });
+    const t = setup([kling(503, 5001, { "Retry-After": new Date(now + 5000).toUTCString() }), ok()], {
+      now: () => now,
+    });
     await t.get();
     expect(t.delays).toEqual([5000]);
   });
 
   it("honours Retry-After on a non-JSON 503", async () => {
-    const t = setup([new Response("<html><title>Down</title></html>", { status: 503, headers: { "content-type": "text/html", "retry-after": "2" } }), ok()]);
+    const t = setup([
+      new Response("<html><title>Down</title></html>", {
+        status: 503,
+        headers: { "content-type": "text/html", "retry-after": "2" },
+      }),
+      ok(),
+    ]);
     await t.get();
     expect(t.delays).toEqual([2000]);
   });
@@ -254,10 +287,13 @@ describe("delays", () => {
 describe("bodies that are not Kling JSON", () => {
   it("an HTML 502 becomes a KlingConnectionError with the page title, and is retried", async () => {
     const page = () =>
-      new Response("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>", {
-        status: 502,
-        headers: { "content-type": "text/html" },
-      });
+      new Response(
+        "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+        {
+          status: 502,
+          headers: { "content-type": "text/html" },
+        },
+      );
     const t = setup([page(), page(), page()]);
     const error = await rejection(t.get());
     expect(error).toBeInstanceOf(KlingConnectionError);
@@ -269,7 +305,9 @@ describe("bodies that are not Kling JSON", () => {
   });
 
   it("an HTML 200 (wrong base URL) is not retried", async () => {
-    const t = setup([new Response("<html><title>Welcome</title></html>", { status: 200, headers: { "content-type": "text/html" } })]);
+    const t = setup([
+      new Response("<html><title>Welcome</title></html>", { status: 200, headers: { "content-type": "text/html" } }),
+    ]);
     const error = await rejection(t.get());
     expect(error).toBeInstanceOf(KlingConnectionError);
     expect((error as Error).message).toContain("base URL");
@@ -295,7 +333,9 @@ describe("bodies that are not Kling JSON", () => {
 
 describe("network failures and timeouts", () => {
   it("a thrown fetch becomes a retried KlingConnectionError that keeps the cause", async () => {
-    const cause = new TypeError("fetch failed", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) });
+    const cause = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }),
+    });
     const t = setup([cause, cause, cause]);
     const error = await rejection(t.get());
     expect(error).toBeInstanceOf(KlingConnectionError);
@@ -309,7 +349,9 @@ describe("network failures and timeouts", () => {
     let signal: AbortSignal | undefined;
     const hang = (_: Request, init?: RequestInit) => {
       signal = init?.signal ?? undefined;
-      return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
+      return new Promise<Response>((_, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+      );
     };
     const t = setup([hang, ok()], { timeoutMs: 20 });
     expect((await t.get()).status).toBe(200);
@@ -334,7 +376,13 @@ describe("network failures and timeouts", () => {
 
   it("a failure to sign the token is thrown as is, without retrying", async () => {
     const failure = new KlingError("cannot sign");
-    const authorizer: Authorizer = { header: undefined, authorization: () => Promise.reject(failure), renew() {}, usesJwt: true, secrets: [] };
+    const authorizer: Authorizer = {
+      header: undefined,
+      authorization: () => Promise.reject(failure),
+      renew() {},
+      usesJwt: true,
+      secrets: [],
+    };
     const t = setup([ok()], { authorizer });
     expect(await rejection(t.get())).toBe(failure);
     expect(t.seen).toHaveLength(0);
@@ -453,9 +501,18 @@ describe("unsafe creates", () => {
     ["429 + 1303", () => kling(429, 1303)],
     ["429 + 1302", () => kling(429, 1302)],
     ["a bare 429", () => json(429, { error: "slow down" })],
-    ["a refused connection", () => new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) })],
+    [
+      "a refused connection",
+      () =>
+        new TypeError("fetch failed", {
+          cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+        }),
+    ],
     ["an unknown host", () => new TypeError("fetch failed", { cause: { code: "ENOTFOUND" } })],
-    ["a DNS hiccup inside an AggregateError", () => new TypeError("fetch failed", { cause: new AggregateError([{ code: "EAI_AGAIN" }]) })],
+    [
+      "a DNS hiccup inside an AggregateError",
+      () => new TypeError("fetch failed", { cause: new AggregateError([{ code: "EAI_AGAIN" }]) }),
+    ],
   ] as const)("%s is retried as usual", async (_, step) => {
     const t = setup([step(), ok()]);
     expect((await t.create()).status).toBe(200);
@@ -500,7 +557,10 @@ describe("JWT renewal", () => {
   function jwtSetup(steps: Step[], maxRetries = 2) {
     let clock = 1_700_000_000_000;
     // Each signing sees a later clock, so a renewed token differs from the first.
-    const authorizer = createAuthorizer({ accessKey: "ak-123456", secretKey: "sk-secret-abcdef" }, () => (clock += 1000));
+    const authorizer = createAuthorizer(
+      { accessKey: "ak-123456", secretKey: "sk-secret-abcdef" },
+      () => (clock += 1000),
+    );
     const renew = vi.spyOn(authorizer, "renew");
     return { ...setup(steps, { authorizer, maxRetries }), renew };
   }
@@ -601,11 +661,19 @@ describe("secrets never leak", () => {
   it("no API key in errors or logs, even when the server and the fetch echo it", async () => {
     const leakyFetchError = Object.assign(new TypeError(`fetch failed for Bearer ${KEY}`), {
       request: new Request(GET_URL, { headers: { authorization: `Bearer ${KEY}` } }),
-      cause: Object.assign(new Error(`socket hang up, key=${KEY}`), { code: "ECONNRESET", headers: { authorization: KEY } }),
+      cause: Object.assign(new Error(`socket hang up, key=${KEY}`), {
+        code: "ECONNRESET",
+        headers: { authorization: KEY },
+      }),
     });
     const scenarios: Step[][] = [
       [json(401, { code: 1002, message: `invalid key ${KEY}`, request_id: "r" })],
-      [new Response(`<html><title>Denied for ${KEY}</title></html>`, { status: 403, headers: { "content-type": "text/html" } })],
+      [
+        new Response(`<html><title>Denied for ${KEY}</title></html>`, {
+          status: 403,
+          headers: { "content-type": "text/html" },
+        }),
+      ],
       [leakyFetchError],
       [new Response(`{"code":0,"echo":"Bearer ${KEY}`, { status: 200 })],
     ];
@@ -621,7 +689,9 @@ describe("secrets never leak", () => {
   });
 
   it("keeps the original cause when it holds nothing secret", async () => {
-    const cause = new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }) });
+    const cause = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }),
+    });
     const t = setup([cause], { maxRetries: 0 });
     expect(((await rejection(t.get())) as Error).cause).toBe(cause);
   });
@@ -630,7 +700,11 @@ describe("secrets never leak", () => {
     const inner = Object.assign(new Error(`reset by ${KEY}`), { code: "ECONNRESET" });
     const outer = Object.assign(new TypeError("fetch failed", { cause: inner }), { request: new Request(GET_URL) });
     const t = setup([outer], { maxRetries: 0 });
-    const cause = ((await rejection(t.get())) as Error).cause as Error & { code?: string; request?: unknown; cause?: Error & { code?: string } };
+    const cause = ((await rejection(t.get())) as Error).cause as Error & {
+      code?: string;
+      request?: unknown;
+      cause?: Error & { code?: string };
+    };
     expect(cause).not.toBe(outer);
     expect(cause.name).toBe("TypeError");
     expect(cause.request).toBeUndefined();
@@ -642,9 +716,7 @@ describe("secrets never leak", () => {
     const authorizer = createAuthorizer({ accessKey: "ak-native-ABC123", secretKey: JWT_SECRET });
     const token = (await authorizer.authorization())!.slice("Bearer ".length);
     const t = setup(
-      [
-        json(401, { code: 1002, message: `token ${token} invalid for ak-native-ABC123`, request_id: "r" }),
-      ],
+      [json(401, { code: 1002, message: `token ${token} invalid for ak-native-ABC123`, request_id: "r" })],
       { authorizer },
     );
     const error = await rejection(t.get());
@@ -673,7 +745,9 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
           res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
           // Never answers: the attempt timeout must abort the socket.
         } else {
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
         }
       });
     });
@@ -695,7 +769,9 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
       expect(response.status).toBe(200);
       expect(data?.data?.task_id).toBe(TASK.task_id);
       expect(received).toHaveLength(3);
-      expect(received.every((r) => r.auth === `Bearer ${KEY}` && JSON.parse(r.body).external_task_id === "job-42")).toBe(true);
+      expect(
+        received.every((r) => r.auth === `Bearer ${KEY}` && JSON.parse(r.body).external_task_id === "job-42"),
+      ).toBe(true);
       await vi.waitFor(() => expect(closedEarly).toBe(1));
     } finally {
       server.closeAllConnections();
@@ -716,7 +792,9 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
         res.writeHead(200, { "content-type": "application/json", "content-length": "200" }).write('{"code":0,"da');
         return;
       }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -731,7 +809,10 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
         maxRetries: 2,
         sleep: async () => {},
       });
-      const raw = createFetchClient<paths>({ baseUrl: `http://127.0.0.1:${address.port}`, fetch: transport({ ignoreRequestSignal: true }) });
+      const raw = createFetchClient<paths>({
+        baseUrl: `http://127.0.0.1:${address.port}`,
+        fetch: transport({ ignoreRequestSignal: true }),
+      });
       const { data } = await raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } });
       expect(data?.data).toEqual(TASK);
       expect(requests).toBe(3);

@@ -29,7 +29,11 @@ describe("CreateTaskInput", () => {
     // @ts-expect-error neither video field
     void kling.createTask({ bgm_prompt: "piano" });
     // @ts-expect-error both video fields, the literal way
-    void kling.createTask({ video_url: "https://example.com/a.mp4", video_id: "866534912876544067", external_task_id: "" });
+    void kling.createTask({
+      video_url: "https://example.com/a.mp4",
+      video_id: "866534912876544067",
+      external_task_id: "",
+    });
     // @ts-expect-error neither video field, with the others empty
     void kling.createTask({ external_task_id: "", callback_url: "" });
     // @ts-expect-error a typo'd field
@@ -39,7 +43,11 @@ describe("CreateTaskInput", () => {
   });
 
   it('takes "" for what Kling\'s own example and gateways send empty (read as not given)', () => {
-    expectTypeOf({ video_url: "https://example.com/a.mp4", external_task_id: "", callback_url: "" } as const).toExtend<CreateTaskInput>();
+    expectTypeOf({
+      video_url: "https://example.com/a.mp4",
+      external_task_id: "",
+      callback_url: "",
+    } as const).toExtend<CreateTaskInput>();
     expectTypeOf({ video_id: "", video_url: "https://example.com/a.mp4" } as const).toExtend<CreateTaskInput>();
     expectTypeOf({ video_id: "866534912876544067", video_url: "" } as const).toExtend<CreateTaskInput>();
     void kling.createTask({ video_id: "866534912876544067", video_url: "", callback_url: "" });
@@ -58,7 +66,9 @@ describe("results", () => {
     expectTypeOf(kling.tasks()).toEqualTypeOf<AsyncIterable<Task>>();
     expectTypeOf<Task["task_status"]>().toEqualTypeOf<TaskStatus>();
     expectTypeOf<TaskStatus>().toEqualTypeOf<"submitted" | "processing" | "succeed" | "failed">();
-    expectTypeOf<NonNullable<NonNullable<Task["task_result"]>["audios"]>[number]["url_mp3"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<NonNullable<NonNullable<Task["task_result"]>["audios"]>[number]["url_mp3"]>().toEqualTypeOf<
+      string | undefined
+    >();
   });
 
   it("keep the raw openapi-fetch client typed", () => {
@@ -81,7 +91,12 @@ describe("options and errors", () => {
     // @ts-expect-error unknown option
     createClient({ apiKeys: "x" });
     expectTypeOf(kling.waitForTask).parameter(1).toExtend<
-      { timeoutMs?: number | undefined; signal?: AbortSignal | undefined; onProgress?: ((task: Task) => void) | undefined } | undefined
+      | {
+          timeoutMs?: number | undefined;
+          signal?: AbortSignal | undefined;
+          onProgress?: ((task: Task) => void) | undefined;
+        }
+      | undefined
     >();
   });
 

@@ -7,7 +7,6 @@ import { fieldOf } from "./support/validation.js";
 
 const url = "https://example.com/clip.mp4";
 
-
 describe("checkCreateInput", () => {
   it.each([
     ["both video fields", { video_id: "1", video_url: url }, "video_id"],
@@ -38,7 +37,9 @@ describe("checkCreateInput", () => {
   });
 
   it("drops an empty video field beside the other one, as gateways send it", () => {
-    expect(checkCreateInput({ video_id: "866534912876544067", video_url: "" })).toEqual({ video_id: "866534912876544067" });
+    expect(checkCreateInput({ video_id: "866534912876544067", video_url: "" })).toEqual({
+      video_id: "866534912876544067",
+    });
   });
 
   it("accepts 200 code points and keeps every field", () => {
@@ -60,7 +61,9 @@ describe("the client's limits are the spec's", () => {
     const common = spec.components.schemas.CreateTaskCommon.properties;
     expect(common.sound_effect_prompt.maxLength).toBe(MAX_PROMPT_LENGTH);
     expect(common.bgm_prompt.maxLength).toBe(MAX_PROMPT_LENGTH);
-    const params = Object.fromEntries(spec.paths["/v1/audio/video-to-audio"].get.parameters.map((p: any) => [p.name, p.schema]));
+    const params = Object.fromEntries(
+      spec.paths["/v1/audio/video-to-audio"].get.parameters.map((p: any) => [p.name, p.schema]),
+    );
     expect(params.pageNum.maximum).toBe(PAGE_NUM_MAX);
     expect(params.pageSize.maximum).toBe(PAGE_SIZE_MAX);
   });

@@ -1,12 +1,21 @@
 // The wait loop: schedule, deadline, abort, progress, unknown statuses, transient poll failures.
 import { describe, expect, it } from "vitest";
-import { KlingConnectionError, KlingInvalidRequestError, KlingTaskFailedError, KlingTimeoutError } from "../src/errors.js";
+import {
+  KlingConnectionError,
+  KlingInvalidRequestError,
+  KlingTaskFailedError,
+  KlingTimeoutError,
+} from "../src/errors.js";
 import { createLog } from "../src/logger.js";
 import type { Task } from "../src/types.js";
 import { pollDelayMs, waitLoop } from "../src/wait.js";
 
 const silent = createLog(console, "off", []);
-const task = (task_status: string, extra: Partial<Task> = {}): Task => ({ task_id: "42", task_status: task_status as Task["task_status"], ...extra });
+const task = (task_status: string, extra: Partial<Task> = {}): Task => ({
+  task_id: "42",
+  task_status: task_status as Task["task_status"],
+  ...extra,
+});
 
 /** A fetchTask that answers the scripted statuses (or throws scripted errors) in turn, repeating the last. */
 function scripted(...steps: Array<Task | Error>) {
@@ -24,7 +33,9 @@ const fast = { deadline: Date.now() + 10_000, timeoutMs: 10_000, pollIntervalMs:
 describe("pollDelayMs", () => {
   it("starts at 1 s, grows by 1.5x, settles at the steady interval, with ±20% jitter", () => {
     const mid = () => 0.5;
-    expect([0, 1, 2, 3, 4, 5, 10].map((n) => pollDelayMs(n, 5000, mid))).toEqual([1000, 1500, 2250, 3375, 5000, 5000, 5000]);
+    expect([0, 1, 2, 3, 4, 5, 10].map((n) => pollDelayMs(n, 5000, mid))).toEqual([
+      1000, 1500, 2250, 3375, 5000, 5000, 5000,
+    ]);
     expect(pollDelayMs(0, 5000, () => 0)).toBe(800);
     expect(pollDelayMs(0, 5000, () => 1)).toBe(1200);
     expect(pollDelayMs(7, 2000, mid)).toBe(2000);
@@ -35,7 +46,13 @@ describe("pollDelayMs", () => {
 describe("waitLoop", () => {
   it("resolves on succeed and reports each status change once", async () => {
     const seen: string[] = [];
-    const { fetchTask, calls } = scripted(task("submitted"), task("submitted"), task("processing"), task("processing"), task("succeed"));
+    const { fetchTask, calls } = scripted(
+      task("submitted"),
+      task("submitted"),
+      task("processing"),
+      task("processing"),
+      task("succeed"),
+    );
     const done = await waitLoop("42", fetchTask, { ...fast, onProgress: (t) => seen.push(t.task_status) });
     expect(done.task_status).toBe("succeed");
     expect(seen).toEqual(["submitted", "processing", "succeed"]);
@@ -55,7 +72,13 @@ describe("waitLoop", () => {
       clock = 1000;
       throw new KlingTimeoutError({ kind: "attempt", timeoutMs: 1 });
     };
-    const error = await waitLoop("42", fetchTask, { deadline: 1000, timeoutMs: 1000, pollIntervalMs: 1, log, now: () => clock }).catch((e) => e);
+    const error = await waitLoop("42", fetchTask, {
+      deadline: 1000,
+      timeoutMs: 1000,
+      pollIntervalMs: 1,
+      log,
+      now: () => clock,
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(KlingTimeoutError);
     expect(error).toMatchObject({ kind: "wait", taskId: "42", lastStatus: "processing" });
     expect(warnings).toEqual([]);
@@ -77,7 +100,12 @@ describe("waitLoop", () => {
   it("throws KlingTimeoutError with taskId and lastStatus at the deadline; the task is not cancelled", async () => {
     let clock = 0;
     const { fetchTask } = scripted(task("processing"));
-    const error = await waitLoop("42", fetchTask, { ...fast, deadline: 50, timeoutMs: 50, now: () => (clock += 10) }).catch((e) => e);
+    const error = await waitLoop("42", fetchTask, {
+      ...fast,
+      deadline: 50,
+      timeoutMs: 50,
+      now: () => (clock += 10),
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(KlingTimeoutError);
     expect(error).toMatchObject({ kind: "wait", taskId: "42", lastStatus: "processing", timeoutMs: 50 });
     expect(error.message).toContain('waitForTask("42")');
@@ -99,13 +127,22 @@ describe("waitLoop", () => {
   it("starts from a task in hand without polling at once", async () => {
     const { fetchTask, calls } = scripted(task("succeed"));
     const seen: string[] = [];
-    await waitLoop("42", fetchTask, { ...fast, initial: task("submitted"), onProgress: (t) => seen.push(t.task_status) });
+    await waitLoop("42", fetchTask, {
+      ...fast,
+      initial: task("submitted"),
+      onProgress: (t) => seen.push(t.task_status),
+    });
     expect(seen).toEqual(["submitted", "succeed"]);
     expect(calls()).toBe(1);
   });
 
   it("rides out transient poll failures but stops on a final error", async () => {
-    const transient = scripted(new KlingConnectionError("socket hang up"), task("processing"), new KlingConnectionError("reset"), task("succeed"));
+    const transient = scripted(
+      new KlingConnectionError("socket hang up"),
+      task("processing"),
+      new KlingConnectionError("reset"),
+      task("succeed"),
+    );
     await expect(waitLoop("42", transient.fetchTask, fast)).resolves.toMatchObject({ task_status: "succeed" });
     const notFound = new KlingInvalidRequestError({ status: 404, code: 1203, message: "Task not found" });
     const final = scripted(notFound);

@@ -74,7 +74,12 @@ export async function enqueueVideos(
     checkJobId(id, index);
     const first = jobs.get(id);
     if (first) sameItem(first.data, input, index);
-    else jobs.set(id, { name: JOB_NAME, data: { input: { ...input, external_task_id: id }, batchId, index: options.indexes?.[index] ?? index }, opts: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions, jobId: id } });
+    else
+      jobs.set(id, {
+        name: JOB_NAME,
+        data: { input: { ...input, external_task_id: id }, batchId, index: options.indexes?.[index] ?? index },
+        opts: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions, jobId: id },
+      });
     ids.push(id);
     index++;
   }
@@ -89,7 +94,11 @@ function checkItem(raw: CreateTaskInput, index: number): CreateTaskInput {
     return checkCreateInput(raw);
   } catch (error) {
     if (!(error instanceof KlingValidationError)) throw error;
-    throw new KlingValidationError(`inputs[${index}].${error.field}`, `inputs[${index}]: ${error.message} Nothing was enqueued.`, { cause: error });
+    throw new KlingValidationError(
+      `inputs[${index}].${error.field}`,
+      `inputs[${index}]: ${error.message} Nothing was enqueued.`,
+      { cause: error },
+    );
   }
 }
 
@@ -111,8 +120,13 @@ function checkJobId(id: string, index: number): void {
 }
 
 function checkBatchId(batchId: unknown): string {
-  if (typeof batchId !== "string" || batchId === "") throw new KlingValidationError("batchId", "batchId must be a non-empty string.");
-  if (batchId.includes(":")) throw new KlingValidationError("batchId", `batchId "${batchId}" contains ":", which BullMQ cannot take in a job id.`);
+  if (typeof batchId !== "string" || batchId === "")
+    throw new KlingValidationError("batchId", "batchId must be a non-empty string.");
+  if (batchId.includes(":"))
+    throw new KlingValidationError(
+      "batchId",
+      `batchId "${batchId}" contains ":", which BullMQ cannot take in a job id.`,
+    );
   return batchId;
 }
 
@@ -128,5 +142,9 @@ function sameItem(first: VideoJobData, input: CreateTaskInput, index: number): v
 }
 
 function canonical(value: Record<string, unknown>): string {
-  return JSON.stringify(Object.keys(value).sort().map((key) => [key, value[key]]));
+  return JSON.stringify(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, value[key]]),
+  );
 }

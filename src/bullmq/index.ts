@@ -8,5 +8,10 @@ export {
   KEEP_FINISHED_SECONDS,
   type VideoJobData,
 } from "./enqueue.js";
-export { createVideoToAudioWorker, type VideoJobProgress, type VideoToAudioWorkerOptions, WORKER_DEFAULTS } from "./worker.js";
+export {
+  createVideoToAudioWorker,
+  type VideoJobProgress,
+  type VideoToAudioWorkerOptions,
+  WORKER_DEFAULTS,
+} from "./worker.js";
 export { type BatchJobResult, type BatchProgress, batchResults } from "./results.js";

@@ -18,15 +18,24 @@ const PAGE = 500;
  * The batch's completed jobs, then its failed ones, page after page (bounded memory), oldest first.
  * `progress.pending` counts the batch's other jobs once the iteration has ended.
  */
-export async function* batchResults(queue: Pick<Queue, "getJobs">, batchId: string, progress: BatchProgress = { pending: 0 }): AsyncGenerator<BatchJobResult> {
+export async function* batchResults(
+  queue: Pick<Queue, "getJobs">,
+  batchId: string,
+  progress: BatchProgress = { pending: 0 },
+): AsyncGenerator<BatchJobResult> {
   // By state, not by the job's fields: a job that completed on a retry still carries its earlier attempt's failedReason.
   for await (const job of jobsOf(queue, ["completed"], batchId)) yield describe(job as Job<VideoJobData, Task>, true);
   for await (const job of jobsOf(queue, ["failed"], batchId)) yield describe(job as Job<VideoJobData, Task>, false);
   progress.pending = 0;
-  for await (const _ of jobsOf(queue, ["waiting", "active", "delayed", "prioritized", "waiting-children"], batchId)) progress.pending++;
+  for await (const _ of jobsOf(queue, ["waiting", "active", "delayed", "prioritized", "waiting-children"], batchId))
+    progress.pending++;
 }
 
-async function* jobsOf(queue: Pick<Queue, "getJobs">, states: Parameters<Queue["getJobs"]>[0], batchId: string): AsyncGenerator<Job> {
+async function* jobsOf(
+  queue: Pick<Queue, "getJobs">,
+  states: Parameters<Queue["getJobs"]>[0],
+  batchId: string,
+): AsyncGenerator<Job> {
   for (let start = 0; ; start += PAGE) {
     const page = (await queue.getJobs(states, start, start + PAGE - 1, true)) as Job[];
     for (const job of page) if (job && (job.data as Partial<VideoJobData> | undefined)?.batchId === batchId) yield job;

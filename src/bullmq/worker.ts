@@ -1,7 +1,13 @@
 // createVideoToAudioWorker: a BullMQ worker whose jobs create their task once, wait for it, and share one Kling account.
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import { controlledCreates, createClient, type VideoToAudioClient } from "../client.js";
-import { KlingApiError, KlingInvalidRequestError, type KlingRateLimitError, KlingTaskFailedError, KlingValidationError } from "../errors.js";
+import {
+  KlingApiError,
+  KlingInvalidRequestError,
+  type KlingRateLimitError,
+  KlingTaskFailedError,
+  KlingValidationError,
+} from "../errors.js";
 import type { ClientOptions } from "../options.js";
 import { backoffDelayMs } from "../retry.js";
 import { type CreateControl, isConcurrencyLimit } from "../safe-create.js";
@@ -70,7 +76,9 @@ export interface VideoJobProgress {
  * or hand its running jobs back to the queue at once with `worker.cancelAllJobs()` first: an aborted job goes back to
  * waiting, uncounted, and whichever worker takes it next waits for the same task.
  */
-export async function createVideoToAudioWorker(options: VideoToAudioWorkerOptions): Promise<Worker<VideoJobData, Task>> {
+export async function createVideoToAudioWorker(
+  options: VideoToAudioWorkerOptions,
+): Promise<Worker<VideoJobData, Task>> {
   const client = options.client ?? createClient(options.clientOptions);
   const onError = options.onError ?? ((error: Error) => console.error(`kling-video-to-audio/bullmq: ${error.message}`));
   const queue = new Queue<VideoJobData, Task>(options.queueName, { connection: options.connection });
@@ -82,7 +90,13 @@ export async function createVideoToAudioWorker(options: VideoToAudioWorkerOption
     await queue.setGlobalConcurrency(accountConcurrency);
     const backOff = accountBackOff(queue);
     const processor = (job: Job<VideoJobData, Task>, _token: string | undefined, signal: AbortSignal | undefined) =>
-      runJob(job, { client, signal, backOff, waitTimeoutMs: options.waitTimeoutMs, pollIntervalMs: options.pollIntervalMs });
+      runJob(job, {
+        client,
+        signal,
+        backOff,
+        waitTimeoutMs: options.waitTimeoutMs,
+        pollIntervalMs: options.pollIntervalMs,
+      });
     worker = new Worker<VideoJobData, Task>(options.queueName, processor, {
       ...WORKER_DEFAULTS,
       limiter: LIMITER,
@@ -116,7 +130,8 @@ async function resolveAccountConcurrency(queue: Queue, given: number | undefined
 }
 
 function positiveInteger(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new KlingValidationError(field, `${field} must be a positive integer, not ${String(value)}.`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new KlingValidationError(field, `${field} must be a positive integer, not ${String(value)}.`);
   return value;
 }
 
@@ -154,7 +169,12 @@ async function runJob(job: Job<VideoJobData, Task>, context: JobContext): Promis
     const known = progressTask(job) ?? (await createTask(job, input, context));
     const report = progressReporter(job);
     report(known);
-    const task = await client.waitForTask(known.task_id, { signal, timeoutMs: context.waitTimeoutMs, pollIntervalMs: context.pollIntervalMs, onProgress: report });
+    const task = await client.waitForTask(known.task_id, {
+      signal,
+      timeoutMs: context.waitTimeoutMs,
+      pollIntervalMs: context.pollIntervalMs,
+      onProgress: report,
+    });
     await report.flush();
     return task;
   } catch (error) {
@@ -167,7 +187,10 @@ function jobInput(job: Job<VideoJobData, Task>): VideoJobData["input"] {
   const input = checkCreateInput(job.data?.input);
   const externalTaskId = input.external_task_id ?? (job.id && !/^\d+$/.test(job.id) ? job.id : undefined);
   if (!externalTaskId) {
-    throw new KlingValidationError("external_task_id", `job ${job.id} has no external_task_id: add jobs with enqueueVideos (or give each a custom jobId).`);
+    throw new KlingValidationError(
+      "external_task_id",
+      `job ${job.id} has no external_task_id: add jobs with enqueueVideos (or give each a custom jobId).`,
+    );
   }
   return { ...input, external_task_id: externalTaskId };
 }
@@ -175,7 +198,8 @@ function jobInput(job: Job<VideoJobData, Task>): VideoJobData["input"] {
 /** The task an earlier start of this job created and reported as its progress. */
 function progressTask(job: Job<VideoJobData, Task>): Task | undefined {
   const progress = job.progress as Partial<VideoJobProgress> | undefined;
-  if (!progress || typeof progress !== "object" || typeof progress.task_id !== "string" || progress.task_id === "") return undefined;
+  if (!progress || typeof progress !== "object" || typeof progress.task_id !== "string" || progress.task_id === "")
+    return undefined;
   return { task_id: progress.task_id, task_status: progress.task_status ?? "submitted" } as Task;
 }
 
@@ -192,7 +216,11 @@ function mayExist(job: Job<VideoJobData, Task>): boolean {
  * Creates the task through the client's safe create (looking it up first when it may exist). On 1303 the whole queue
  * backs off and the job goes back uncounted; a create answered "already exists" is looked up, not failed.
  */
-async function createTask(job: Job<VideoJobData, Task>, input: VideoJobData["input"], context: JobContext): Promise<Task> {
+async function createTask(
+  job: Job<VideoJobData, Task>,
+  input: VideoJobData["input"],
+  context: JobContext,
+): Promise<Task> {
   const { client, signal } = context;
   const onConcurrencyLimit = async (error: KlingRateLimitError): Promise<never> => {
     await context.backOff.congested(error);
@@ -217,7 +245,12 @@ async function createTask(job: Job<VideoJobData, Task>, input: VideoJobData["inp
  * only the public method: then the lookup is done here and the create sent with the SDK's retries off, so that a
  * 1303 comes back at once.
  */
-async function sendCreate(client: VideoToAudioClient, input: VideoJobData["input"], opts: { signal: AbortSignal | undefined }, control: CreateControl): Promise<Task> {
+async function sendCreate(
+  client: VideoToAudioClient,
+  input: VideoJobData["input"],
+  opts: { signal: AbortSignal | undefined },
+  control: CreateControl,
+): Promise<Task> {
   const controlled = controlledCreates.get(client);
   if (controlled) return controlled(input, opts, control);
   if (control.mayExist) {

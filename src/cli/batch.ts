@@ -34,7 +34,6 @@ interface BatchFlags {
   json: boolean;
 }
 
-
 /** One input of a batch file, with the 0-based line it is on (its `index` in the results, the same on every run). */
 export interface FileInput {
   line: number;
@@ -57,7 +56,10 @@ export async function* readInputs(path: string): AsyncGenerator<FileInput> {
     try {
       yield { line, input: JSON.parse(text) as CreateTaskInput };
     } catch {
-      throw new KlingValidationError(`line ${line + 1}`, `${path}:${line + 1} is not valid JSON: each line of a .jsonl file is one create body.`);
+      throw new KlingValidationError(
+        `line ${line + 1}`,
+        `${path}:${line + 1} is not valid JSON: each line of a .jsonl file is one create body.`,
+      );
     }
   }
 }
@@ -84,7 +86,13 @@ export async function defaultBatchId(path: string): Promise<string> {
   return `kv2a-${Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-export async function runBatchFile(kling: VideoToAudioClient, file: string, flags: BatchFlags, io: Io, signal: AbortSignal): Promise<number> {
+export async function runBatchFile(
+  kling: VideoToAudioClient,
+  file: string,
+  flags: BatchFlags,
+  io: Io,
+  signal: AbortSignal,
+): Promise<number> {
   if (!existsSync(file)) throw new KlingValidationError("FILE", `no such file: ${file}`);
   const batchId = flags.batchId ?? (await defaultBatchId(file));
   const resultsPath = flags.results ?? `${file}.results.jsonl`;
@@ -127,14 +135,26 @@ export async function runBatchFile(kling: VideoToAudioClient, file: string, flag
   }
 
   try {
-    for await (const result of kling.runBatch(pending(), { batchId, concurrency: flags.concurrency, timeoutMs: flags.timeoutMs, pollIntervalMs: flags.pollIntervalMs, signal })) {
+    for await (const result of kling.runBatch(pending(), {
+      batchId,
+      concurrency: flags.concurrency,
+      timeoutMs: flags.timeoutMs,
+      pollIntervalMs: flags.pollIntervalMs,
+      signal,
+    })) {
       counts.running--;
       const deadline = flags.timeoutMs === undefined ? undefined : started + flags.timeoutMs;
-      const line = await describe({ ...result, index: lineOf[result.index] ?? result.index }, { dir: flags.download, force: flags.force, deadline, signal });
+      const line = await describe(
+        { ...result, index: lineOf[result.index] ?? result.index },
+        { dir: flags.download, force: flags.force, deadline, signal },
+      );
       if (line.ok) counts.succeeded++;
       else counts.failed++;
       results.append(line);
-      if (!tty && !flags.json) io.stderr.write(`${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`);
+      if (!tty && !flags.json)
+        io.stderr.write(
+          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`,
+        );
     }
   } finally {
     if (timer) clearInterval(timer);
@@ -200,11 +220,13 @@ export function parseBatchFlags(values: Record<string, string | boolean | undefi
     const value = values[name];
     if (value === undefined) return undefined;
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new KlingValidationError(`--${name}`, `--${name} must be a positive number, not "${value}"`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new KlingValidationError(`--${name}`, `--${name} must be a positive number, not "${value}"`);
     return n * scale;
   };
   const concurrency = number("concurrency");
-  if (concurrency !== undefined && !Number.isInteger(concurrency)) throw new KlingValidationError("--concurrency", "--concurrency must be a whole number");
+  if (concurrency !== undefined && !Number.isInteger(concurrency))
+    throw new KlingValidationError("--concurrency", "--concurrency must be a whole number");
   return {
     concurrency,
     batchId: typeof values["batch-id"] === "string" ? values["batch-id"] : undefined,
@@ -220,6 +242,7 @@ export function parseBatchFlags(values: Record<string, string | boolean | undefi
 function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds)}s`;
   const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+  return minutes < 60
+    ? `${minutes}m${String(Math.round(seconds % 60)).padStart(2, "0")}s`
+    : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
-

@@ -26,7 +26,9 @@ export function clientFrom(values: Record<string, string | boolean | undefined>)
   // The same resolution as the SDK's (flags first, then the environment); only the "no key" advice is the CLI's.
   const resolved = resolveOptions(options);
   if (!resolved.hasCredentials && !isLoopbackUrl(resolved.baseUrl)) {
-    throw new UsageError("no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)");
+    throw new UsageError(
+      "no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)",
+    );
   }
   return createClient(options);
 }
@@ -45,4 +47,3 @@ export function exitCodeOf(error: unknown): number {
 export function str(value: string | boolean | undefined): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
-

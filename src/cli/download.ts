@@ -53,7 +53,10 @@ export async function downloadTask(task: Task, dir: string, options: DownloadOpt
   const planned = plannedFiles(task, dir);
   const taken = options.force ? [] : planned.filter((file) => existsSync(file.path));
   if (taken.length > 0) {
-    throw new KlingValidationError("--download", `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; pass --force to overwrite.`);
+    throw new KlingValidationError(
+      "--download",
+      `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; pass --force to overwrite.`,
+    );
   }
   await mkdir(dir, { recursive: true });
   const done: DownloadedFile[] = [];
@@ -79,11 +82,26 @@ function transferLimits(url: string, options: DownloadOptions) {
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const left = options.deadline === undefined ? undefined : Math.max(0, options.deadline - Date.now());
   const deadlineTimer =
-    left === undefined ? undefined : setTimeout(() => stop(new KlingTimeoutError({ kind: "wait", timeoutMs: left, request: `The download of ${url}` })), left);
+    left === undefined
+      ? undefined
+      : setTimeout(
+          () => stop(new KlingTimeoutError({ kind: "wait", timeoutMs: left, request: `The download of ${url}` })),
+          left,
+        );
   let stallTimer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
     clearTimeout(stallTimer);
-    stallTimer = setTimeout(() => stop(new KlingTimeoutError({ kind: "attempt", timeoutMs: stallMs, request: `The download of ${url} (stalled: no data)` })), stallMs);
+    stallTimer = setTimeout(
+      () =>
+        stop(
+          new KlingTimeoutError({
+            kind: "attempt",
+            timeoutMs: stallMs,
+            request: `The download of ${url} (stalled: no data)`,
+          }),
+        ),
+      stallMs,
+    );
   };
   touch();
   return {
@@ -109,15 +127,23 @@ async function downloadOne(url: string, path: string, options: DownloadOptions):
   }
 }
 
-async function transfer(url: string, path: string, options: DownloadOptions, limits: ReturnType<typeof transferLimits>): Promise<number> {
+async function transfer(
+  url: string,
+  path: string,
+  options: DownloadOptions,
+  limits: ReturnType<typeof transferLimits>,
+): Promise<number> {
   const response = await (options.fetch ?? fetch)(url, { signal: limits.signal }).catch((error: unknown) => {
     if (options.signal?.aborted) throw options.signal.reason;
     throw new KlingConnectionError(`Could not download ${url}: ${(error as Error).message}`, { cause: error });
   });
   if (!response.ok || !response.body) {
-    throw new KlingConnectionError(`Could not download ${url}: HTTP ${response.status}. Result files are deleted 30 days after the task was created.`, {
-      status: response.status,
-    });
+    throw new KlingConnectionError(
+      `Could not download ${url}: HTTP ${response.status}. Result files are deleted 30 days after the task was created.`,
+      {
+        status: response.status,
+      },
+    );
   }
   const total = Number(response.headers.get("content-length")) || undefined;
   const name = path.split(/[\\/]/).pop() ?? path;
@@ -137,14 +163,21 @@ async function transfer(url: string, path: string, options: DownloadOptions, lim
     },
   });
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(temporary), {
-      signal: limits.signal,
-    });
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      counter,
+      createWriteStream(temporary),
+      {
+        signal: limits.signal,
+      },
+    );
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
     if (options.signal?.aborted) throw options.signal.reason;
-    throw new KlingConnectionError(`Download of ${url} broke off after ${bytes} bytes: ${(error as Error).message}`, { cause: error });
+    throw new KlingConnectionError(`Download of ${url} broke off after ${bytes} bytes: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (options.progress) options.progress.write(`\r${progressLine(name, bytes, total ?? bytes)}\n`);
   return bytes;

@@ -93,7 +93,10 @@ interface Session {
   taskId?: string | undefined;
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "mock") {
     const { runMockCommand } = await import("../../mocks/command.js");
@@ -121,7 +124,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
 }
 
-async function dispatch(command: string | undefined, rest: string[], io: Io, signal: AbortSignal, session: Session): Promise<number> {
+async function dispatch(
+  command: string | undefined,
+  rest: string[],
+  io: Io,
+  signal: AbortSignal,
+  session: Session,
+): Promise<number> {
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     io.stdout.write(HELP);
     return command === undefined ? EXIT.usage : EXIT.ok;
@@ -160,7 +169,12 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
         noPositionals(positionals);
         const task = await kling.createTask(inputFrom(values), { signal });
         session.taskId = task.task_id;
-        print(io, json, task, `task ${task.task_id} ${task.task_status}${externalOf(task)}\nwait for it: kling-v2a wait ${task.task_id}\n`);
+        print(
+          io,
+          json,
+          task,
+          `task ${task.task_id} ${task.task_status}${externalOf(task)}\nwait for it: kling-v2a wait ${task.task_id}\n`,
+        );
         return EXIT.ok;
       }
       case "get": {
@@ -197,7 +211,12 @@ async function dispatch(command: string | undefined, rest: string[], io: Io, sig
           return EXIT.ok;
         }
         const deadline = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
-        const download = { force: values.force === true, deadline, progress: io.stderr.isTTY ? io.stderr : undefined, signal };
+        const download = {
+          force: values.force === true,
+          deadline,
+          progress: io.stderr.isTTY ? io.stderr : undefined,
+          signal,
+        };
         try {
           const files = await downloadTask(task, values.download, download);
           print(io, json, { task, files }, describeTask(task) + describeFiles(files));
@@ -275,7 +294,8 @@ function startProgress(stream: NodeJS.WriteStream, session: Session) {
   const tty = stream.isTTY === true;
   let status = "starting";
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-  const draw = () => stream.write(`\r\x1b[2K${session.taskId ? `task ${session.taskId} ` : ""}${status} · ${elapsed()}`);
+  const draw = () =>
+    stream.write(`\r\x1b[2K${session.taskId ? `task ${session.taskId} ` : ""}${status} · ${elapsed()}`);
   const timer = tty ? setInterval(draw, 200) : undefined;
   timer?.unref();
   let stopped = false;
@@ -300,7 +320,17 @@ function startProgress(stream: NodeJS.WriteStream, session: Session) {
 /** The fields of an error worth printing as JSON (SDK errors hold no secret). */
 function errorJson(error: unknown): Record<string, unknown> {
   const e = error as Record<string, unknown>;
-  const fields = ["name", "code", "status", "requestId", "field", "taskId", "lastStatus", "externalTaskId", "task"] as const;
+  const fields = [
+    "name",
+    "code",
+    "status",
+    "requestId",
+    "field",
+    "taskId",
+    "lastStatus",
+    "externalTaskId",
+    "task",
+  ] as const;
   const detail: Record<string, unknown> = { message: error instanceof Error ? error.message : String(error) };
   for (const field of fields) if (e && e[field] !== undefined) detail[field] = e[field];
   if (error instanceof UsageError) detail.name = "UsageError";
@@ -318,9 +348,12 @@ function report(error: unknown, io: Io, json: boolean, session: Session): number
   }
   io.stderr.write(`kling-v2a: ${message}\n`);
   if (error instanceof Interrupted && session.taskId) {
-    io.stderr.write(`task ${session.taskId} keeps running on the server; pick it up with: kling-v2a wait ${session.taskId}\n`);
+    io.stderr.write(
+      `task ${session.taskId} keeps running on the server; pick it up with: kling-v2a wait ${session.taskId}\n`,
+    );
   }
-  if (error instanceof KlingTimeoutError && error.taskId) io.stderr.write(`keep waiting: kling-v2a wait ${error.taskId}\n`);
+  if (error instanceof KlingTimeoutError && error.taskId)
+    io.stderr.write(`keep waiting: kling-v2a wait ${error.taskId}\n`);
   if (error instanceof UsageError) io.stderr.write("see kling-v2a --help\n");
   return code;
 }
@@ -344,7 +377,8 @@ function integerFlag(value: string | boolean | undefined, flag: string): number 
 function secondsFlag(value: string | boolean | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds, not "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} must be a positive number of seconds, not "${value}"`);
   return n * 1000;
 }
 
@@ -352,7 +386,10 @@ function version(): string {
   // The package.json this module ships in, wherever the build put the module (src/cli/, dist/src/cli/ or dist/chunks/).
   for (const path of ["../../package.json", "../../../package.json", "../package.json"]) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === "kling-video-to-audio" && pkg.version) return pkg.version;
     } catch {
       // not at this depth

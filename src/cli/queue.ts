@@ -68,7 +68,12 @@ export async function runQueueCommand(command: QueueCommand, argv: string[], io:
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS[command], allowPositionals: true, strict: true }) as { values: Values; positionals: string[] });
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: OPTIONS[command],
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Values; positionals: string[] });
   } catch (error) {
     return fail(io, new QueueUsageError("argv", (error as Error).message));
   }
@@ -78,7 +83,9 @@ export async function runQueueCommand(command: QueueCommand, argv: string[], io:
   }
   const modules = await loadModules();
   if (!modules) {
-    io.stderr.write(`kling-v2a ${command} needs the optional packages bullmq and ioredis: npm install bullmq@6 ioredis@5\n`);
+    io.stderr.write(
+      `kling-v2a ${command} needs the optional packages bullmq and ioredis: npm install bullmq@6 ioredis@5\n`,
+    );
     return EXIT.usage;
   }
   try {
@@ -117,13 +124,18 @@ function redisFlag(values: Values): Redis {
   } catch {
     throw new QueueUsageError("--redis", "--redis must be a URL such as redis://127.0.0.1:6379 (or rediss:// for TLS)");
   }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new QueueUsageError("--redis", `--redis must start with redis:// or rediss://, not ${parsed.protocol}//`);
-  return { connection: { url }, shown: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}` };
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    throw new QueueUsageError("--redis", `--redis must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  return {
+    connection: { url },
+    shown: `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`,
+  };
 }
 
 function queueName(values: Values): string {
   const name = typeof values.queue === "string" ? values.queue : DEFAULT_QUEUE;
-  if (name === "" || name.includes(":")) throw new QueueUsageError("--queue", `--queue must be a non-empty name without ":", not "${name}"`);
+  if (name === "" || name.includes(":"))
+    throw new QueueUsageError("--queue", `--queue must be a non-empty name without ":", not "${name}"`);
   return name;
 }
 
@@ -131,7 +143,8 @@ function positiveInteger(values: Values, flag: string): number | undefined {
   const value = values[flag];
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive whole number, not "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive whole number, not "${value}"`);
   return n;
 }
 
@@ -139,7 +152,8 @@ function seconds(values: Values, flag: string): number | undefined {
   const value = values[flag];
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive number of seconds, not "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive number of seconds, not "${value}"`);
   return n * 1000;
 }
 
@@ -192,7 +206,13 @@ class RedisUnreachable extends Error {
 // worker
 // ---------------------------------------------------------------------------------------------
 
-async function worker({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values: Values, positionals: string[], redis: Redis, io: Io): Promise<number> {
+async function worker(
+  { bullmq, ours }: { bullmq: Bullmq; ours: Ours },
+  values: Values,
+  positionals: string[],
+  redis: Redis,
+  io: Io,
+): Promise<number> {
   onePositional(positionals, undefined);
   const options = {
     queueName: queueName(values),
@@ -208,8 +228,12 @@ async function worker({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values: 
   await probe(bullmq, options.queueName, redis);
   const running = await ours.createVideoToAudioWorker({ ...options, client });
   const log = (line: string) => io.stderr.write(`${line}\n`);
-  log(`worker ready: queue ${options.queueName} on ${redis.shown}, concurrency ${running.concurrency}; Ctrl-C hands running jobs back`);
-  running.on("active", (job) => log(`started ${job.id}${job.attemptsStarted > 1 ? ` (start ${job.attemptsStarted})` : ""}`));
+  log(
+    `worker ready: queue ${options.queueName} on ${redis.shown}, concurrency ${running.concurrency}; Ctrl-C hands running jobs back`,
+  );
+  running.on("active", (job) =>
+    log(`started ${job.id}${job.attemptsStarted > 1 ? ` (start ${job.attemptsStarted})` : ""}`),
+  );
   running.on("progress", (job, progress) => {
     const p = progress as { task_id?: string; task_status?: string };
     log(`${job.id} task ${p.task_id} ${p.task_status}`);
@@ -248,7 +272,13 @@ function untilInterrupted(running: import("bullmq").Worker, log: (line: string) 
 // enqueue
 // ---------------------------------------------------------------------------------------------
 
-async function enqueue({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values: Values, positionals: string[], redis: Redis, io: Io): Promise<number> {
+async function enqueue(
+  { bullmq, ours }: { bullmq: Bullmq; ours: Ours },
+  values: Values,
+  positionals: string[],
+  redis: Redis,
+  io: Io,
+): Promise<number> {
   const file = onePositional(positionals, "FILE")!;
   if (!existsSync(file)) throw new QueueUsageError("FILE", `no such file: ${file}`);
   const name = queueName(values);
@@ -284,7 +314,13 @@ async function enqueue({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
 // results
 // ---------------------------------------------------------------------------------------------
 
-async function results({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values: Values, positionals: string[], redis: Redis, io: Io): Promise<number> {
+async function results(
+  { bullmq, ours }: { bullmq: Bullmq; ours: Ours },
+  values: Values,
+  positionals: string[],
+  redis: Redis,
+  io: Io,
+): Promise<number> {
   onePositional(positionals, undefined);
   const batchId = typeof values["batch-id"] === "string" ? values["batch-id"] : "";
   if (!batchId) throw new QueueUsageError("--batch-id", "--batch-id ID is required (enqueue printed it)");
@@ -298,7 +334,9 @@ async function results({ bullmq, ours }: { bullmq: Bullmq; ours: Ours }, values:
       else counts.failed++;
       io.stdout.write(`${JSON.stringify(line)}\n`);
     }
-    io.stderr.write(`batch ${batchId}: ${counts.succeeded} succeeded, ${counts.failed} failed, ${progress.pending} not finished yet\n`);
+    io.stderr.write(
+      `batch ${batchId}: ${counts.succeeded} succeeded, ${counts.failed} failed, ${progress.pending} not finished yet\n`,
+    );
     return counts.failed > 0 ? EXIT.taskFailed : EXIT.ok;
   } finally {
     await queue.close().catch(() => {});

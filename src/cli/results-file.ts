@@ -78,7 +78,10 @@ function repair(path: string): Set<string> {
 function parse(line: string): ResultRecord | undefined {
   try {
     const value = JSON.parse(line) as Partial<ResultRecord>;
-    return typeof value === "object" && value !== null && typeof value.externalTaskId === "string" && typeof value.ok === "boolean"
+    return typeof value === "object" &&
+      value !== null &&
+      typeof value.externalTaskId === "string" &&
+      typeof value.ok === "boolean"
       ? (value as ResultRecord)
       : undefined;
   } catch {
@@ -95,11 +98,18 @@ function takeLock(path: string, lockPath: string): void {
       return;
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code !== "EEXIST") throw new KlingValidationError("--results", `cannot write the results file ${path}: ${(error as Error).message}`);
+      if (code !== "EEXIST")
+        throw new KlingValidationError(
+          "--results",
+          `cannot write the results file ${path}: ${(error as Error).message}`,
+        );
     }
     const holder = readHolder(lockPath);
     if (holder === "unreadable") {
-      throw new KlingValidationError("--results", `${path} is locked by another kling-v2a batch that is starting (${lockPath}); try again in a moment.`);
+      throw new KlingValidationError(
+        "--results",
+        `${path} is locked by another kling-v2a batch that is starting (${lockPath}); try again in a moment.`,
+      );
     }
     if (holder && isAlive(holder)) {
       throw new KlingValidationError(
@@ -109,7 +119,10 @@ function takeLock(path: string, lockPath: string): void {
     }
     rmSync(lockPath, { force: true });
   }
-  throw new KlingValidationError("--results", `could not take the lock ${lockPath}; delete it if no other kling-v2a batch is running.`);
+  throw new KlingValidationError(
+    "--results",
+    `could not take the lock ${lockPath}; delete it if no other kling-v2a batch is running.`,
+  );
 }
 
 /** How long a lock file without readable contents counts as being written by a process that is starting. */

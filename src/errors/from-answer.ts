@@ -87,7 +87,14 @@ export interface BadBodyInput {
 }
 
 /** A connection error for an answer whose body is not usable Kling JSON: says what arrived and what to do. */
-export function badBodyError({ request, status, contentType, text, truncated, cause }: BadBodyInput): KlingConnectionError {
+export function badBodyError({
+  request,
+  status,
+  contentType,
+  text,
+  truncated,
+  cause,
+}: BadBodyInput): KlingConnectionError {
   const type = contentType?.split(";")[0]?.trim() || "no content-type";
   const what = text.trim() === "" ? "an empty body" : truncated ? "truncated JSON" : "a body that is not JSON";
   const excerpt = text.trim() === "" || truncated ? "" : `: "${stripHtml(text)}"`;

@@ -22,7 +22,10 @@ export class KlingError extends Error {
 
   constructor(message: string, options?: KlingErrorOptions) {
     const id = options?.externalTaskId;
-    super(id === undefined ? message : withTaskNote(message, id), options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      id === undefined ? message : withTaskNote(message, id),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     if (id !== undefined) this.externalTaskId = id;
   }
 }

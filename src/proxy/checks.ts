@@ -42,7 +42,11 @@ export function originAllowed(headers: Headers, requestOrigin: string, allowed: 
 /** `allowedOrigins` as a set of exact origins; each must be `scheme://host[:port]` (no wildcard, no path). */
 export function checkAllowedOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
   if (origins === undefined) return new Set();
-  if (!Array.isArray(origins)) throw new KlingValidationError("allowedOrigins", "allowedOrigins must be an array of origins such as \"https://app.example\".");
+  if (!Array.isArray(origins))
+    throw new KlingValidationError(
+      "allowedOrigins",
+      'allowedOrigins must be an array of origins such as "https://app.example".',
+    );
   const out = new Set<string>();
   for (const origin of origins) {
     let parsed: URL | undefined;
@@ -52,7 +56,10 @@ export function checkAllowedOrigins(origins: readonly string[] | undefined): Rea
       parsed = undefined;
     }
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== String(origin).replace(/\/$/, "")) {
-      throw new KlingValidationError("allowedOrigins", `allowedOrigins takes exact origins such as "https://app.example" (scheme, host and port; no path, no wildcard), not ${quoted(JSON.stringify(origin) ?? String(origin))}.`);
+      throw new KlingValidationError(
+        "allowedOrigins",
+        `allowedOrigins takes exact origins such as "https://app.example" (scheme, host and port; no path, no wildcard), not ${quoted(JSON.stringify(origin) ?? String(origin))}.`,
+      );
     }
     out.add(parsed.origin);
   }
@@ -72,9 +79,17 @@ const DECIMAL = /^[0-9]{1,4}$/;
 export function pageQueryOf(params: URLSearchParams): { pageNum?: number; pageSize?: number } {
   const query: { pageNum?: number; pageSize?: number } = {};
   for (const [name, value] of params) {
-    if (name !== "pageNum" && name !== "pageSize") throw new KlingValidationError("query", `Unknown query parameter "${quoted(name, 40)}"; the list takes pageNum and pageSize.`);
+    if (name !== "pageNum" && name !== "pageSize")
+      throw new KlingValidationError(
+        "query",
+        `Unknown query parameter "${quoted(name, 40)}"; the list takes pageNum and pageSize.`,
+      );
     if (query[name] !== undefined) throw new KlingValidationError(name, `${name} is given more than once.`);
-    if (!DECIMAL.test(value)) throw new KlingValidationError(name, `${name} must be a whole number in decimal digits, not "${quoted(value, 40)}".`);
+    if (!DECIMAL.test(value))
+      throw new KlingValidationError(
+        name,
+        `${name} must be a whole number in decimal digits, not "${quoted(value, 40)}".`,
+      );
     query[name] = Number(value);
   }
   checkPageQuery(query);

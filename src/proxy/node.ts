@@ -49,13 +49,28 @@ export function toNodeHandler(handler: (request: Request) => Promise<Response>):
     try {
       request = toRequest(req, caller.signal, body);
     } catch {
-      return send(res, new Response(JSON.stringify({ code: 1200, message: "Malformed request." }), { status: 400, headers: { "content-type": "application/json" } }));
+      return send(
+        res,
+        new Response(JSON.stringify({ code: 1200, message: "Malformed request." }), {
+          status: 400,
+          headers: { "content-type": "application/json" },
+        }),
+      );
     }
     // Through a promise, so a handler that throws synchronously answers 500 instead of crashing the server.
-    Promise.resolve(request).then(handler).then(
-      (response) => send(res, response),
-      () => send(res, new Response(JSON.stringify({ code: 5000, message: "The proxy failed." }), { status: 500, headers: { "content-type": "application/json" } })),
-    );
+    Promise.resolve(request)
+      .then(handler)
+      .then(
+        (response) => send(res, response),
+        () =>
+          send(
+            res,
+            new Response(JSON.stringify({ code: 5000, message: "The proxy failed." }), {
+              status: 500,
+              headers: { "content-type": "application/json" },
+            }),
+          ),
+      );
   };
 }
 
@@ -76,7 +91,11 @@ function bodyStream(req: NodeRequest, state: { open: boolean }): ReadableStream<
     start(controller) {
       req.on("data", (chunk) => {
         if (!state.open) return;
-        controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        controller.enqueue(
+          typeof chunk === "string"
+            ? new TextEncoder().encode(chunk)
+            : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        );
         if ((controller.desiredSize ?? 0) <= 0) req.pause();
       });
       req.on("end", () => {

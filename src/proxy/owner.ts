@@ -49,7 +49,10 @@ export function browserIdOf(tag: string, stored: unknown): string | undefined {
 /** Throws KlingValidationError (`external_task_id`) for an id the proxy cannot store within its limits. */
 export function checkBrowserId(id: string): string {
   if (id.length > MAX_BROWSER_ID_LENGTH) {
-    throw new KlingValidationError("external_task_id", `external_task_id is ${id.length} characters long; through this proxy it takes at most ${MAX_BROWSER_ID_LENGTH}.`);
+    throw new KlingValidationError(
+      "external_task_id",
+      `external_task_id is ${id.length} characters long; through this proxy it takes at most ${MAX_BROWSER_ID_LENGTH}.`,
+    );
   }
   // The client's rule for ids in a path: a browser id must also work as the id of a get.
   return checkTaskId(id, "external_task_id");

@@ -52,14 +52,25 @@ export async function exchange(upstream: Upstream, options: ExchangeOptions): Pr
         ? { ok: false, status: 504, code: 5002, message: "The upstream API did not answer in time." }
         : { ok: false, status: 499, code: 5000, message: "The caller went away." };
     }
-    if (error instanceof ReadLimitError) return { ok: false, status: 502, code: 5000, message: `The upstream API's answer is larger than ${MAX_ANSWER_BYTES} bytes.` };
+    if (error instanceof ReadLimitError)
+      return {
+        ok: false,
+        status: 502,
+        code: 5000,
+        message: `The upstream API's answer is larger than ${MAX_ANSWER_BYTES} bytes.`,
+      };
     // The error's own text may name hosts or tokens; the browser only needs to know it may retry.
     return { ok: false, status: 502, code: 5000, message: "The upstream API could not be reached." };
   }
   const body = parseJson(bytes);
   if (body === undefined) {
     // A gateway's HTML page or plain text: summarised, never copied (it may quote anything, cookies and keys included).
-    return { ok: false, status: answer.status >= 500 ? answer.status : 502, code: 5000, message: `The upstream API answered HTTP ${answer.status} without Kling's JSON envelope.` };
+    return {
+      ok: false,
+      status: answer.status >= 500 ? answer.status : 502,
+      code: 5000,
+      message: `The upstream API answered HTTP ${answer.status} without Kling's JSON envelope.`,
+    };
   }
   return { ok: true, status: answer.status, headers: answer.headers, body };
 }
@@ -67,7 +78,9 @@ export async function exchange(upstream: Upstream, options: ExchangeOptions): Pr
 function parseJson(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -6,7 +6,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { binOf, children, cleanEnv, type InstalledPackage, installedPackage, kling, killChildren, mocksOf, run } from "../support/journey.js";
+import {
+  binOf,
+  children,
+  cleanEnv,
+  type InstalledPackage,
+  installedPackage,
+  kling,
+  killChildren,
+  mocksOf,
+  run,
+} from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -19,9 +29,17 @@ const NOWHERE = "http://127.0.0.1:9";
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
-const mock = { get url() { return mocksOf(pkg).fast; } };
+const mock = {
+  get url() {
+    return mocksOf(pkg).fast;
+  },
+};
 /** Tasks stay `submitted` for 10 minutes there: only a timeout can end a wait. */
-const slow = { get url() { return mocksOf(pkg).slow; } };
+const slow = {
+  get url() {
+    return mocksOf(pkg).slow;
+  },
+};
 
 beforeAll(async () => {
   pkg = await installedPackage();
@@ -36,7 +54,9 @@ const json = (stdout: string) => JSON.parse(stdout);
 /** Waits (polling the mock's list, as a dashboard would) until the task with this external_task_id exists. */
 async function findTask(base: string, external: string): Promise<{ task_id: string }> {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-    const page = (await (await fetch(`${base}/v1/audio/video-to-audio?pageSize=500`, { headers: { Authorization: "Bearer any" } })).json()) as {
+    const page = (await (
+      await fetch(`${base}/v1/audio/video-to-audio?pageSize=500`, { headers: { Authorization: "Bearer any" } })
+    ).json()) as {
       data?: { task_id: string; task_info?: { external_task_id?: string } }[];
     };
     const task = page.data?.find((t) => t.task_info?.external_task_id === external);
@@ -44,7 +64,9 @@ async function findTask(base: string, external: string): Promise<{ task_id: stri
   }
   throw new Error(`no task with external_task_id ${external} within 60 s`);
 }
-const installedVersion = () => JSON.parse(readFileSync(join(pkg.consumer, "node_modules/kling-video-to-audio/package.json"), "utf8")).version as string;
+const installedVersion = () =>
+  JSON.parse(readFileSync(join(pkg.consumer, "node_modules/kling-video-to-audio/package.json"), "utf8"))
+    .version as string;
 
 describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
   it("--version prints the installed package's version", async () => {
@@ -56,7 +78,20 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
   it("--help lists the commands, the exit codes and examples", async () => {
     const result = await kling(pkg, ["--help"]);
     expect(result.code).toBe(0);
-    for (const text of ["run", "create", "get", "wait", "list", "batch", "mock", "Exit codes", "Examples", "--base-url", "--api-key", "--json"]) {
+    for (const text of [
+      "run",
+      "create",
+      "get",
+      "wait",
+      "list",
+      "batch",
+      "mock",
+      "Exit codes",
+      "Examples",
+      "--base-url",
+      "--api-key",
+      "--json",
+    ]) {
       expect(result.stdout).toContain(text);
     }
   });
@@ -93,7 +128,10 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
     const dir = join(pkg.consumer, "importer");
     await mkdir(dir, { recursive: true });
     const module = join(pkg.consumer, "node_modules/kling-video-to-audio/dist/src/cli/main.js");
-    await writeFile(join(dir, "cli.js"), `import(${JSON.stringify(pathToFileURL(module).href)}).then((m) => console.log(typeof m.main));\n`);
+    await writeFile(
+      join(dir, "cli.js"),
+      `import(${JSON.stringify(pathToFileURL(module).href)}).then((m) => console.log(typeof m.main));\n`,
+    );
     const result = await run(process.execPath, [join(dir, "cli.js")], { cwd: dir });
     expect(result).toMatchObject({ code: 0, stdout: "function\n", stderr: "" });
   });
@@ -108,7 +146,11 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
 
   it("a global install (npm i -g) runs the CLI from its bin folder", async () => {
     const prefix = join(pkg.consumer, "..", "global");
-    const installed = await run("npm", ["install", "-g", "--prefix", prefix, pkg.tarball, "--prefer-offline", "--no-audit", "--no-fund"], { timeoutMs: 180_000 });
+    const installed = await run(
+      "npm",
+      ["install", "-g", "--prefix", prefix, pkg.tarball, "--prefer-offline", "--no-audit", "--no-fund"],
+      { timeoutMs: 180_000 },
+    );
     expect(installed.code, installed.stderr).toBe(0);
     const result = await run(join(prefix, "bin", "kling-v2a"), ["--help"]);
     expect(result.code, result.stderr).toBe(0);
@@ -120,11 +162,15 @@ describe.concurrent("kling-v2a mock", () => {
   it("without the optional Prism peers, says which packages to install and exits 2", async () => {
     const result = await run(binOf(pkg.bare), ["mock", "--port", "0"], { cwd: pkg.bare });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2");
+    expect(result.stderr).toContain(
+      "npm i -D @stoplight/prism-core@5.8.0 @stoplight/prism-http@5.12.0 @stoplight/prism-http-server@5.12.2",
+    );
   });
 
   it("the other commands work without Prism installed (it is only the mock's)", async () => {
-    const result = await run(binOf(pkg.bare), ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--json"], { cwd: pkg.bare });
+    const result = await run(binOf(pkg.bare), ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--json"], {
+      cwd: pkg.bare,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(json(result.stdout).task_status).toBe("succeed");
   });
@@ -132,7 +178,17 @@ describe.concurrent("kling-v2a mock", () => {
 
 describe.concurrent("commands against the mock", () => {
   it("run --json with no key: exit 0 and exactly one JSON document, the succeeded task", async () => {
-    const result = await kling(pkg, ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--bgm-prompt", "calm piano", "--json"]);
+    const result = await kling(pkg, [
+      "run",
+      ...POLL,
+      "--base-url",
+      mock.url,
+      "--video-url",
+      CLIP,
+      "--bgm-prompt",
+      "calm piano",
+      "--json",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const task = json(result.stdout);
     expect(task).toMatchObject({ task_status: "succeed", task_info: { parent_video: { url: CLIP } } });
@@ -148,7 +204,16 @@ describe.concurrent("commands against the mock", () => {
   });
 
   it("create returns at once and prints the wait command; get, wait and list find the task", async () => {
-    const created = await kling(pkg, ["create", "--base-url", mock.url, "--video-url", CLIP, "--external-task-id", "journey-cli-1", "--json"]);
+    const created = await kling(pkg, [
+      "create",
+      "--base-url",
+      mock.url,
+      "--video-url",
+      CLIP,
+      "--external-task-id",
+      "journey-cli-1",
+      "--json",
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const task = json(created.stdout);
     expect(task.task_status).toBe("submitted");
@@ -194,18 +259,35 @@ describe.concurrent("commands against the mock", () => {
     expect(result.code, result.stderr).toBe(4);
     const waitCommand = /kling-v2a wait (\S+)/.exec(result.stderr);
     expect(waitCommand, result.stderr).not.toBeNull();
-    const again = await kling(pkg, ["wait", waitCommand![1]!, ...POLL, "--timeout", "0.5", "--base-url", slow.url, "--json"]);
+    const again = await kling(pkg, [
+      "wait",
+      waitCommand![1]!,
+      ...POLL,
+      "--timeout",
+      "0.5",
+      "--base-url",
+      slow.url,
+      "--json",
+    ]);
     expect(again.code).toBe(4);
-    expect(json(again.stdout).error).toMatchObject({ name: "KlingTimeoutError", taskId: waitCommand![1], lastStatus: "submitted" });
+    expect(json(again.stdout).error).toMatchObject({
+      name: "KlingTimeoutError",
+      taskId: waitCommand![1],
+      lastStatus: "submitted",
+    });
   });
 
   it("Ctrl-C stops waiting: exit 130 and the task id printed, so `kling-v2a wait` picks the task up", async () => {
     const external = `journey-ctrl-c-${process.pid}`;
-    const child = spawn(binOf(pkg.consumer), ["run", ...POLL, "--base-url", slow.url, "--video-url", CLIP, "--external-task-id", external], {
-      cwd: pkg.consumer,
-      env: cleanEnv(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      binOf(pkg.consumer),
+      ["run", ...POLL, "--base-url", slow.url, "--video-url", CLIP, "--external-task-id", external],
+      {
+        cwd: pkg.consumer,
+        env: cleanEnv(),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     children.add(child);
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -215,8 +297,21 @@ describe.concurrent("commands against the mock", () => {
     child.kill("SIGINT");
     expect(await closed, output).toBe(130);
     expect(output).toContain(task.task_id);
-    const resumed = await kling(pkg, ["wait", task.task_id, ...POLL, "--timeout", "0.5", "--base-url", slow.url, "--json"]);
-    expect(json(resumed.stdout).error).toMatchObject({ name: "KlingTimeoutError", taskId: task.task_id, lastStatus: "submitted" });
+    const resumed = await kling(pkg, [
+      "wait",
+      task.task_id,
+      ...POLL,
+      "--timeout",
+      "0.5",
+      "--base-url",
+      slow.url,
+      "--json",
+    ]);
+    expect(json(resumed.stdout).error).toMatchObject({
+      name: "KlingTimeoutError",
+      taskId: task.task_id,
+      lastStatus: "submitted",
+    });
   });
 
   it("a server that is not there exits 3", async () => {
@@ -227,7 +322,17 @@ describe.concurrent("commands against the mock", () => {
 
   it("the API key never appears in the output, even of a failed task", async () => {
     const [result, env] = await Promise.all([
-      kling(pkg, ["run", ...POLL, "--api-key", SECRET, "--base-url", mock.url, "--video-url", "https://example.com/fail.mp4", "--json"]),
+      kling(pkg, [
+        "run",
+        ...POLL,
+        "--api-key",
+        SECRET,
+        "--base-url",
+        mock.url,
+        "--video-url",
+        "https://example.com/fail.mp4",
+        "--json",
+      ]),
       kling(pkg, ["get", "123456789012345678", "--base-url", mock.url], { env: { KLING_V2A_API_KEY: SECRET } }),
     ]);
     expect(result.code).toBe(1);
@@ -238,7 +343,17 @@ describe.concurrent("commands against the mock", () => {
 
   it("--download DIR saves the task's MP3 and WAV as DIR/<task_id>.mp3 and .wav", async () => {
     const dir = join(pkg.consumer, "audio");
-    const result = await kling(pkg, ["run", ...POLL, "--base-url", mock.url, "--video-url", CLIP, "--download", dir, "--json"]);
+    const result = await kling(pkg, [
+      "run",
+      ...POLL,
+      "--base-url",
+      mock.url,
+      "--video-url",
+      CLIP,
+      "--download",
+      dir,
+      "--json",
+    ]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     const { task, files } = json(result.stdout);
     expect(files.length).toBeGreaterThan(0);
@@ -255,11 +370,26 @@ describe.concurrent("kling-v2a batch", () => {
     const dir = join(pkg.consumer, "batch-urls");
     await mkdir(dir, { recursive: true });
     const file = join(dir, "clips.txt");
-    await writeFile(file, ["# three clips", "https://example.com/a.mp4", "https://example.com/fail-b.mp4", "", "https://example.com/c.mp4", ""].join("\n"));
-    const first = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], { cwd: dir });
+    await writeFile(
+      file,
+      [
+        "# three clips",
+        "https://example.com/a.mp4",
+        "https://example.com/fail-b.mp4",
+        "",
+        "https://example.com/c.mp4",
+        "",
+      ].join("\n"),
+    );
+    const first = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
+      cwd: dir,
+    });
     expect(first.code, first.stderr).toBe(1);
     json(first.stdout); // one JSON summary document
-    const lines = readFileSync(`${file}.results.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(`${file}.results.jsonl`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines.filter((l) => l.ok)).toHaveLength(2);
     for (const line of lines) expect(line.externalTaskId).toMatch(/\S/);
@@ -267,9 +397,13 @@ describe.concurrent("kling-v2a batch", () => {
     // The batch's tasks on the server, found by their external_task_id (other journeys create tasks meanwhile).
     const ids = new Set(lines.map((l) => l.externalTaskId));
     const batchTasks = async () =>
-      json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).filter((t: any) => ids.has(t.task_info?.external_task_id)).length;
+      json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).filter(
+        (t: any) => ids.has(t.task_info?.external_task_id),
+      ).length;
     expect(await batchTasks()).toBe(3);
-    const again = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], { cwd: dir });
+    const again = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
+      cwd: dir,
+    });
     expect(again.code, again.stderr).toBe(1); // the failed item stays failed
     expect(await batchTasks()).toBe(3); // nothing created (or billed) twice
   });
@@ -278,11 +412,17 @@ describe.concurrent("kling-v2a batch", () => {
     const dir = join(pkg.consumer, "batch-jsonl");
     await mkdir(dir, { recursive: true });
     const file = join(dir, "clips.jsonl");
-    const bodies = [{ video_url: "https://example.com/x.mp4", bgm_prompt: "rain" }, { video_url: "https://example.com/y.mp4", sound_effect_prompt: "steps" }];
+    const bodies = [
+      { video_url: "https://example.com/x.mp4", bgm_prompt: "rain" },
+      { video_url: "https://example.com/y.mp4", sound_effect_prompt: "steps" },
+    ];
     await writeFile(file, `${bodies.map((b) => JSON.stringify(b)).join("\n")}\n`);
     const result = await kling(pkg, ["batch", file, ...POLL, "--base-url", mock.url], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
-    const lines = readFileSync(`${file}.results.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(`${file}.results.jsonl`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.ok)).toEqual([true, true]);
     expect(lines.map((l) => l.index).sort()).toEqual([0, 1]);
   });

@@ -28,7 +28,9 @@ const isFile = (entry: string) => /\.(ya?ml|json)$/.test(entry);
 /** A program that loads each module entry and prints, per entry, the names it exports (or the error). */
 function loader(kind: "import" | "require", entries: string[]): string {
   const load =
-    kind === "import" ? `(s) => import(s)` : `(s) => { const { createRequire } = require("node:module"); return createRequire(__filename)(s); }`;
+    kind === "import"
+      ? `(s) => import(s)`
+      : `(s) => { const { createRequire } = require("node:module"); return createRequire(__filename)(s); }`;
   const body = `
     const load = ${load};
     const out = {};
@@ -46,7 +48,16 @@ function loader(kind: "import" | "require", entries: string[]): string {
 
 describe.concurrent("every entry of the exports map", () => {
   it("lists the SDK, the proxy, the three spec files and package.json", () => {
-    expect(Object.keys(exportsMap)).toEqual(expect.arrayContaining([".", "./proxy", "./openapi.yaml", "./openapi.json", "./openapi-3.0.json", "./package.json"]));
+    expect(Object.keys(exportsMap)).toEqual(
+      expect.arrayContaining([
+        ".",
+        "./proxy",
+        "./openapi.yaml",
+        "./openapi.json",
+        "./openapi-3.0.json",
+        "./package.json",
+      ]),
+    );
   });
 
   /** Entries that load an optional peer at import; the consumer here installs Prism's peers but not BullMQ. */
@@ -55,7 +66,9 @@ describe.concurrent("every entry of the exports map", () => {
   for (const kind of ["import", "require"] as const) {
     it(`${kind}s every module entry by name, each exporting something`, async () => {
       const entries = Object.keys(exportsMap).filter((e) => !isFile(e));
-      const loaded = await nodeJson<Record<string, { names?: string[]; error?: string }>>(pkg, loader(kind, entries), { type: kind === "import" ? "mjs" : "cjs" });
+      const loaded = await nodeJson<Record<string, { names?: string[]; error?: string }>>(pkg, loader(kind, entries), {
+        type: kind === "import" ? "mjs" : "cjs",
+      });
       for (const entry of entries) {
         const result = loaded[specifier(entry)];
         const peer = OPTIONAL_PEER_OF[entry];
@@ -84,7 +97,9 @@ describe.concurrent("every entry of the exports map", () => {
 
   it("resolves every file entry (the spec, package.json) by name, from import and require, and each parses", async () => {
     const files = Object.keys(exportsMap).filter(isFile);
-    const result = await nodeJson<Record<string, { esm: string; cjs: string; openapi?: string; name?: string; error?: string }>>(
+    const result = await nodeJson<
+      Record<string, { esm: string; cjs: string; openapi?: string; name?: string; error?: string }>
+    >(
       pkg,
       `import { createRequire } from "node:module";
       import { readFileSync } from "node:fs";
@@ -120,7 +135,9 @@ describe.concurrent("every entry of the exports map", () => {
 
   it("the spec files sit where the README says: node_modules/kling-video-to-audio/openapi/…", () => {
     for (const file of ["openapi.yaml", "openapi.json", "openapi-3.0.json"]) {
-      expect(readFileSync(join(pkg.consumer, "node_modules", NAME, "openapi", file), "utf8").length).toBeGreaterThan(1000);
+      expect(readFileSync(join(pkg.consumer, "node_modules", NAME, "openapi", file), "utf8").length).toBeGreaterThan(
+        1000,
+      );
     }
   });
 });
@@ -172,8 +189,12 @@ describe.concurrent("the names the README promises", () => {
         { type: kind === "import" ? "mjs" : "cjs" },
       );
       for (const [entry, names] of Object.entries(promised)) {
-        for (const name of names) expect(result[entry]!.types[name], `${entry} ${name}`).toMatch(name === "BASE_URLS" ? /^object$/ : /^function$/);
-        for (const [name, ok] of Object.entries(result[entry]!.errors)) expect(ok, `${name} extends KlingError`).toBe(true);
+        for (const name of names)
+          expect(result[entry]!.types[name], `${entry} ${name}`).toMatch(
+            name === "BASE_URLS" ? /^object$/ : /^function$/,
+          );
+        for (const [name, ok] of Object.entries(result[entry]!.errors))
+          expect(ok, `${name} extends KlingError`).toBe(true);
       }
     });
   }

@@ -1,7 +1,14 @@
 // Journeys of `kling-v2a mock` from the installed package, called over HTTP as the README's mock section does with
 // curl and a browser's fetch: the lifecycle, failures on demand, unknown ids, the list, Prefer, CORS and the flags.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, mocksOf, killChildren, type Program, startMock } from "../support/journey.js";
+import {
+  type InstalledPackage,
+  installedPackage,
+  mocksOf,
+  killChildren,
+  type Program,
+  startMock,
+} from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -12,7 +19,11 @@ const headers = { Authorization: "Bearer any", "Content-Type": "application/json
 
 let pkg: InstalledPackage;
 /** The run's lifecycle mock, started from the installed bin (test/support/journey-package.ts). */
-const mock = { get url() { return mocksOf(pkg).fast; } };
+const mock = {
+  get url() {
+    return mocksOf(pkg).fast;
+  },
+};
 /** This file's own: lifecycle with --verbose, stopped with Ctrl-C at the end. */
 let verbose: Program;
 /** This file's own: plain Prism (--no-lifecycle). */
@@ -20,13 +31,23 @@ let plain: Program;
 
 beforeAll(async () => {
   pkg = await installedPackage();
-  [verbose, plain] = await Promise.all([startMock(pkg, ["--verbose", "--submitted-ms", "200", "--processing-ms", "400"]), startMock(pkg, ["--no-lifecycle"])]);
+  [verbose, plain] = await Promise.all([
+    startMock(pkg, ["--verbose", "--submitted-ms", "200", "--processing-ms", "400"]),
+    startMock(pkg, ["--no-lifecycle"]),
+  ]);
 }, 300_000);
 
 afterAll(killChildren);
 
-async function call(base: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${base}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } });
+async function call(
+  base: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { ...headers, ...(init.headers as Record<string, string>) },
+  });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -37,7 +58,8 @@ async function call(base: string, path: string, init: RequestInit = {}): Promise
   return { status: response.status, body, headers: response.headers };
 }
 
-const create = (body: Record<string, unknown>, init: RequestInit = {}) => call(mock.url, PATH, { method: "POST", body: JSON.stringify(body), ...init });
+const create = (body: Record<string, unknown>, init: RequestInit = {}) =>
+  call(mock.url, PATH, { method: "POST", body: JSON.stringify(body), ...init });
 
 /** Polls a task (as the README's browser loop does) until it leaves submitted/processing; records each status seen. */
 async function follow(id: string): Promise<{ seen: string[]; task: any }> {
@@ -55,7 +77,11 @@ async function follow(id: string): Promise<{ seen: string[]; task: any }> {
 describe("the lifecycle", () => {
   it("a created task is yours (its own id, external_task_id, video, created_at) and moves submitted → processing → succeed", async () => {
     const before = Date.now();
-    const created = await create({ video_url: "https://example.com/clip.mp4", bgm_prompt: "slow ambient piano", external_task_id: "job-1" });
+    const created = await create({
+      video_url: "https://example.com/clip.mp4",
+      bgm_prompt: "slow ambient piano",
+      external_task_id: "job-1",
+    });
     expect(created.status).toBe(200);
     expect(created.body.code).toBe(0);
     const task = created.body.data;
@@ -67,7 +93,10 @@ describe("the lifecycle", () => {
     expect(seen.at(-1)).toBe("succeed");
     expect(["submitted", "processing", "succeed"].filter((s) => seen.includes(s))).toEqual(seen);
     expect(done.task_id).toBe(task.task_id);
-    expect(done.task_info).toMatchObject({ external_task_id: "job-1", parent_video: { url: "https://example.com/clip.mp4" } });
+    expect(done.task_info).toMatchObject({
+      external_task_id: "job-1",
+      parent_video: { url: "https://example.com/clip.mp4" },
+    });
     expect(done.created_at).toBeGreaterThanOrEqual(before - 5_000);
     expect(done.task_result.audios[0].url_mp3).toMatch(/^https?:\/\//);
   });
@@ -90,7 +119,8 @@ describe("the lifecycle", () => {
   it("the list returns the tasks created so far, newest first, paginated", async () => {
     const a = (await create({ video_url: "https://example.com/list-a.mp4" })).body.data.task_id;
     const b = (await create({ video_url: "https://example.com/list-b.mp4" })).body.data.task_id;
-    const ids = async (query: string) => (await call(mock.url, `${PATH}?${query}`)).body.data.map((t: { task_id: string }) => t.task_id) as string[];
+    const ids = async (query: string) =>
+      (await call(mock.url, `${PATH}?${query}`)).body.data.map((t: { task_id: string }) => t.task_id) as string[];
     // Other journeys may create tasks on this shared mock meanwhile: look at the order of these two only.
     expect((await ids("pageNum=1&pageSize=500")).filter((id) => id === a || id === b)).toEqual([b, a]);
     const [page1, page2] = await Promise.all([ids("pageNum=1&pageSize=1"), ids("pageNum=2&pageSize=1")]);
@@ -111,10 +141,11 @@ describe("the lifecycle", () => {
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.code, JSON.stringify(body)).toBe(1201);
     }
-    const listed = (await call(mock.url, `${PATH}?pageSize=500`)).body.data.map((t: any) => t.task_info?.external_task_id);
+    const listed = (await call(mock.url, `${PATH}?pageSize=500`)).body.data.map(
+      (t: any) => t.task_info?.external_task_id,
+    );
     expect(listed.filter((id: string) => id?.startsWith("journey-refused-"))).toEqual([]);
   });
-
 });
 
 describe("Prefer always wins", () => {
@@ -125,7 +156,9 @@ describe("Prefer always wins", () => {
   });
 
   it("code=429, example=1102_resource_pack_exhausted gives that business error", async () => {
-    const answer = await call(mock.url, `${PATH}/${EXAMPLE_ID}`, { headers: { Prefer: "code=429, example=1102_resource_pack_exhausted" } });
+    const answer = await call(mock.url, `${PATH}/${EXAMPLE_ID}`, {
+      headers: { Prefer: "code=429, example=1102_resource_pack_exhausted" },
+    });
     expect(answer.status).toBe(429);
     expect(answer.body.code).toBe(1102);
   });
@@ -138,7 +171,11 @@ describe("Prefer always wins", () => {
   it("CORS is on and allows any header, Prefer included (a browser's preflight)", async () => {
     const response = await fetch(`${mock.url}${PATH}`, {
       method: "OPTIONS",
-      headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "prefer, content-type, authorization" },
+      headers: {
+        Origin: "http://localhost:5173",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "prefer, content-type, authorization",
+      },
     });
     expect(response.status).toBeLessThan(300);
     expect(response.headers.get("access-control-allow-origin")).toMatch(/^(\*|http:\/\/localhost:5173)$/);
@@ -151,7 +188,10 @@ describe("kling-v2a mock --no-lifecycle", () => {
     const got = await call(plain.url, `${PATH}/${EXAMPLE_ID}`);
     expect(got.status).toBe(200);
     expect(got.body.data.task_id).toBe(EXAMPLE_ID);
-    const created = await call(plain.url, PATH, { method: "POST", body: JSON.stringify({ video_url: "https://example.com/a.mp4" }) });
+    const created = await call(plain.url, PATH, {
+      method: "POST",
+      body: JSON.stringify({ video_url: "https://example.com/a.mp4" }),
+    });
     expect(created.status).toBe(200);
     // Any id gets the static example (no 404 for ids it never created, as in lifecycle mode).
     const unknown = await call(plain.url, `${PATH}/123456789012345678`);

@@ -10,9 +10,17 @@ const SECRET = "sk-journey-sdk-secret-27182818";
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock` servers, started from the installed bin (test/support/journey-package.ts). */
-const mock = { get url() { return mocksOf(pkg).fast; } };
+const mock = {
+  get url() {
+    return mocksOf(pkg).fast;
+  },
+};
 /** Tasks stay `submitted` for 10 minutes there: a timeout or an abort is the only way a wait can end. */
-const slow = { get url() { return mocksOf(pkg).slow; } };
+const slow = {
+  get url() {
+    return mocksOf(pkg).slow;
+  },
+};
 
 beforeAll(async () => {
   pkg = await installedPackage();
@@ -111,9 +119,17 @@ describe.concurrent("the client's methods", () => {
         listed: page.some((t) => t.task_id === created.task_id), iterated: all.includes(created.task_id),
         found: found?.task_id === created.task_id, raw: raw.data?.data?.task_id === created.task_id,
       }));`);
-        // No check that tasks() yields each id once: other journeys create tasks on this shared mock meanwhile, and a
+    // No check that tasks() yields each id once: other journeys create tasks on this shared mock meanwhile, and a
     // newest-first list without a cursor shifts under any iterator (the unit tests check it on a list that holds still).
-    expect(result).toEqual({ created: "submitted", got: true, done: "succeed", listed: true, iterated: true, found: true, raw: true });
+    expect(result).toEqual({
+      created: "submitted",
+      got: true,
+      done: "succeed",
+      listed: true,
+      iterated: true,
+      found: true,
+      raw: true,
+    });
   });
 });
 
@@ -128,7 +144,8 @@ describe.concurrent("errors", () => {
       const both = await errorOf(kling.createTask({ video_url: "https://example.com/a.mp4", video_id: "1" }));
       console.log(JSON.stringify({ sent, url: describe(url), typo: describe(typo), long: describe(long), both: describe(both) }));`);
     expect(result.sent).toBe(0);
-    for (const e of [result.url, result.typo, result.long, result.both]) expect(e).toMatchObject({ name: "KlingValidationError", isKling: true, isError: true });
+    for (const e of [result.url, result.typo, result.long, result.both])
+      expect(e).toMatchObject({ name: "KlingValidationError", isKling: true, isError: true });
     expect(result.url.field).toBe("video_url");
     expect(result.typo.field).toBe("bgm_promt");
     expect(result.typo.message).toContain("bgm_prompt");
@@ -163,7 +180,13 @@ describe.concurrent("errors", () => {
       const now = await kling.getTask(e.taskId);
       console.log(JSON.stringify({ ...describe(e), timeout: e instanceof k.KlingTimeoutError, same: e.taskId === created.task_id,
         again: describe(again), now: now.task_status }));`);
-    expect(result).toMatchObject({ name: "KlingTimeoutError", timeout: true, same: true, lastStatus: "submitted", now: "submitted" });
+    expect(result).toMatchObject({
+      name: "KlingTimeoutError",
+      timeout: true,
+      same: true,
+      lastStatus: "submitted",
+      now: "submitted",
+    });
     expect(result.again).toMatchObject({ name: "KlingTimeoutError", lastStatus: "submitted" });
   });
 
@@ -189,7 +212,11 @@ describe.concurrent("errors", () => {
       const missing = await errorOf(kling.getTask("123456789012345678"));
       const down = await errorOf(k.createClient({ apiKey: ${JSON.stringify(SECRET)}, baseUrl: "http://127.0.0.1:9", maxRetries: 0 }).listTasks());
       console.log(JSON.stringify({ errors: [describe(failed), describe(missing), describe(down)], lines }));`);
-    expect(result.errors.map((e: { name: string }) => e.name)).toEqual(["KlingTaskFailedError", "KlingInvalidRequestError", "KlingConnectionError"]);
+    expect(result.errors.map((e: { name: string }) => e.name)).toEqual([
+      "KlingTaskFailedError",
+      "KlingInvalidRequestError",
+      "KlingConnectionError",
+    ]);
     expect(JSON.stringify(result)).not.toContain(SECRET);
     expect(result.lines.join("\n")).toMatch(/POST \/v1\/audio\/video-to-audio attempt 1\//);
   });

@@ -4,7 +4,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, mocksOf, killChildren, nodeJson, type Program, startNode } from "../support/journey.js";
+import {
+  type InstalledPackage,
+  installedPackage,
+  mocksOf,
+  killChildren,
+  nodeJson,
+  type Program,
+  startNode,
+} from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });
@@ -16,7 +24,11 @@ const API = `/api/kling${PATH}`;
 
 let pkg: InstalledPackage;
 /** The run's `kling-v2a mock`, started from the installed bin (test/support/journey-package.ts). */
-const mock = { get url() { return mocksOf(pkg).fast; } };
+const mock = {
+  get url() {
+    return mocksOf(pkg).fast;
+  },
+};
 
 beforeAll(async () => {
   pkg = await installedPackage();
@@ -89,15 +101,25 @@ describe("the proxy: browsers without keys", () => {
 
   beforeAll(async () => {
     upstream = createServer(async (req, res) => {
-      seen.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, cookie: req.headers.cookie });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+      });
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk);
       const answer = await fetch(`${mock.url}${req.url}`, {
         method: req.method,
-        headers: { authorization: req.headers.authorization ?? "", "content-type": req.headers["content-type"] ?? "application/json" },
+        headers: {
+          authorization: req.headers.authorization ?? "",
+          "content-type": req.headers["content-type"] ?? "application/json",
+        },
         ...(req.method === "POST" ? { body: Buffer.concat(chunks) } : {}),
       });
-      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" }).end(Buffer.from(await answer.arrayBuffer()));
+      res
+        .writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" })
+        .end(Buffer.from(await answer.arrayBuffer()));
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
@@ -122,7 +144,12 @@ describe("the proxy: browsers without keys", () => {
   async function browser(path: string, init: RequestInit = {}) {
     const response = await fetch(`${proxy.url}${path}`, {
       ...init,
-      headers: { Cookie: "session=browser-session", Authorization: "Bearer browser-token", "Content-Type": "application/json", ...(init.headers as Record<string, string>) },
+      headers: {
+        Cookie: "session=browser-session",
+        Authorization: "Bearer browser-token",
+        "Content-Type": "application/json",
+        ...(init.headers as Record<string, string>),
+      },
     });
     const text = await response.text();
     return { status: response.status, text, body: JSON.parse(text), headers: [...response.headers].join("\n") };
@@ -142,7 +169,10 @@ describe("the proxy: browsers without keys", () => {
 
   it("sends the server's key upstream, never the browser's Authorization or cookies, and never shows the key", async () => {
     const before = seen.length;
-    const created = await browser(API, { method: "POST", body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }) });
+    const created = await browser(API, {
+      method: "POST",
+      body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
+    });
     expect(created.status).toBe(200);
     const got = await browser(`${API}/${created.body.data.task_id}`);
     expect(got.status).toBe(200);

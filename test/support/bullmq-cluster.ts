@@ -41,14 +41,32 @@ export const SOURCE_CLI = [process.execPath, "--import", "tsx", `${root}src/cli/
 export function spawnWorker(spec: WorkerSpec): WorkerProcess {
   const [file, ...pre] = spec.command ?? SOURCE_CLI;
   const name = spec.name ?? `worker-${Math.random().toString(36).slice(2, 8)}`;
-  const args = [...pre, "worker", "--redis", spec.redisUrl, "--base-url", spec.baseUrl, "--api-key", "bullmq-test-key-0123456789", "--name", name];
+  const args = [
+    ...pre,
+    "worker",
+    "--redis",
+    spec.redisUrl,
+    "--base-url",
+    spec.baseUrl,
+    "--api-key",
+    "bullmq-test-key-0123456789",
+    "--name",
+    name,
+  ];
   if (spec.queue) args.push("--queue", spec.queue);
   if (spec.accountConcurrency !== undefined) args.push("--account-concurrency", String(spec.accountConcurrency));
   if (spec.concurrency !== undefined) args.push("--concurrency", String(spec.concurrency));
   if (spec.pollInterval !== undefined) args.push("--poll-interval", String(spec.pollInterval));
   if (spec.timeout !== undefined) args.push("--timeout", String(spec.timeout));
   const env: NodeJS.ProcessEnv = { ...process.env, KLING_V2A_LOG: "warn" };
-  for (const key of ["KLING_V2A_API_KEY", "DEERAPI_KEY", "KLING_V2A_BASE_URL", "KLING_V2A_ACCESS_KEY", "KLING_V2A_SECRET_KEY"]) delete env[key];
+  for (const key of [
+    "KLING_V2A_API_KEY",
+    "DEERAPI_KEY",
+    "KLING_V2A_BASE_URL",
+    "KLING_V2A_ACCESS_KEY",
+    "KLING_V2A_SECRET_KEY",
+  ])
+    delete env[key];
   const child = spawn(file!, args, { cwd: spec.cwd ?? root, env, stdio: ["ignore", "pipe", "pipe"] });
   return watch(name, child);
 }
@@ -78,7 +96,9 @@ function watch(name: string, child: ChildProcess): WorkerProcess {
     parts.forEach(onLine);
   });
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return {
     name,
     child,
@@ -93,14 +113,20 @@ function watch(name: string, child: ChildProcess): WorkerProcess {
         const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; its output:\n${lines.slice(-30).join("\n")}`));
+          reject(
+            new Error(
+              `${name}: no line matching ${pattern} within ${timeoutMs} ms; its output:\n${lines.slice(-30).join("\n")}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
         void exited.then(() => {
           if (!waiters.has(waiter)) return;
           waiters.delete(waiter);
           clearTimeout(timer);
-          reject(new Error(`${name} exited before a line matching ${pattern}; its output:\n${lines.slice(-30).join("\n")}`));
+          reject(
+            new Error(`${name} exited before a line matching ${pattern}; its output:\n${lines.slice(-30).join("\n")}`),
+          );
         });
       });
     },

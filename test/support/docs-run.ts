@@ -31,7 +31,10 @@ export interface RecordingConsole {
 function recordingConsole(): RecordingConsole & Record<string, unknown> {
   const calls: RecordingConsole["calls"] = [];
   const failedAsserts: unknown[][] = [];
-  const record = (method: string) => (...args: unknown[]) => void calls.push({ method, args });
+  const record =
+    (method: string) =>
+    (...args: unknown[]) =>
+      void calls.push({ method, args });
   return {
     calls,
     failedAsserts,
@@ -69,7 +72,8 @@ function bindingNames(name: ts.BindingName, out: string[]): void {
   else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bindingNames(element.name, out);
 }
 
-const isDeclare = (node: ts.Node) => ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.DeclareKeyword);
+const isDeclare = (node: ts.Node) =>
+  ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.DeclareKeyword);
 
 /**
  * The example as a module: imports rewritten, `declare` statements blanked (what they declare is supplied instead),
@@ -91,11 +95,18 @@ export function prepare(example: Example, key: string, given: readonly string[])
     if (ts.isImportDeclaration(statement)) {
       const specifier = (statement.moduleSpecifier as ts.StringLiteral).text;
       const target = MODULES[specifier];
-      if (target) edits.push({ start: statement.moduleSpecifier.getStart(source), end: statement.moduleSpecifier.getEnd(), text: JSON.stringify(`${from}/${target}`) });
+      if (target)
+        edits.push({
+          start: statement.moduleSpecifier.getStart(source),
+          end: statement.moduleSpecifier.getEnd(),
+          text: JSON.stringify(`${from}/${target}`),
+        });
       const clause = statement.importClause;
       if (clause?.name) imported.push(clause.name.text);
-      if (clause?.namedBindings && ts.isNamespaceImport(clause.namedBindings)) imported.push(clause.namedBindings.name.text);
-      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings)) for (const e of clause.namedBindings.elements) imported.push(e.name.text);
+      if (clause?.namedBindings && ts.isNamespaceImport(clause.namedBindings))
+        imported.push(clause.namedBindings.name.text);
+      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings))
+        for (const e of clause.namedBindings.elements) imported.push(e.name.text);
     } else if (ts.isVariableStatement(statement)) {
       for (const d of statement.declarationList.declarations) bindingNames(d.name, declared);
     } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) {
@@ -103,7 +114,8 @@ export function prepare(example: Example, key: string, given: readonly string[])
     }
   }
   let code = example.code;
-  for (const edit of edits.sort((a, b) => b.start - a.start)) code = code.slice(0, edit.start) + edit.text + code.slice(edit.end);
+  for (const edit of edits.sort((a, b) => b.start - a.start))
+    code = code.slice(0, edit.start) + edit.text + code.slice(edit.end);
   const own = new Set([...declared, ...imported]);
   const supplied = given.filter((name) => !own.has(name));
   const slot = `globalThis.__docsRun[${JSON.stringify(key)}]`;
@@ -131,7 +143,13 @@ export async function runExample(example: Example, globals: Record<string, unkno
     const exports = await Promise.race([
       import(/* @vite-ignore */ pathToFileURL(file).href) as Promise<Record<string, any>>,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${example.id} (${example.file}:${example.line}) did not finish within ${RUN_BOUND_MS} ms`)), RUN_BOUND_MS);
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`${example.id} (${example.file}:${example.line}) did not finish within ${RUN_BOUND_MS} ms`),
+            ),
+          RUN_BOUND_MS,
+        );
       }),
     ]);
     return { exports, locals: slots[key]!.locals ?? {}, console };

@@ -39,8 +39,12 @@ export function examplesOf(file: string, text = readFileSync(join(root, file), "
     while (end < lines.length && lines[end]!.trim() !== "```") end++;
     if (fence[1] === "ts") {
       const info = fence[2]!.trim();
-      const kind = info === "" ? "code" : info === "signature" ? "signature" : info.startsWith("no-run") ? "no-run" : undefined;
-      if (!kind) throw new Error(`${file}:${i + 1}: unknown info string "ts ${info}" (use ts, ts signature or ts no-run — reason)`);
+      const kind =
+        info === "" ? "code" : info === "signature" ? "signature" : info.startsWith("no-run") ? "no-run" : undefined;
+      if (!kind)
+        throw new Error(
+          `${file}:${i + 1}: unknown info string "ts ${info}" (use ts, ts signature or ts no-run — reason)`,
+        );
       // Signatures are not counted, so adding one never renames the examples after it.
       const n = (perHeading.get(heading) ?? 0) + (kind === "signature" ? 0 : 1);
       perHeading.set(heading, n);
@@ -54,7 +58,13 @@ export function examplesOf(file: string, text = readFileSync(join(root, file), "
 }
 
 /** The Markdown files whose examples are checked: the README and every page of docs/. */
-export const DOC_FILES = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+export const DOC_FILES = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 /** Every ```ts block of the checked files, signatures included (filter on `kind`). */
 export function allExamples(): Example[] {

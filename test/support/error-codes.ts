@@ -10,7 +10,12 @@ import {
   KlingServerError,
 } from "../../src/index.js";
 
-export type ErrorCodeRow = [status: number, code: number, cls: abstract new (...args: never[]) => KlingApiError, retried: boolean];
+export type ErrorCodeRow = [
+  status: number,
+  code: number,
+  cls: abstract new (...args: never[]) => KlingApiError,
+  retried: boolean,
+];
 
 /** kling-api.md §7 and api.md's retry table, one row per code. */
 export const ERROR_CODES: ErrorCodeRow[] = [

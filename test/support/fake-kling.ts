@@ -109,7 +109,19 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
       task_status_msg: status === "failed" ? (task.reason ?? "Video duration must be between 3 and 20 seconds") : "",
       task_info: task.external_task_id ? { external_task_id: task.external_task_id } : {},
       ...(status === "succeed"
-        ? { task_result: { audios: [{ id: `${task.task_id}1`, url_mp3: `${base}.mp3`, url_wav: `${base}.wav`, duration_mp3: "7.0", duration_wav: "7.0" }] } }
+        ? {
+            task_result: {
+              audios: [
+                {
+                  id: `${task.task_id}1`,
+                  url_mp3: `${base}.mp3`,
+                  url_wav: `${base}.wav`,
+                  duration_mp3: "7.0",
+                  duration_wav: "7.0",
+                },
+              ],
+            },
+          }
         : {}),
       created_at: task.createdAt,
       updated_at: Date.now(),
@@ -137,14 +149,19 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
 
   const send = (res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(payload);
-    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+      ...headers,
+    });
     res.end(text);
   };
   const envelope = (data: unknown) => ({ code: 0, message: "SUCCEED", request_id: `req-${seq}`, data });
 
   /** Does the request's work; returns the answer to send (status and body). */
   const handle = (request: FakeRequest, url: URL): [number, unknown, Record<string, string>?] => {
-    if (!request.path.startsWith("/v1/audio/video-to-audio")) return [404, { code: 1202, message: "Invalid request method" }];
+    if (!request.path.startsWith("/v1/audio/video-to-audio"))
+      return [404, { code: 1202, message: "Invalid request method" }];
     if (request.method === "POST" && request.path === "/v1/audio/video-to-audio") {
       const body = request.body ?? {};
       const external = typeof body.external_task_id === "string" ? body.external_task_id : undefined;
@@ -153,8 +170,13 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
       }
       if (running() >= limit) {
         fake.rejected1303++;
-        const headers: Record<string, string> = options.retryAfterOn1303 !== undefined ? { "retry-after": String(options.retryAfterOn1303) } : {};
-        return [429, { code: 1303, message: "parallel task over resource pack limit", request_id: `req-${seq}` }, headers];
+        const headers: Record<string, string> =
+          options.retryAfterOn1303 !== undefined ? { "retry-after": String(options.retryAfterOn1303) } : {};
+        return [
+          429,
+          { code: 1303, message: "parallel task over resource pack limit", request_id: `req-${seq}` },
+          headers,
+        ];
       }
       const task: FakeTask = {
         task_id: String(nextId++),
@@ -192,22 +214,36 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
     } catch {
       return send(res, 400, { code: 1200, message: "Invalid request" });
     }
-    const request: FakeRequest = { method: req.method ?? "GET", path: url.pathname, body, seq: ++seq, at: Date.now(), authorization: req.headers.authorization };
+    const request: FakeRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      body,
+      seq: ++seq,
+      at: Date.now(),
+      authorization: req.headers.authorization,
+    };
     requests.push(request);
     const fault = options.fault?.(request);
     switch (fault?.kind) {
       case "error":
-        return send(res, fault.status, { code: fault.code, message: fault.message ?? `fault ${fault.status}`, request_id: `req-${seq}` }, {
-          ...(fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {}),
-          ...(fault.retryAfterMs !== undefined ? { "retry-after-ms": String(fault.retryAfterMs) } : {}),
-        });
+        return send(
+          res,
+          fault.status,
+          { code: fault.code, message: fault.message ?? `fault ${fault.status}`, request_id: `req-${seq}` },
+          {
+            ...(fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {}),
+            ...(fault.retryAfterMs !== undefined ? { "retry-after-ms": String(fault.retryAfterMs) } : {}),
+          },
+        );
       case "drop":
         return req.socket.destroy();
       case "hang":
         return;
       case "html":
         res.writeHead(fault.status, { "content-type": "text/html" });
-        return res.end(`<html><head><title>${fault.status} Bad Gateway</title></head><body><h1>${fault.status} Bad Gateway</h1><hr>nginx</body></html>`);
+        return res.end(
+          `<html><head><title>${fault.status} Bad Gateway</title></head><body><h1>${fault.status} Bad Gateway</h1><hr>nginx</body></html>`,
+        );
       case "code-in-200":
         return send(res, 200, { code: fault.code, message: "Internal server error", request_id: `req-${seq}` });
       default:

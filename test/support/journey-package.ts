@@ -13,7 +13,11 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The optional Prism peers, pinned as README's Install section tells users to install them for `kling-v2a mock`. */
-export const PRISM_PEERS = ["@stoplight/prism-core@5.8.0", "@stoplight/prism-http@5.12.0", "@stoplight/prism-http-server@5.12.2"];
+export const PRISM_PEERS = [
+  "@stoplight/prism-core@5.8.0",
+  "@stoplight/prism-http@5.12.0",
+  "@stoplight/prism-http-server@5.12.2",
+];
 
 export interface InstalledPackage {
   /** The `npm pack` tarball. */
@@ -78,7 +82,11 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 /** Runs a program to its end and collects its output; never rejects (the exit code is the answer). */
 export function run(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.add(child);
     let stdout = "";
     let stderr = "";
@@ -118,7 +126,9 @@ function npm(args: string[], cwd: string): Promise<RunResult> {
 }
 
 function failed(what: string, result: RunResult): Error {
-  return new Error(`${what} failed (exit ${result.code ?? result.signal}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  return new Error(
+    `${what} failed (exit ${result.code ?? result.signal}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+  );
 }
 
 /** The files a clone of the repo would hold, as they are in the working tree (tracked and new, not ignored). */
@@ -141,7 +151,10 @@ async function pack(source: string, destination: string): Promise<{ tarball: str
   // Scripts run (prepack builds), their output kept off stdout so that it is the JSON alone.
   const packed = await npm(["pack", "--json", "--foreground-scripts=false", "--pack-destination", destination], source);
   if (packed.code !== 0) throw failed("npm pack in a fresh copy of the sources", packed);
-  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   if (!info) throw new Error(`npm pack printed no result:\n${packed.stdout}`);
   return { tarball: join(destination, info.filename), files: info.files.map((f) => f.path).sort() };
 }
@@ -153,7 +166,8 @@ async function pack(source: string, destination: string): Promise<{ tarball: str
 async function install(dir: string, packages: string[], extra: string[] = []): Promise<void> {
   await mkdir(dir, { recursive: true });
   const manifest = join(dir, "package.json");
-  if (!existsSync(manifest)) await writeFile(manifest, `${JSON.stringify({ name: "consumer", private: true, version: "1.0.0" }, null, 2)}\n`);
+  if (!existsSync(manifest))
+    await writeFile(manifest, `${JSON.stringify({ name: "consumer", private: true, version: "1.0.0" }, null, 2)}\n`);
   const installed = await npm(["install", ...packages, "--prefer-offline", "--no-audit", "--no-fund", ...extra], dir);
   if (installed.code !== 0) throw failed(`npm install ${packages.join(" ")}`, installed);
 }
@@ -196,7 +210,11 @@ async function make(dir: string): Promise<InstalledPackage> {
   const { tarball, files } = await pack(source, dir);
   const packMs = performance.now() - started;
   const bare = join(dir, "bare");
-  const [{ folder, ms: peersMs }] = await Promise.all([peers, install(bare, [tarball], ["--no-package-lock"]), install(consumer, [tarball])]);
+  const [{ folder, ms: peersMs }] = await Promise.all([
+    peers,
+    install(bare, [tarball], ["--no-package-lock"]),
+    install(consumer, [tarball]),
+  ]);
   // Node resolves the link to its real path, so Prism's own dependencies come from the peers' folder.
   await symlink(join(folder, "node_modules", "@stoplight"), join(consumer, "node_modules", "@stoplight"), "dir");
   const installMs = performance.now() - started - packMs;
@@ -208,7 +226,13 @@ async function make(dir: string): Promise<InstalledPackage> {
     (error: unknown) => ({ fast: "", slow: "", error: error instanceof Error ? error.message : String(error) }),
   );
   return {
-    tarball, files, distBeforePack, consumer, bare, bareTopLevel, mocks,
+    tarball,
+    files,
+    distBeforePack,
+    consumer,
+    bare,
+    bareTopLevel,
+    mocks,
     timings: { packMs, peersMs, installMs, mocksMs: performance.now() - mocksStarted },
   };
 }
@@ -257,7 +281,13 @@ export interface Program {
  * Starts a long-running program and resolves once its stdout matches `ready` (event-driven; no sleeps); `timeoutMs`
  * (default 90 000) bounds the wait.
  */
-export function startProgram(file: string, args: string[], cwd: string, ready: RegExp, timeoutMs = 90_000): Promise<Program> {
+export function startProgram(
+  file: string,
+  args: string[],
+  cwd: string,
+  ready: RegExp,
+  timeoutMs = 90_000,
+): Promise<Program> {
   const child = spawn(file, args, { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let stdout = "";
@@ -292,7 +322,11 @@ export function startProgram(file: string, args: string[], cwd: string, ready: R
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${file} ${args.join(" ")} printed nothing matching ${ready} within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `${file} ${args.join(" ")} printed nothing matching ${ready} within ${timeoutMs} ms:\n${stdout}\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk;
@@ -312,7 +346,11 @@ export function startProgram(file: string, args: string[], cwd: string, ready: R
     });
     closed.then((result) => {
       clearTimeout(timer);
-      reject(new Error(`${file} ${args.join(" ")} exited (${result.code ?? result.signal}) before it was ready:\n${result.stdout}\n${result.stderr}`));
+      reject(
+        new Error(
+          `${file} ${args.join(" ")} exited (${result.code ?? result.signal}) before it was ready:\n${result.stdout}\n${result.stderr}`,
+        ),
+      );
     });
   });
 }

@@ -4,9 +4,31 @@ import { existsSync, watch } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { inject } from "vitest";
-import { binOf, type InstalledPackage, type Outcome, type Program, READY_FILE, run, type RunOptions, type RunResult, startBinMock, startProgram } from "./journey-package.js";
+import {
+  binOf,
+  type InstalledPackage,
+  type Outcome,
+  type Program,
+  READY_FILE,
+  run,
+  type RunOptions,
+  type RunResult,
+  startBinMock,
+  startProgram,
+} from "./journey-package.js";
 
-export { binOf, children, cleanEnv, type InstalledPackage, killChildren, PRISM_PEERS, type Program, run, type RunOptions, type RunResult } from "./journey-package.js";
+export {
+  binOf,
+  children,
+  cleanEnv,
+  type InstalledPackage,
+  killChildren,
+  PRISM_PEERS,
+  type Program,
+  run,
+  type RunOptions,
+  type RunResult,
+} from "./journey-package.js";
 
 async function waitForFile(path: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -19,7 +41,11 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
     const poll = setInterval(check, 1000);
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`${path} did not appear within ${timeoutMs} ms: test/global-setup.ts did not finish packing and installing the package`));
+      reject(
+        new Error(
+          `${path} did not appear within ${timeoutMs} ms: test/global-setup.ts did not finish packing and installing the package`,
+        ),
+      );
     }, timeoutMs);
     const cleanup = () => {
       watcher.close();
@@ -81,7 +107,9 @@ export async function nodeJson<T = any>(pkg: InstalledPackage, source: string, o
     if (result.code !== 0) throw new Error("non-zero exit");
     return JSON.parse(last) as T;
   } catch {
-    throw new Error(`the program exited ${result.code ?? result.signal}:\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    throw new Error(
+      `the program exited ${result.code ?? result.signal}:\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    );
   }
 }
 

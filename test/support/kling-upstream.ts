@@ -46,7 +46,11 @@ export async function startKlingUpstream(): Promise<KlingUpstream> {
     task_status_msg: "",
     task_info: {
       ...(task.external_task_id ? { external_task_id: task.external_task_id } : {}),
-      parent_video: { id: "", url: `${String(task.body.video_url ?? "")}?signature=private-${task.task_id}`, duration: "7.0" },
+      parent_video: {
+        id: "",
+        url: `${String(task.body.video_url ?? "")}?signature=private-${task.task_id}`,
+        duration: "7.0",
+      },
     },
     created_at: 1764024357708,
     updated_at: 1764024357708,
@@ -63,8 +67,18 @@ export async function startKlingUpstream(): Promise<KlingUpstream> {
     const url = new URL(request.url, "http://upstream");
     if (request.method === "POST" && url.pathname === PATH) {
       const body = JSON.parse(request.body) as Record<string, unknown>;
-      if (body.external_task_id !== undefined && upstream.tasks.some((t) => t.external_task_id === body.external_task_id)) {
-        return [400, { code: 1201, message: `external_task_id ${String(body.external_task_id)} already exists`, request_id: "upstream-req" }];
+      if (
+        body.external_task_id !== undefined &&
+        upstream.tasks.some((t) => t.external_task_id === body.external_task_id)
+      ) {
+        return [
+          400,
+          {
+            code: 1201,
+            message: `external_task_id ${String(body.external_task_id)} already exists`,
+            request_id: "upstream-req",
+          },
+        ];
       }
       return [200, envelope(view(add(body)))];
     }
@@ -113,7 +127,11 @@ export async function startKlingUpstream(): Promise<KlingUpstream> {
     tasks: [],
     requests: [],
     override: undefined,
-    seed: (externalTaskId) => add({ video_url: "https://example.com/other.mp4", ...(externalTaskId ? { external_task_id: externalTaskId } : {}) }),
+    seed: (externalTaskId) =>
+      add({
+        video_url: "https://example.com/other.mp4",
+        ...(externalTaskId ? { external_task_id: externalTaskId } : {}),
+      }),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
     nextAbandoned: () => new Promise((resolve) => abandonWaiters.push(resolve)),
     close: async () => {

@@ -19,15 +19,15 @@ type MockModule = typeof import("../../mocks/index.js");
 export async function loadMock(fallback: "source" | "dist" = "source"): Promise<MockModule> {
   const entry = process.env.KLING_MOCK_ENTRY;
   if (entry) return (await import(pathToFileURL(entry).href)) as MockModule;
-  if (fallback === "dist") return (await import(new URL("../../dist/mocks/index.js", import.meta.url).href)) as MockModule;
+  if (fallback === "dist")
+    return (await import(new URL("../../dist/mocks/index.js", import.meta.url).href)) as MockModule;
   return import("../../mocks/index.js");
 }
 export const EXAMPLE_ID = "866889456698785798";
 
 /** The committed fixtures' manifest, as scripts/make-media.ts measured them. */
-export const manifest: Record<"mp3" | "wav" | "mp4", { file: string; type: string; bytes: number; seconds: number }> = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../../mocks/media/media.json", import.meta.url)), "utf8"),
-);
+export const manifest: Record<"mp3" | "wav" | "mp4", { file: string; type: string; bytes: number; seconds: number }> =
+  JSON.parse(readFileSync(fileURLToPath(new URL("../../mocks/media/media.json", import.meta.url)), "utf8"));
 
 /**
  * The spec's example task (or envelope, or list) as the mock should serve it: result files on the mock's own
@@ -48,7 +48,8 @@ export function withMockMedia(value: any, mockUrl: string): any {
         video.url = `${mockUrl}/media/${task.task_id}.mp4`;
         video.duration = manifest.mp4.seconds.toFixed(1);
       }
-      if (task.task_info?.parent_video?.duration !== undefined) task.task_info.parent_video.duration = manifest.mp4.seconds.toFixed(1);
+      if (task.task_info?.parent_video?.duration !== undefined)
+        task.task_info.parent_video.duration = manifest.mp4.seconds.toFixed(1);
     }
   };
   const data = copy.data ?? copy;
@@ -82,8 +83,18 @@ export async function probe(input: string | Uint8Array): Promise<Probe> {
   }
   try {
     const out = await new Promise<string>((resolve, reject) =>
-      execFile("ffprobe", ["-v", "error", "-show_entries", "format=duration,format_name:stream=codec_type,codec_name", "-of", "json", path], (error, stdout) =>
-        error ? reject(error) : resolve(stdout),
+      execFile(
+        "ffprobe",
+        [
+          "-v",
+          "error",
+          "-show_entries",
+          "format=duration,format_name:stream=codec_type,codec_name",
+          "-of",
+          "json",
+          path,
+        ],
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
       ),
     );
     const json = JSON.parse(out);
@@ -96,7 +107,8 @@ export async function probe(input: string | Uint8Array): Promise<Probe> {
 /** A WAV file's length from its header alone (data bytes / byte rate): the check when ffprobe is not installed. */
 export function wavSeconds(bytes: Uint8Array): number {
   const view = Buffer.from(bytes);
-  if (view.toString("ascii", 0, 4) !== "RIFF" || view.toString("ascii", 8, 12) !== "WAVE") throw new Error("not a WAV file");
+  if (view.toString("ascii", 0, 4) !== "RIFF" || view.toString("ascii", 8, 12) !== "WAVE")
+    throw new Error("not a WAV file");
   let offset = 12;
   let byteRate = 0;
   while (offset + 8 <= view.length) {

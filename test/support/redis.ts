@@ -35,7 +35,11 @@ export async function startRedis(binary = process.env.REDIS_SERVER ?? "redis-ser
 }
 
 function launch(binary: string, port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(
+    binary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -48,7 +52,9 @@ function launch(binary: string, port: number): Promise<RedisServer> {
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("error", (error) => reject(new Error(`cannot start ${binary}: ${error.message} (install it: apt-get install -y redis-server)`)));
+    child.once("error", (error) =>
+      reject(new Error(`cannot start ${binary}: ${error.message} (install it: apt-get install -y redis-server)`)),
+    );
     child.once("exit", (code) => reject(new Error(`${binary} exited (${code}) before it was ready:\n${output}`)));
   });
 }

@@ -2,7 +2,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 type Req = IncomingMessage & { body?: unknown; originalUrl?: string };
-type Res = ServerResponse & { sendStatus(status: number): Res; status(status: number): Res; send(body: string | Buffer): Res };
+type Res = ServerResponse & {
+  sendStatus(status: number): Res;
+  status(status: number): Res;
+  send(body: string | Buffer): Res;
+};
 type Handler = (req: Req, res: Res, next: (error?: unknown) => void) => unknown;
 
 export interface App {
@@ -20,7 +24,11 @@ function express(): App {
     req.originalUrl = req.url;
     const path = (req.url ?? "/").split("?")[0]!;
     const chain = routes
-      .filter((r) => (r.method === undefined || r.method === req.method) && (r.prefix ? path === r.path || path.startsWith(`${r.path}/`) : path === r.path))
+      .filter(
+        (r) =>
+          (r.method === undefined || r.method === req.method) &&
+          (r.prefix ? path === r.path || path.startsWith(`${r.path}/`) : path === r.path),
+      )
       .flatMap((r) => r.handlers);
     const next = (error?: unknown) => {
       const handler = chain.shift();
@@ -31,7 +39,8 @@ function express(): App {
   }) as App;
   app.post = (path, ...handlers) => (routes.push({ method: "POST", path, prefix: false, handlers }), app);
   app.use = (path, ...handlers) => {
-    if (typeof path === "function") routes.push({ method: undefined, path: "", prefix: true, handlers: [path, ...handlers] });
+    if (typeof path === "function")
+      routes.push({ method: undefined, path: "", prefix: true, handlers: [path, ...handlers] });
     else routes.push({ method: undefined, path, prefix: true, handlers });
     return app;
   };
@@ -39,12 +48,14 @@ function express(): App {
 }
 
 /** Reads the whole body into a Buffer as `req.body` when the content type matches, as express.raw does. */
-express.raw = ({ type }: { type: string }): Handler => async (req, _res, next) => {
-  if (!String(req.headers["content-type"] ?? "").startsWith(type)) return next();
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  req.body = Buffer.concat(chunks);
-  next();
-};
+express.raw =
+  ({ type }: { type: string }): Handler =>
+  async (req, _res, next) => {
+    if (!String(req.headers["content-type"] ?? "").startsWith(type)) return next();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    req.body = Buffer.concat(chunks);
+    next();
+  };
 
 export default express;

@@ -24,18 +24,22 @@ export class Hono<_E = any> {
   fetch = async (request: Request, env?: unknown): Promise<Response> => {
     const path = new URL(request.url).pathname;
     const route = this.routes.find(
-      (r) => (r.method === undefined || r.method === request.method) && (r.path.endsWith("*") ? path.startsWith(r.path.slice(0, -1)) : path === r.path),
+      (r) =>
+        (r.method === undefined || r.method === request.method) &&
+        (r.path.endsWith("*") ? path.startsWith(r.path.slice(0, -1)) : path === r.path),
     );
     if (!route) return new Response("404 Not Found", { status: 404 });
     return route.handler({
       req: {
         raw: request,
-        header: (name?: string) => (name ? request.headers.get(name) ?? undefined : Object.fromEntries(request.headers)),
+        header: (name?: string) =>
+          name ? (request.headers.get(name) ?? undefined) : Object.fromEntries(request.headers),
         arrayBuffer: () => request.arrayBuffer(),
       },
       env,
       body: (body, status = 200) => new Response(body, { status }),
-      text: (text, status = 200) => new Response(text, { status, headers: { "content-type": "text/plain; charset=UTF-8" } }),
+      text: (text, status = 200) =>
+        new Response(text, { status, headers: { "content-type": "text/plain; charset=UTF-8" } }),
     });
   };
 }

@@ -19,7 +19,9 @@ export function createServer(...args: Parameters<typeof http.createServer>): htt
   const server = http.createServer(...(args as [http.RequestListener]));
   const listen = server.listen.bind(server);
   server.listen = ((asked?: unknown) => {
-    const url = new Promise<string>((resolve) => listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+    const url = new Promise<string>((resolve) =>
+      listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+    );
     opened.push({ asked, server, url });
     return server;
   }) as http.Server["listen"];
