@@ -531,7 +531,7 @@ async function main(): Promise<void> {
   );
   // The whole picture, not only the target: what a first call adds, and what run() needs in all (each peer loads all of
   // its client up front, so its up-front figure is its whole).
-  const firstCall = main.lazy.find((chunk) => chunk.inputs.includes("src/methods.ts"));
+  const firstCall = main.lazy.find((chunk) => chunk.inputs.includes("src/request/methods.ts"));
   if (firstCall) {
     console.log(
       `  the first call adds ${bytes(firstCall.gzipBytes)} (transport, retries, safe create, waits), so run() needs ` +

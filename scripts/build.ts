@@ -285,7 +285,7 @@ async function upToDate(stamp: string, inputs: readonly string[], outputs: reado
 const BUNDLE_ENTRIES = [
   "src/index.ts",
   "src/callbacks.ts",
-  "src/proxy.ts",
+  "src/proxy/index.ts",
   "src/bullmq/index.ts",
   "src/cli/bin.ts",
   "src/cli/main.ts",

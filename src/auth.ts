@@ -1,6 +1,5 @@
 // Credentials to an Authorization header: a static API key, or Kling's JWT (jwt.ts, loaded on first use).
-import { KlingError } from "./errors/kling-error.js";
-import { KlingValidationError } from "./errors/validation-error.js";
+import { KlingError, KlingValidationError } from "./errors.js";
 import type { JwtSigner } from "./jwt.js";
 
 export interface Credentials {

@@ -6,12 +6,10 @@ import {
   validateCallbackTask,
 } from "../generated/callback-validator.js";
 import type { components } from "../generated/openapi.js";
-import { KlingCallbackError } from "./errors/callback-error.js";
-import { KlingValidationError } from "./errors/validation-error.js";
+import { KlingCallbackError, KlingValidationError } from "./errors.js";
 
 // The `./callbacks` entry point carries what a webhook handler needs, and nothing of the client.
-export { KlingCallbackError, type KlingCallbackErrorReason } from "./errors/callback-error.js";
-export { KlingError } from "./errors/kling-error.js";
+export { KlingCallbackError, type KlingCallbackErrorReason, KlingError } from "./errors.js";
 export type { CallbackPayload, Task } from "./types.js";
 
 type Task = components["schemas"]["Task"];

@@ -1,15 +1,56 @@
-// createClient: the client's settings checked at once; the code of its methods (methods.ts) loads with its first call.
+// createClient and the client's public shape; the request code (request/) loads with its first call.
+
+import type { Client } from "openapi-fetch";
 import createFetchClient from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
-import { KlingValidationError } from "./errors/validation-error.js";
 import { createAuthorizer } from "./auth.js";
-import type { RawClient, VideoToAudioClient } from "./client-api.js";
-import type { ClientMethods } from "./methods.js";
-import { type ClientOptions, isBrowserPage, type RequestOptions, resolveOptions } from "./options.js";
-import type { CreateControl } from "./safe-create.js";
+import { KlingValidationError } from "./errors.js";
+import {
+  type ClientOptions,
+  isBrowserPage,
+  type LookupOptions,
+  type RequestOptions,
+  resolveOptions,
+  type WaitOptions,
+} from "./options.js";
+import type { BatchOptions, BatchResult } from "./request/batch.js";
+import type { CreateControl } from "./request/create.js";
+import type { ClientMethods } from "./request/methods.js";
 import type { CreateTaskInput, Task } from "./types.js";
 
-export type { RawClient, VideoToAudioClient } from "./client-api.js";
+/** The low-level typed client: openapi-fetch over the generated `paths`. */
+export type RawClient = Client<paths>;
+
+export interface VideoToAudioClient {
+  /** Creates a task and returns it (`submitted`). Retried safely: see "Safe create" in the README. */
+  createTask(input: CreateTaskInput, options?: RequestOptions): Promise<Task>;
+  /** The task as it is now. */
+  getTask(taskId: string, options?: RequestOptions): Promise<Task>;
+  /** One page of tasks (`pageNum` 1-1000, `pageSize` 1-500; defaults 1 and 30). */
+  listTasks(query?: { pageNum?: number; pageSize?: number }, options?: RequestOptions): Promise<Task[]>;
+  /** Every task, page after page, fetched lazily; stops on a short page or after page 1000. */
+  tasks(query?: { pageSize?: number }, options?: RequestOptions): AsyncIterable<Task>;
+  /**
+   * The task whose `task_info.external_task_id` is `externalTaskId`, or `undefined`: one GET of the query path
+   * (Kling takes either id there), else a scan of the newest list pages (for gateways that take only task ids).
+   */
+  findTaskByExternalId(externalTaskId: string, options?: LookupOptions): Promise<Task | undefined>;
+  /** Polls until the task succeeds; throws `KlingTaskFailedError`, `KlingTimeoutError`, or the signal's reason. */
+  waitForTask(taskId: string, options?: WaitOptions): Promise<Task>;
+  /** Creates a task, then waits for it, under one deadline and one signal. */
+  run(input: CreateTaskInput, options?: WaitOptions): Promise<Task>;
+  /**
+   * Runs many inputs through create-then-wait, at most `concurrency` at once (fewer while Kling answers 1303),
+   * yielding each item's result as it finishes. With a `batchId`, a rerun waits for the tasks an earlier run
+   * created instead of creating them again.
+   */
+  runBatch(
+    inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
+    options?: BatchOptions,
+  ): AsyncIterable<BatchResult>;
+  /** The underlying openapi-fetch client, for anything the methods above do not cover. */
+  readonly raw: RawClient;
+}
 
 export interface RawClientOptions {
   /** The server, e.g. `https://api.deerapi.com/kling`; paths such as `/v1/audio/video-to-audio` are appended. */
@@ -54,7 +95,7 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   let loading: Promise<ClientMethods> | undefined;
   // A load that failed (a chunk the network dropped) is tried again by the next call rather than remembered.
   const load = () =>
-    (loading ??= import("./methods.js").then(
+    (loading ??= import("./request/methods.js").then(
       (m) => (methods = m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw })),
       (error: unknown) => {
         loading = undefined;

@@ -1,17 +1,14 @@
 // The public entry point: createClient, BASE_URLS, the error classes, callbacks and the data types.
-export { createClient, type RawClient, type VideoToAudioClient } from "./client.js";
-export type { BatchOptions, BatchResult } from "./batch.js";
-export { BASE_URLS, type ClientOptions, type LookupOptions, type RequestOptions, type WaitOptions } from "./options.js";
-export type { Logger, LogLevel } from "./logger.js";
-export type { CallbackPayload, CreateTaskInput, ResultAudio, ResultVideo, Task, TaskStatus } from "./types.js";
+
 export {
   type CallbackRequest,
   parseCallback,
-  signCallback,
   type SignCallbackOptions,
-  verifyCallback,
+  signCallback,
   type VerifyCallbackOptions,
+  verifyCallback,
 } from "./callbacks.js";
+export { createClient, type RawClient, type VideoToAudioClient } from "./client.js";
 export {
   KlingAccountError,
   KlingApiError,
@@ -29,3 +26,7 @@ export {
   KlingTimeoutError,
   KlingValidationError,
 } from "./errors.js";
+export { BASE_URLS, type ClientOptions, type LookupOptions, type RequestOptions, type WaitOptions } from "./options.js";
+export type { BatchOptions, BatchResult } from "./request/batch.js";
+export type { Logger, LogLevel } from "./request/log.js";
+export type { CallbackPayload, CreateTaskInput, ResultAudio, ResultVideo, Task, TaskStatus } from "./types.js";

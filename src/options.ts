@@ -1,9 +1,23 @@
-// Client options, their defaults in one place, and resolveOptions: the one reading of options and the environment.
-import { type LogLevel, parseLogLevel } from "./log-level.js";
-import type { Logger } from "./logger.js";
+// The client's options: their types, every default, the environment, the base URLs and the log level.
+
+import { KlingValidationError } from "./errors.js";
+import type { Logger } from "./request/log.js";
 import type { Task } from "./types.js";
-import { KlingValidationError } from "./errors/validation-error.js";
 import { checkBaseUrl, checkCount, checkDuration, checkFunction, checkLogger, shown } from "./validate.js";
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
+
+/** The levels in order of severity; a log writes the lines at its level and above. */
+export const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
+const ALIASES: Record<string, LogLevel> = { warning: "warn", none: "off", silent: "off" };
+
+/** The level named by `value` (case-insensitive; also `warning`, `none`, `silent`), or `undefined` if it names none. */
+export function parseLogLevel(value: string | undefined): LogLevel | undefined {
+  const name = value?.trim().toLowerCase();
+  if (!name) return undefined;
+  if (Object.hasOwn(RANK, name)) return name as LogLevel;
+  return Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined;
+}
 
 /** The servers the API is known at. Paths such as `/v1/audio/video-to-audio` are appended. */
 export const BASE_URLS = {

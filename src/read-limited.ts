@@ -1,4 +1,4 @@
-// Reads a byte stream to its end, but never holds more than a fixed number of bytes: bounded memory for any body.
+// Bounded reads of answer bodies: at most a few MB, whatever the server sends or claims.
 
 /** The body went past the limit; the stream was cancelled there, so nothing past `maxBytes` was kept. */
 export class ReadLimitError extends Error {
@@ -97,4 +97,26 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * The most bytes of an answer body the SDK (and the proxy) reads: 4 MiB. A task, even a list page of 500, is a few
+ * hundred kB at most, so anything larger is a broken server or gateway, and reading on would only fill memory.
+ */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The body's text, read at most to `limit` bytes (else `ReadLimitError`). A platform fetch frames the body by its
+ * `Content-Length`, so a declared length within the limit is read in one go (the fast path); a longer declared length
+ * is refused unread; a body without one (chunked, or compressed, whose decoded size is unknown) is counted as it comes.
+ */
+export async function readBoundedText(response: Response, limit: number, trustLength: boolean): Promise<string> {
+  const declared = response.headers.get("content-length");
+  const length = declared === null ? Number.NaN : Number(declared);
+  if (Number.isFinite(length) && length > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw new ReadLimitError(limit, length);
+  }
+  if (trustLength && Number.isFinite(length) && !response.headers.has("content-encoding")) return response.text();
+  return new TextDecoder().decode(await readLimited(response.body, limit));
 }

@@ -1,5 +1,5 @@
 // Option checks, where options are given (so a bad value fails at once and names itself): base URLs, durations, counts.
-import { KlingValidationError } from "./errors/validation-error.js";
+import { KlingValidationError } from "./errors.js";
 
 /** A value for an error message: never throws (BigInt, cycles), never floods the message. */
 export function shown(value: unknown): string {

@@ -1,7 +1,7 @@
 // runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort, deadline.
 import { afterEach, describe, expect, it } from "vitest";
-import { AdaptiveLimit, type BatchResult } from "../src/batch.js";
-import { batchItemId } from "../src/item-id.js";
+import { AdaptiveLimit, type BatchResult } from "../src/request/batch.js";
+import { batchItemId } from "../src/request/batch.js";
 import {
   createClient,
   type CreateTaskInput,

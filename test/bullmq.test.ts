@@ -4,11 +4,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { KlingRateLimitError, KlingValidationError } from "../src/index.js";
-import { batchItemId } from "../src/item-id.js";
+import { batchItemId } from "../src/request/batch.js";
 import { DEFAULT_JOB_OPTIONS, enqueueVideos, KEEP_FINISHED_SECONDS, WORKER_DEFAULTS } from "../src/bullmq/index.js";
 import { accountBackOff } from "../src/bullmq/worker.js";
 import { main } from "../src/cli/main.js";
-import { checkCreateInput } from "../src/create-input.js";
+import { checkCreateInput } from "../src/request/input.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 

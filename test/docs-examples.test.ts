@@ -58,7 +58,7 @@ function typeCheck(all: Example[]): Map<Example, string[]> {
     baseUrl: root,
     paths: {
       "kling-video-to-audio": ["src/index.ts"],
-      "kling-video-to-audio/proxy": ["src/proxy.ts"],
+      "kling-video-to-audio/proxy": ["src/proxy/index.ts"],
       "kling-video-to-audio/mock": ["mocks/index.ts", "mocks/lifecycle.ts"],
       "kling-video-to-audio/bullmq": ["src/bullmq/index.ts", "src/bullmq.ts"],
       "kling-video-to-audio/callbacks": ["src/callbacks.ts"],

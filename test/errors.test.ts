@@ -2,8 +2,8 @@
 import { inspect } from "node:util";
 import { ERROR_CODES } from "./support/error-codes.js";
 import { describe, expect, it } from "vitest";
-import { apiErrorFrom, badBodyError, stripHtml } from "../src/errors/from-answer.js";
-import { noteExternalTaskId } from "../src/errors/kling-error.js";
+import { apiErrorFrom, badBodyError, stripHtml } from "../src/request/failure.js";
+import { noteExternalTaskId } from "../src/errors.js";
 import {
   KlingAccountError,
   KlingApiError,

@@ -8,8 +8,8 @@ import { LIMITS } from "../generated/limits.js";
 import { GUIDANCE } from "../generated/guidance.js";
 import { generateFacts } from "../scripts/generate-facts.js";
 import { KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
-import { apiErrorFrom } from "../src/errors/from-answer.js";
-import { isRetryable } from "../src/retry.js";
+import { apiErrorFrom } from "../src/request/failure.js";
+import { isRetryable } from "../src/request/retry.js";
 
 const spec = readFileSync(new URL("../openapi/openapi.yaml", import.meta.url), "utf8");
 

@@ -18,7 +18,7 @@ const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
 
 /** Entry points whose source another change has not landed yet: checked as soon as the source exists. */
 const pending = {
-  "./proxy": !existsSync(join(root, "src/proxy.ts")),
+  "./proxy": !existsSync(join(root, "src/proxy/index.ts")),
   bin: !existsSync(join(root, "src/cli/bin.ts")),
 };
 
@@ -81,7 +81,7 @@ describe.skipIf(buildError !== null)("the package", () => {
         "mocks/media/media.json",
       ];
       if (!pending.bin) required.push(pkg.bin["kling-v2a"].replace(/^\.\//, ""));
-      if (!pending["./proxy"]) required.push("dist/src/proxy.js", "dist/src/proxy.d.ts");
+      if (!pending["./proxy"]) required.push("dist/src/proxy/index.js", "dist/src/proxy/index.d.ts");
       expect(required.filter((f) => !files.includes(f))).toEqual([]);
     });
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KlingValidationError } from "../src/index.js";
-import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy.js";
+import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy/index.js";
 import { type KlingUpstream, startKlingUpstream } from "./support/kling-upstream.js";
 
 const SERVER_KEY = "sk-server-only-0123456789";

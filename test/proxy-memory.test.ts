@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createProxy, type ProxyHandler, toNodeHandler } from "../src/proxy.js";
+import { createProxy, type ProxyHandler, toNodeHandler } from "../src/proxy/index.js";
 import { type KlingUpstream, startKlingUpstream } from "./support/kling-upstream.js";
 
 const MB = 1024 * 1024;

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createClient, KlingInvalidRequestError, KlingValidationError } from "../src/index.js";
-import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy.js";
+import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy/index.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 import { validatorAt } from "./support/spec.js";
 

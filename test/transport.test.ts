@@ -13,9 +13,9 @@ import {
   KlingServerError,
   KlingTimeoutError,
 } from "../src/errors.js";
-import { createLog } from "../src/logger.js";
-import { isAmbiguousFailure } from "../src/retry-loop.js";
-import { type CallOptions, createTransport, type TransportConfig } from "../src/transport.js";
+import { createLog } from "../src/request/log.js";
+import { isAmbiguousFailure } from "../src/request/transport.js";
+import { type CallOptions, createTransport, type TransportConfig } from "../src/request/transport.js";
 import { ERROR_CODES } from "./support/error-codes.js";
 
 const KEY = "sk-test-KEY-0123456789abcdef";

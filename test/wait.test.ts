@@ -6,9 +6,9 @@ import {
   KlingTaskFailedError,
   KlingTimeoutError,
 } from "../src/errors.js";
-import { createLog } from "../src/logger.js";
+import { createLog } from "../src/request/log.js";
 import type { Task } from "../src/types.js";
-import { pollDelayMs, waitLoop } from "../src/wait.js";
+import { pollDelayMs, waitLoop } from "../src/request/wait.js";
 
 const silent = createLog(console, "off", []);
 const task = (task_status: string, extra: Partial<Task> = {}): Task => ({

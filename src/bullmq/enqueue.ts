@@ -1,9 +1,9 @@
 // enqueueVideos: a batch's items as BullMQ jobs whose ids are their external_task_ids, so adding them again adds nothing.
 import type { JobsOptions, Queue } from "bullmq";
-import { batchItemId } from "../item-id.js";
 import { KlingValidationError } from "../errors.js";
+import { batchItemId } from "../request/batch.js";
+import { checkCreateInput } from "../request/input.js";
 import type { CreateTaskInput } from "../types.js";
-import { checkCreateInput } from "../create-input.js";
 
 /** The name every job of this package carries (BullMQ job names are labels; the worker takes any). */
 export const JOB_NAME = "video-to-audio";

@@ -2,16 +2,16 @@
 export {
   DEFAULT_BATCH_ID,
   DEFAULT_JOB_OPTIONS,
-  enqueueVideos,
   type EnqueueOptions,
+  enqueueVideos,
   JOB_NAME,
   KEEP_FINISHED_SECONDS,
   type VideoJobData,
 } from "./enqueue.js";
+export { type BatchJobResult, type BatchProgress, batchResults } from "./results.js";
 export {
   createVideoToAudioWorker,
   type VideoJobProgress,
   type VideoToAudioWorkerOptions,
   WORKER_DEFAULTS,
 } from "./worker.js";
-export { type BatchJobResult, type BatchProgress, batchResults } from "./results.js";

@@ -9,10 +9,10 @@ import {
   KlingValidationError,
 } from "../errors.js";
 import type { ClientOptions } from "../options.js";
-import { backoffDelayMs } from "../retry.js";
-import { type CreateControl, isConcurrencyLimit } from "../safe-create.js";
+import { type CreateControl, isConcurrencyLimit } from "../request/create.js";
+import { checkCreateInput } from "../request/input.js";
+import { backoffDelayMs } from "../request/retry.js";
 import type { Task } from "../types.js";
-import { checkCreateInput } from "../create-input.js";
 import type { VideoJobData } from "./enqueue.js";
 
 /**

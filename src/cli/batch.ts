@@ -2,15 +2,15 @@
 import { createReadStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import type { BatchResult } from "../batch.js";
+import type { VideoToAudioClient } from "../client.js";
+import { KlingValidationError } from "../errors.js";
+import type { BatchResult } from "../request/batch.js";
+import { batchItemId } from "../request/batch.js";
+import { checkCreateInput } from "../request/input.js";
+import type { CreateTaskInput, ResultRecord } from "../types.js";
 import type { Io } from "./common.js";
 import { downloadTask } from "./download.js";
-import { KlingValidationError } from "../errors.js";
-import type { VideoToAudioClient } from "../client.js";
-import { batchItemId } from "../item-id.js";
 import { openResultsFile } from "./results-file.js";
-import type { CreateTaskInput, ResultRecord } from "../types.js";
-import { checkCreateInput } from "../create-input.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },

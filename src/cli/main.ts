@@ -1,12 +1,12 @@
 // The `kling-v2a` commands run, create, get, wait, list and batch over the SDK, and the way to mock and queue commands.
 import { readFileSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
-import { downloadTask, type DownloadedFile } from "./download.js";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { KlingTimeoutError } from "../errors.js";
 import { BASE_URLS } from "../options.js";
-import { clientFrom, EXIT, exitCodeOf, Interrupted, type Io, UsageError } from "./common.js";
 import type { CreateTaskInput, Task } from "../types.js";
+import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
+import { clientFrom, EXIT, exitCodeOf, Interrupted, type Io, UsageError } from "./common.js";
+import { type DownloadedFile, downloadTask } from "./download.js";
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 

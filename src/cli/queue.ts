@@ -1,10 +1,10 @@
 // `kling-v2a worker | enqueue | results`: the BullMQ workers, feeding a queue from a batch file, and reading results back.
 import { existsSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { defaultBatchId, readInputs } from "./batch.js";
-import { clientFrom, EXIT, exitCodeOf, type Io } from "./common.js";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { KlingValidationError } from "../errors.js";
 import type { Task } from "../types.js";
+import { defaultBatchId, readInputs } from "./batch.js";
+import { clientFrom, EXIT, exitCodeOf, type Io } from "./common.js";
 
 export const QUEUE_COMMANDS = ["worker", "enqueue", "results"] as const;
 export type QueueCommand = (typeof QUEUE_COMMANDS)[number];

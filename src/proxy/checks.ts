@@ -1,7 +1,6 @@
 // What the proxy checks on a request before anything goes upstream: the operation, the Origin, the media type, the page query.
-import { KlingValidationError } from "../errors/validation-error.js";
-import { checkPageQuery } from "../call-checks.js";
-import { quoted } from "./answers.js";
+import { KlingValidationError } from "../errors.js";
+import { checkPageQuery } from "../request/input.js";
 
 export type Operation = { kind: "create" } | { kind: "list" } | { kind: "get"; id: string };
 
@@ -94,4 +93,9 @@ export function pageQueryOf(params: URLSearchParams): { pageNum?: number; pageSi
   }
   checkPageQuery(query);
   return query;
+}
+
+/** Shortens text quoted from a caller, so an error message never carries a flood. */
+export function quoted(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

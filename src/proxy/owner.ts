@@ -1,6 +1,6 @@
 // Owner scoping: the external_task_id the proxy stores is an HMAC tag of the caller's owner, a dot, then the browser's own id.
-import { KlingValidationError } from "../errors/validation-error.js";
-import { checkTaskId } from "../call-checks.js";
+import { KlingValidationError } from "../errors.js";
+import { checkTaskId } from "../request/input.js";
 
 /** Characters of the owner tag: 12 bytes of HMAC-SHA256 (96 bits), base64url without padding. */
 export const OWNER_TAG_LENGTH = 16;

@@ -1,5 +1,5 @@
 // Scrubs the server's credentials out of everything the proxy sends back, in strings, JSON keys and values, whatever their length.
-import { createLog, type Logger } from "../logger.js";
+import { createLog, type Logger } from "../request/log.js";
 
 /** Signed tokens kept for redaction: a JWT lives 30 minutes, so a few cover every token still in use. */
 const MAX_TOKENS = 8;

@@ -11,7 +11,7 @@ export const RUN_DIR = join(root, ".docs-run");
 /** What each import of an example loads instead: the sources of the package's entry points, and small fakes of frameworks the SDK does not depend on. */
 const MODULES: Record<string, string> = {
   "kling-video-to-audio": "src/index.ts",
-  "kling-video-to-audio/proxy": "src/proxy.ts",
+  "kling-video-to-audio/proxy": "src/proxy/index.ts",
   "kling-video-to-audio/callbacks": "src/callbacks.ts",
   "kling-video-to-audio/mock": "mocks/index.ts",
   "kling-video-to-audio/bullmq": "src/bullmq/index.ts",

@@ -1,7 +1,7 @@
 // Finding a task by its external_task_id: one GET on the query path (Kling takes either id there), the list scan as fallback.
-import { KlingApiError } from "./errors/api-error.js";
-import type { Task } from "./types.js";
-import { isPlainSegment, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
+import { KlingApiError } from "../errors.js";
+import type { Task } from "../types.js";
+import { isPlainSegment, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./input.js";
 
 /** How many list pages (of 500) the fallback scan reads before it gives up. */
 export const LOOKUP_MAX_PAGES = 10;

@@ -1,10 +1,8 @@
 // Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal.
-import { KlingTaskFailedError } from "./errors/task-failed-error.js";
-import { KlingTimeoutError } from "./errors/timeout-error.js";
-import type { Log } from "./logger.js";
-import { isTransient } from "./retry.js";
-import { sleep } from "./sleep.js";
-import type { Task } from "./types.js";
+import { KlingTaskFailedError, KlingTimeoutError } from "../errors.js";
+import type { Task } from "../types.js";
+import type { Log } from "./log.js";
+import { isTransient, sleep } from "./retry.js";
 
 /** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
 export const FIRST_POLL_MS = 1_000;

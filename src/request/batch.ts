@@ -1,15 +1,42 @@
-// runBatch: many inputs through create-then-wait under an adaptive concurrency limit; resumable, never billed twice.
-import { KlingError } from "./errors/kling-error.js";
-import { KlingTimeoutError } from "./errors/timeout-error.js";
-import { batchItemId } from "./item-id.js";
-import type { WaitOptions } from "./options.js";
-import { backoffDelayMs } from "./retry.js";
-import { sleep } from "./sleep.js";
-import type { CreateControl } from "./safe-create.js";
-import type { CreateTaskInput, Task } from "./types.js";
-import { checkCreateInput } from "./create-input.js";
-import { checkWaitOptions } from "./call-checks.js";
-import { checkCount, checkDuration } from "./validate.js";
+// runBatch: many creates and waits at once, resumable by stable item ids, adapting to 1303.
+
+import { KlingError, KlingTimeoutError } from "../errors.js";
+import type { WaitOptions } from "../options.js";
+import type { CreateTaskInput, Task } from "../types.js";
+import { checkCount, checkDuration } from "../validate.js";
+import type { CreateControl } from "./create.js";
+import { checkCreateInput, checkWaitOptions } from "./input.js";
+import { backoffDelayMs, sleep } from "./retry.js";
+
+/**
+ * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
+ * so a rerun of the batch finds what an earlier run created. Identical inputs in one batch share a task.
+ */
+export async function batchItemId(batchId: string, input: CreateTaskInput): Promise<string> {
+  const own = (input as { external_task_id?: unknown } | null | undefined)?.external_task_id;
+  if (typeof own === "string" && own !== "") return own;
+  const digest = new Uint8Array(
+    await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input))),
+  );
+  const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${batchId}-${hex}`;
+}
+
+/** The input as JSON with its keys sorted; an invalid input (not an object, or not serialisable) still gets a stable text. */
+function canonicalJson(input: unknown): string {
+  try {
+    if (typeof input === "object" && input !== null) {
+      return JSON.stringify(
+        Object.keys(input)
+          .sort()
+          .map((key) => [key, (input as Record<string, unknown>)[key]]),
+      );
+    }
+    return JSON.stringify([["input", input]]) ?? String(input);
+  } catch {
+    return String(input);
+  }
+}
 
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */

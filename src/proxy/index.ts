@@ -1,13 +1,11 @@
-// createProxy: the security boundary between browsers and the server's Kling account; each concern lives in src/proxy/.
-import { createAuthorizer } from "./auth.js";
-import { KlingValidationError } from "./errors/validation-error.js";
-import { newExternalTaskId } from "./safe-create.js";
-import { DEFAULTS, resolveOptions } from "./options.js";
-import { ReadLimitError, readLimited } from "./read-limited.js";
-import { checkCreateInput } from "./create-input.js";
-import { checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./call-checks.js";
-import { checkCount, checkFunction } from "./validate.js";
-import { errorEnvelope, jsonAnswer, quoted, TASK_NOT_FOUND } from "./proxy/answers.js";
+// `kling-video-to-audio/proxy`: createProxy, the key-safe server proxy between browsers and Kling.
+import { createAuthorizer } from "../auth.js";
+import { KlingValidationError } from "../errors.js";
+import { DEFAULTS, resolveOptions } from "../options.js";
+import { ReadLimitError, readLimited } from "../read-limited.js";
+import { newExternalTaskId } from "../request/create.js";
+import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../request/input.js";
+import { checkCount, checkFunction } from "../validate.js";
 import {
   checkAllowedOrigins,
   isJsonContentType,
@@ -15,15 +13,36 @@ import {
   operationOf,
   originAllowed,
   pageQueryOf,
-} from "./proxy/checks.js";
-import { toNodeHandler } from "./proxy/node.js";
-import { browserIdOf, checkBrowserId, createOwnerScope, isBrowserId, storedId } from "./proxy/owner.js";
-import { createRedactor, type Redactor } from "./proxy/redact.js";
-import { type Exchange, exchange, isErrorAnswer, isNotFound, type Upstream } from "./proxy/upstream.js";
+  quoted,
+} from "./checks.js";
+import { toNodeHandler } from "./node.js";
+import { browserIdOf, checkBrowserId, createOwnerScope, isBrowserId, storedId } from "./owner.js";
+import { createRedactor, type Redactor } from "./redact.js";
+import { type Exchange, exchange, isErrorAnswer, isNotFound, type Upstream } from "./upstream.js";
 
+export type { NodeHandler, NodeRequest, NodeResponse } from "./node.js";
+export { MAX_BROWSER_ID_LENGTH } from "./owner.js";
 export { toNodeHandler };
-export type { NodeHandler, NodeRequest, NodeResponse } from "./proxy/node.js";
-export { MAX_BROWSER_ID_LENGTH } from "./proxy/owner.js";
+
+/** On every answer: per-user data must never sit in a shared cache, and reflected input must never be sniffed as HTML. */
+export const SAFE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+};
+
+/** A JSON answer with the safe headers plus `extra`. */
+export function jsonAnswer(status: number, body: unknown, extra: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...extra, ...SAFE_HEADERS } });
+}
+
+/** Kling's error envelope (`code`, `message`, `request_id`), so the SDK in the browser maps it like the real API's. */
+export function errorEnvelope(code: number, message: string): { code: number; message: string; request_id: string } {
+  return { code, message, request_id: globalThis.crypto.randomUUID() };
+}
+
+/** The one message for "no such task of yours": an unknown id and another owner's task get exactly this. */
+export const TASK_NOT_FOUND = "Task not found.";
 
 /** Who is calling, as your app knows them. */
 export interface ProxyCaller {

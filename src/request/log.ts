@@ -1,7 +1,7 @@
 // Levelled logging through the user's logger, with every line scrubbed of keys, bearer tokens and JWTs.
-import { type LogLevel, RANK } from "./log-level.js";
+import { type LogLevel, RANK } from "../options.js";
 
-export type { LogLevel } from "./log-level.js";
+export type { LogLevel } from "../options.js";
 
 /** What the SDK logs through; `console` fits. */
 export interface Logger {

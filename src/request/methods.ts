@@ -1,11 +1,8 @@
 // The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first call.
-import { LIMITS } from "../generated/limits.js";
-import type { Authorizer } from "./auth.js";
-import type { RawClient, VideoToAudioClient } from "./client-api.js";
-import { KlingConnectionError } from "./errors/connection-error.js";
-import { KlingValidationError } from "./errors/validation-error.js";
-import { createLog, type Logger } from "./logger.js";
-import { findByExternalId, type LookupSteps } from "./lookup.js";
+import { LIMITS } from "../../generated/limits.js";
+import type { Authorizer } from "../auth.js";
+import type { RawClient, VideoToAudioClient } from "../client.js";
+import { KlingConnectionError, KlingValidationError } from "../errors.js";
 import {
   type ClientOptions,
   DEFAULTS,
@@ -13,10 +10,9 @@ import {
   type RequestOptions,
   type ResolvedOptions,
   type WaitOptions,
-} from "./options.js";
-import { type CreateControl, type CreatePath, createChecked } from "./safe-create.js";
-import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
-import type { CreateTaskInput, Task } from "./types.js";
+} from "../options.js";
+import type { CreateTaskInput, Task } from "../types.js";
+import { type CreateControl, type CreatePath, createChecked } from "./create.js";
 import {
   checkPageQuery,
   checkRequestOptions,
@@ -24,7 +20,10 @@ import {
   checkWaitOptions,
   PAGE_NUM_MAX,
   PAGE_SIZE_MAX,
-} from "./call-checks.js";
+} from "./input.js";
+import { createLog, type Logger } from "./log.js";
+import { findByExternalId, type LookupSteps } from "./lookup.js";
+import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
 import { waitLoop } from "./wait.js";
 
 const TASKS_PATH = "/v1/audio/video-to-audio" as const;

@@ -1,8 +1,6 @@
-// The retry policy: which answers are retried, which failures are transient, and how long to wait before the next try.
-import { CODES } from "../generated/facts.js";
-import { KlingApiError } from "./errors/api-error.js";
-import { KlingConnectionError } from "./errors/connection-error.js";
-import { KlingTimeoutError } from "./errors/timeout-error.js";
+// The retry policy and timing: which answers are retried, backoff, Retry-After, the cancellable sleep.
+import { CODES } from "../../generated/facts.js";
+import { KlingApiError, KlingConnectionError, KlingTimeoutError } from "../errors.js";
 
 /** HTTP statuses retried when the body carries no known Kling code. */
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -71,4 +69,23 @@ function parseNumber(value: string | null): number | undefined {
 
 function clamp(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
+}
+
+/** Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

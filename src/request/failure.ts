@@ -1,10 +1,129 @@
-// What one failed HTTP attempt came to, as a typed error: network failures, bodies too large or not JSON, error answers.
-import { apiErrorFrom, badBodyError } from "./errors/from-answer.js";
-import { KlingConnectionError } from "./errors/connection-error.js";
-import type { KlingError } from "./errors/kling-error.js";
-import { CODES } from "../generated/facts.js";
-import type { ReadLimitError } from "./read-limited.js";
-import { retryAfterMs } from "./retry.js";
+// A failed attempt as a typed KlingError: class and words by code then status, retry and ambiguity.
+import { CODES, type CodeCategory } from "../../generated/facts.js";
+import { GUIDANCE } from "../../generated/guidance.js";
+import type { KlingError } from "../errors.js";
+import {
+  KlingAccountError,
+  KlingApiError,
+  type KlingApiErrorOptions,
+  KlingAuthenticationError,
+  KlingConnectionError,
+  KlingInvalidRequestError,
+  KlingPermissionError,
+  KlingPolicyError,
+  KlingRateLimitError,
+  KlingServerError,
+} from "../errors.js";
+import type { ReadLimitError } from "../read-limited.js";
+import { isRetryable, retryAfterMs } from "./retry.js";
+
+/** The words for an HTTP status; a Kling code's own words come from generated/guidance.ts (see from-answer.ts). */
+export function statusGuidance(status: number): readonly [happened: string, next: string] {
+  if (status === 401) return ["authentication failed", "check the API key (or the access and secret keys)"];
+  if (status === 403) return ["access was denied", "check the key's permissions"];
+  if (status === 404) return ["the path or resource was not found", "check the base URL and the id"];
+  if (status === 429) return ["the server is rate limiting", "slow down, then retry"];
+  if (status >= 500) return ["the server failed", "retry later"];
+  if (status >= 400) return ["the request was rejected", "fix the request"];
+  return ["the server reported an error", "check the message"];
+}
+
+export interface ApiErrorInput {
+  status: number;
+  code?: number | undefined;
+  message?: string | undefined;
+  requestId?: string | undefined;
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+  externalTaskId?: string | undefined;
+}
+
+type ApiErrorClass = new (options: KlingApiErrorOptions) => KlingApiError;
+
+/** The class of each category of the spec's code table. */
+const CLASS_OF: Record<CodeCategory, ApiErrorClass> = {
+  authentication: KlingAuthenticationError,
+  account: KlingAccountError,
+  permission: KlingPermissionError,
+  invalid_request: KlingInvalidRequestError,
+  policy: KlingPolicyError,
+  rate_limit: KlingRateLimitError,
+  server: KlingServerError,
+};
+
+function classByCode(code: number | undefined): ApiErrorClass | undefined {
+  const fact = code === undefined ? undefined : CODES[code];
+  return fact ? CLASS_OF[fact.category] : undefined;
+}
+
+function classByStatus(status: number): ApiErrorClass {
+  if (status === 401) return KlingAuthenticationError;
+  if (status === 403) return KlingPermissionError;
+  if (status === 429) return KlingRateLimitError;
+  if (status >= 500) return KlingServerError;
+  if (status >= 400) return KlingInvalidRequestError;
+  return KlingApiError;
+}
+
+/** The API error for an answer: the class picked by Kling `code` first, HTTP status second; `retryable` per the retry table. */
+export function apiErrorFrom(input: ApiErrorInput): KlingApiError {
+  const ErrorClass = classByCode(input.code) ?? classByStatus(input.status);
+  const { externalTaskId, ...rest } = input;
+  return new ErrorClass({
+    ...rest,
+    retryable: isRetryable(input.status, input.code),
+    guidance: (input.code === undefined ? undefined : GUIDANCE[input.code]) ?? statusGuidance(input.status),
+    ...(externalTaskId !== undefined ? { externalTaskId } : {}),
+  });
+}
+
+/** Readable text of an HTML error page: its `<title>` (or first heading), else its text without tags, shortened. */
+export function stripHtml(text: string, max = 200): string {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1];
+  const plain = (title ?? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, " ").replace(/<[^>]*>/g, " "))
+    .replace(/&nbsp;/g, " ")
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/\s+/g, " ")
+    .trim();
+  return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
+}
+
+export interface BadBodyInput {
+  /** e.g. `GET /v1/audio/video-to-audio/123`. */
+  request: string;
+  status: number;
+  contentType: string | null;
+  text: string;
+  /** The body started like JSON but did not parse: cut off on the way. */
+  truncated: boolean;
+  cause?: unknown;
+}
+
+/** A connection error for an answer whose body is not usable Kling JSON: says what arrived and what to do. */
+export function badBodyError({
+  request,
+  status,
+  contentType,
+  text,
+  truncated,
+  cause,
+}: BadBodyInput): KlingConnectionError {
+  const type = contentType?.split(";")[0]?.trim() || "no content-type";
+  const what = text.trim() === "" ? "an empty body" : truncated ? "truncated JSON" : "a body that is not JSON";
+  const excerpt = text.trim() === "" || truncated ? "" : `: "${stripHtml(text)}"`;
+  const next =
+    status >= 500 || status === 429
+      ? "A gateway or the server failed; retry later."
+      : truncated
+        ? "The connection dropped mid-answer; retry."
+        : "Check the base URL: it may point at a web page or a proxy instead of the Kling API.";
+  return new KlingConnectionError(
+    `${request} answered HTTP ${status} with ${what} (${type}) instead of Kling JSON${excerpt}. ${next}`,
+    { status, cause },
+  );
+}
 
 /** What one attempt came to when it did not succeed. */
 export interface Failure {

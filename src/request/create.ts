@@ -1,17 +1,18 @@
 // Safe create, the one create path: send; after an ambiguous failure look the task up by its external_task_id; send again.
-import { CODES } from "../generated/facts.js";
-import { KlingError, noteExternalTaskId } from "./errors/kling-error.js";
-import { KlingConnectionError } from "./errors/connection-error.js";
-import { KlingInvalidRequestError } from "./errors/invalid-request-error.js";
-import { KlingRateLimitError } from "./errors/rate-limit-error.js";
-import { checkCreateInput } from "./create-input.js";
-import type { Log } from "./logger.js";
-import type { RequestOptions } from "./options.js";
-import { backoffDelayMs } from "./retry.js";
-import { sleep } from "./sleep.js";
-import { isAmbiguousFailure } from "./retry-loop.js";
-import type { CreateTaskInput, Task } from "./types.js";
-import { checkRequestOptions } from "./call-checks.js";
+import { CODES } from "../../generated/facts.js";
+import {
+  KlingConnectionError,
+  KlingError,
+  KlingInvalidRequestError,
+  KlingRateLimitError,
+  noteExternalTaskId,
+} from "../errors.js";
+import type { RequestOptions } from "../options.js";
+import type { CreateTaskInput, Task } from "../types.js";
+import { checkCreateInput, checkRequestOptions } from "./input.js";
+import type { Log } from "./log.js";
+import { backoffDelayMs, sleep } from "./retry.js";
+import { isAmbiguousFailure } from "./transport.js";
 
 /** How a caller steers a create beyond the public RequestOptions (batches, queue workers). */
 export interface CreateControl {

@@ -1,0 +1,484 @@
+// The fetch under openapi-fetch: auth, per-attempt timeout, the bounded read and the retry loop.
+
+import { CODES } from "../../generated/facts.js";
+import type { Authorizer } from "../auth.js";
+import type { KlingError } from "../errors.js";
+import { KlingTimeoutError } from "../errors.js";
+import { MAX_ANSWER_BYTES, ReadLimitError, readBoundedText } from "../read-limited.js";
+import { answerFailure, type Failure, type FailureContext, networkFailure, tooLargeFailure } from "./failure.js";
+import type { Log } from "./log.js";
+import { backoffDelayMs, sleep } from "./retry.js";
+
+/**
+ * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).
+ * The transport passes each attempt's `signal` in `init`; forward `init` (`(r, init) => globalThis.fetch(r, init)`)
+ * so a timeout or abort also cancels the connection. A fetch that drops it still cannot hold a call past its
+ * limits (the transport races it), but the abandoned request then runs on in the background.
+ */
+export type TransportFetch = (request: Request, init?: RequestInit) => Promise<Response>;
+
+export interface TransportConfig {
+  /** Sends one request; must already be safe to call unbound (the client wraps `globalThis.fetch`). */
+  fetch: TransportFetch;
+  /**
+   * `fetch` is the platform's: it rejects, and fails the body, as soon as the `signal` in its init aborts, and its
+   * request (socket, lookup) keeps the process alive while in flight. Attempts then need no race against their
+   * abort, and their timers no hold on the process. Leave unset for a user-supplied fetch. @default false
+   */
+  platformFetch?: boolean | undefined;
+  /** Supplies the `Authorization` header per attempt, so a renewed JWT is used on retry. */
+  authorizer: Authorizer;
+  /** The redacting log (see `createLog`). */
+  log: Log;
+  /** Limit for one HTTP attempt, in ms, unless a call gives its own. The client passes its default, 30 000. */
+  timeoutMs: number;
+  /** Retries after the first attempt, unless a call gives its own. The client passes its default, 2. */
+  maxRetries: number;
+  /** Jitter source for backoff. @default Math.random */
+  random?: () => number;
+  /** Clock for deadlines, `Retry-After` dates and logged durations, in epoch ms. @default Date.now */
+  now?: () => number;
+  /**
+   * @internal For tests: replaces the retry sleep so delays can be recorded without waiting. Must honour
+   * the signal like `sleep` does.
+   * @default sleep (from sleep.ts)
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CallOptions {
+  /** Aborts the call: the current attempt or retry sleep rejects at once with `signal.reason`. @default undefined */
+  signal?: AbortSignal | undefined;
+  /** Limit for one HTTP attempt, in ms. @default TransportConfig.timeoutMs */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. @default TransportConfig.maxRetries */
+  maxRetries?: number | undefined;
+  /**
+   * Absolute epoch ms: no attempt runs and no retry sleep lasts past it; then the last error is thrown, or a
+   * `KlingTimeoutError` if there was none. @default undefined (no deadline)
+   */
+  deadline?: number | undefined;
+  /**
+   * For creates: failures after which the request may have taken effect (see `isAmbiguousFailure`) are
+   * thrown at once instead of retried, so the caller can look the task up before sending it again.
+   * @default false
+   */
+  unsafe?: boolean | undefined;
+  /**
+   * A 1303 answer (the account's task limit) is thrown at once instead of retried: the caller handles the account's
+   * limit itself (a batch waits for a slot, a queue worker backs the queue off). @default false
+   */
+  passConcurrencyLimit?: boolean | undefined;
+  /**
+   * The Request's own `signal` never aborts: the caller's signal, if any, is `signal` above (the client's methods
+   * build their Requests so), and listening to the Request's costs time on every attempt. Raw calls leave this
+   * unset, so `raw.GET(path, { signal })` still aborts. @default false
+   */
+  ignoreRequestSignal?: boolean | undefined;
+  /**
+   * The caller reads the answer with `json()` or `text()` only (the client's methods): it then gets the fetched
+   * Response itself, with those two answering from the body already read, instead of a new Response. @default false
+   */
+  jsonOnly?: boolean | undefined;
+}
+
+/** An attempt that succeeded: the answer for openapi-fetch, and what the log line reports. */
+export interface Answered {
+  problem?: undefined;
+  response: Response;
+  code?: number | undefined;
+  requestId?: string | undefined;
+}
+
+/** What one attempt came to: the answer on success, else what went wrong, still raw (retry-loop.ts types it). */
+export type Outcome =
+  | Answered
+  | { problem: "timeout"; budget: number; sent: boolean }
+  | { problem: "network"; error: unknown }
+  /** The body could not be read: over the limit (`ReadLimitError`), or the connection broke off. */
+  | { problem: "unread"; response: Response; error: unknown }
+  | { problem: "answer"; response: Response; text: string; code: number | undefined };
+
+/** What the retry loop takes over from the transport after a failed first attempt. */
+export interface TransportParts {
+  config: TransportConfig;
+  /** One attempt, as the first one ran. */
+  attempt(
+    request: Request,
+    budget: number,
+    outer: readonly AbortSignal[],
+    init: RequestInit | undefined,
+    call: CallOptions,
+  ): Promise<Outcome>;
+  now(): number;
+}
+
+/**
+ * How long the next attempt of a call may take: the call's (or the transport's) `timeoutMs`, cut to what is left
+ * before the call's deadline; 0 once the deadline has passed (the caller then throws instead of trying).
+ */
+export function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
+  const budget = call.timeoutMs ?? config.timeoutMs;
+  return call.deadline === undefined ? budget : Math.max(0, Math.min(budget, call.deadline - now));
+}
+
+/** The debug line of an answered attempt. */
+export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
+  log.debug(
+    `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
+  );
+}
+
+/** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */
+export function describe(request: Request): string {
+  try {
+    return `${request.method} ${new URL(request.url).pathname}`;
+  } catch {
+    return request.method;
+  }
+}
+
+/**
+ * The transport: given per-call options, a `fetch` for openapi-fetch (`raw.GET(path, { fetch })`) that authorizes,
+ * times out, retries per the retry table and turns every failure into a `KlingError`. Its answer to openapi-fetch is
+ * a Response over the already-read body (see `answered`).
+ */
+export function createTransport(config: TransportConfig): (call?: CallOptions) => TransportFetch {
+  const { authorizer, log } = config;
+  const now = config.now ?? Date.now;
+  const platform = config.platformFetch ?? false;
+  const parts: TransportParts = { config, attempt: tryOnce, now };
+
+  return (call = {}) =>
+    (request, init) =>
+      run(request, init, call);
+
+  async function run(request: Request, init: RequestInit | undefined, call: CallOptions): Promise<Response> {
+    const outer = callerSignals(request, call);
+    for (const signal of outer) if (signal.aborted) throw signal.reason;
+    const budget = attemptBudget(config, call, now());
+    if (budget <= 0) throw new KlingTimeoutError({ kind: "wait", request: describe(request) });
+    const debug = log.enabled("debug");
+    if (debug) log.debug(`${describe(request)} attempt 1/${(call.maxRetries ?? config.maxRetries) + 1}`);
+    const started = debug ? now() : 0;
+    const outcome = await tryOnce(request, budget, outer, init, call);
+    if (outcome.problem === undefined) {
+      if (debug) logAnswer(log, request, outcome, started, now);
+      return outcome.response;
+    }
+    return retryAfterFirst(parts, { request, init, call, outer, outcome, started });
+  }
+
+  /** One attempt; throws only the caller's abort reason (or a local error such as a failed JWT signing). */
+  async function tryOnce(
+    request: Request,
+    budget: number,
+    outer: readonly AbortSignal[],
+    init: RequestInit | undefined,
+    call: CallOptions,
+  ): Promise<Outcome> {
+    const attempt = new Attempt(outer, budget, platform);
+    try {
+      // A fetch that may ignore its signal is raced against the abort, so it cannot hold the call past an abort or
+      // timeout; the platform's fetch needs no race (nor the promise and closures it costs on every call).
+      return await (platform
+        ? send(request, init, call, attempt)
+        : Promise.race([send(request, init, call, attempt), attempt.stopped()]));
+    } catch (error) {
+      if (attempt.timedOut) return { problem: "timeout", budget, sent: attempt.sent };
+      const { signal } = attempt.controller;
+      if (signal.aborted) throw signal.reason;
+      // Signing the token or copying the request failed: a local problem that no retry fixes.
+      if (!attempt.sent) throw error;
+      return { problem: "network", error };
+    } finally {
+      attempt.end();
+    }
+  }
+
+  async function send(
+    request: Request,
+    init: RequestInit | undefined,
+    call: CallOptions,
+    attempt: Attempt,
+  ): Promise<Outcome> {
+    const authorization = authorizer.usesJwt ? await authorizer.authorization() : authorizer.header;
+    const signal = attempt.controller.signal;
+    // Aborted or timed out while signing: nothing was sent (unraced, this attempt would otherwise go on to fetch).
+    signal.throwIfAborted();
+    // Requests with a body send a copy, so the original stays unread for the next attempt.
+    const copy = request.body ? request.clone() : request;
+    if (authorization) copy.headers.set("Authorization", authorization);
+    attempt.sent = true;
+    // The signal goes in `init` rather than a new Request: constructing one costs more than the rest of the transport.
+    const response = await config.fetch(copy, init ? { ...init, signal } : { signal });
+    let text: string;
+    try {
+      text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return { problem: "unread", response, error };
+    }
+    const { status } = response;
+    // Null-body statuses: nothing to check, and nothing for openapi-fetch to read.
+    if (status === 204 || status === 205) return { response };
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { problem: "answer", response, text, code: undefined };
+    }
+    const envelope =
+      typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const code = codeOf(envelope?.code);
+    if (status >= 200 && status < 300 && !code) {
+      const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+      return { response: answered(response, text, body, call.jsonOnly === true), code, requestId };
+    }
+    return { problem: "answer", response, text, code };
+  }
+}
+
+/**
+ * The answer for openapi-fetch, whose body the transport has read. For the client's own methods (`jsonOnly`), which
+ * read it with `json()` or `text()` only, the answer itself with those two answering from what was read: a new
+ * Response per call would cost more than the rest of the transport. For raw calls, which may read it any way
+ * (`parseAs: "blob"`, `"stream"`…), a standard Response over the text.
+ */
+function answered(response: Response, text: string, parsed: unknown, jsonOnly: boolean): Response {
+  if (jsonOnly) {
+    try {
+      let first: unknown = parsed;
+      // The first json() gets the transport's parse (nobody else holds it); later ones parse afresh.
+      response.json = async () => {
+        const value = first ?? JSON.parse(text);
+        first = undefined;
+        return value;
+      };
+      response.text = async () => text;
+      return response;
+    } catch {
+      // A frozen Response (a polyfill): fall through to a new one.
+    }
+  }
+  return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+const NO_SIGNALS: readonly AbortSignal[] = [];
+
+/** The signals the caller may abort a call with: the call options' and the Request's (raw.GET(path, { signal })). */
+function callerSignals(request: Request, call: CallOptions): readonly AbortSignal[] {
+  const { signal } = call;
+  // Polyfilled Requests may have no signal at all.
+  const own = call.ignoreRequestSignal || !request.signal || request.signal === signal ? undefined : request.signal;
+  if (signal) return own ? [signal, own] : [signal];
+  return own ? [own] : NO_SIGNALS;
+}
+
+/**
+ * One HTTP attempt's cancellation: an AbortController for the fetch, aborted by the caller's signals (with their
+ * reason) or by the attempt's timer. The object is its own abort listener, so an attempt allocates no closures.
+ */
+class Attempt {
+  readonly controller = new AbortController();
+  timedOut = false;
+  /** The request went to `fetch`, so the server may have seen it. */
+  sent = false;
+  readonly #outer: readonly AbortSignal[];
+  readonly #timer: ReturnType<typeof setTimeout>;
+  #reject: ((reason: unknown) => void) | undefined;
+
+  /** `platformFetch`: see TransportConfig; the timer is then unref'd (where timers have `unref`). */
+  constructor(outer: readonly AbortSignal[], budget: number, platformFetch: boolean) {
+    this.#outer = outer;
+    for (const signal of outer) {
+      if (signal.aborted) this.abort(signal.reason);
+      else signal.addEventListener("abort", this);
+    }
+    this.#timer = setTimeout(timeUp, budget, this);
+    // The platform's request holds the process open until it ends, so the timer need not: a ref'd timer costs the
+    // event loop a ref-count toggle per attempt, more than the timer itself (about 4 µs per call on loopback).
+    if (platformFetch) (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Rejects with the abort reason once the attempt is aborted or times out. */
+  stopped(): Promise<never> {
+    return new Promise((_, reject) => {
+      const { signal } = this.controller;
+      if (signal.aborted) reject(signal.reason);
+      else this.#reject = reject;
+    });
+  }
+
+  abort(reason?: unknown): void {
+    this.controller.abort(reason);
+    this.#reject?.(this.controller.signal.reason);
+  }
+
+  /** An abort of one of the caller's signals. */
+  handleEvent(event: Event): void {
+    this.abort((event.target as AbortSignal).reason);
+  }
+
+  end(): void {
+    clearTimeout(this.#timer);
+    for (const signal of this.#outer) signal.removeEventListener("abort", this);
+  }
+}
+
+function timeUp(attempt: Attempt): void {
+  attempt.timedOut = true;
+  attempt.abort();
+}
+
+/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
+function codeOf(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
+
+const ambiguousFailures = new WeakSet<object>();
+
+/**
+ * Whether `error` came from a failure after which the request may have reached the server and taken
+ * effect: a network error other than a refused or unresolved connection, an attempt timeout, a 5xx, or a
+ * 2xx whose body was not JSON. After such a failure a create must be looked up (by its
+ * `external_task_id`) before it is sent again.
+ */
+export function isAmbiguousFailure(error: unknown): boolean {
+  return typeof error === "object" && error !== null && ambiguousFailures.has(error);
+}
+
+/** Where the call stands when its first attempt failed. */
+export interface FirstFailure {
+  request: Request;
+  init: RequestInit | undefined;
+  call: CallOptions;
+  /** The caller's signals (see `callerSignals` in transport.ts). */
+  outer: readonly AbortSignal[];
+  outcome: Exclude<Outcome, Answered>;
+  /** When the first attempt started (for the debug log). */
+  started: number;
+}
+
+/**
+ * Goes on from a failed first attempt: retries per the retry table (`maxRetries`, backoff or `Retry-After`, the
+ * deadline), renews an expired JWT once, and throws the typed error when no retry is left or allowed.
+ */
+export async function retryAfterFirst(parts: TransportParts, first: FirstFailure): Promise<Response> {
+  const { config, now } = parts;
+  const { request, init, call, outer } = first;
+  const { authorizer, log } = config;
+  const random = config.random ?? Math.random;
+  const pause = config.sleep ?? sleep;
+  const maxRetries = call.maxRetries ?? config.maxRetries;
+  const { deadline, unsafe } = call;
+  const context: FailureContext = { redact: log.redact, now, describe };
+  const debug = log.enabled("debug");
+  const label = debug ? describe(request) : "";
+  let outcome: Outcome = first.outcome;
+  let started = first.started;
+  let retries = 0;
+  let renewed = false;
+  let last: KlingError | undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    if (outcome.problem === undefined) {
+      if (debug) logAnswer(log, request, outcome, started, now);
+      return outcome.response;
+    }
+    const result = failureOf(context, request, outcome);
+    const { error } = result;
+    if (debug) {
+      const api = error as Partial<{ requestId: string }>;
+      log.debug(
+        `${label} failed in ${now() - started} ms: ${result.reason}` +
+          (api.requestId ? ` request_id=${api.requestId}` : ""),
+      );
+    }
+    if (result.ambiguous) ambiguousFailures.add(error);
+
+    const fact = result.code === undefined ? undefined : CODES[result.code];
+    if (fact?.renewToken && authorizer.usesJwt && !renewed) {
+      // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
+      renewed = true;
+      authorizer.renew();
+      if (debug) log.debug(`${label} retrying at once with a new token (code ${result.code})`);
+      last = error;
+    } else {
+      if (!result.retry || (call.passConcurrencyLimit && fact?.concurrencyLimit)) throw error;
+      if (unsafe && result.ambiguous) {
+        if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
+        throw error;
+      }
+      const delay = result.delayMs ?? backoffDelayMs(retries, result.code, random);
+      if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
+        // The error itself reaches the caller; a warning as well would say the same thing twice.
+        if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
+        throw error;
+      }
+      retries++;
+      last = error;
+      if (debug) log.debug(`${label} retry ${retries}/${maxRetries} in ${delay} ms: ${result.reason}`);
+      await pauseFor(pause, delay, outer);
+    }
+
+    for (const signal of outer) if (signal.aborted) throw signal.reason;
+    const budget = attemptBudget(config, call, now());
+    if (budget <= 0) throw last;
+    if (debug) log.debug(`${label} attempt ${attempt + 1}/${maxRetries + 1 + (renewed ? 1 : 0)}`);
+    started = debug ? now() : 0;
+    outcome = await parts.attempt(request, budget, outer, init, call);
+  }
+}
+
+/** The typed failure of one attempt's outcome. */
+function failureOf(context: FailureContext, request: Request, outcome: Exclude<Outcome, Answered>): Failure {
+  switch (outcome.problem) {
+    case "timeout":
+      return {
+        error: new KlingTimeoutError({ kind: "attempt", timeoutMs: outcome.budget, request: describe(request) }),
+        retry: true,
+        ambiguous: outcome.sent,
+        reason: `no answer within ${outcome.budget} ms`,
+      };
+    case "network":
+      return networkFailure(context, request, outcome.error);
+    case "unread":
+      // A body over the limit is refused; one that broke off while being read is a connection failure.
+      return outcome.error instanceof ReadLimitError
+        ? tooLargeFailure(context, request, outcome.response, outcome.error)
+        : networkFailure(context, request, outcome.error);
+    case "answer":
+      return answerFailure(context, request, outcome.response, outcome.text, outcome.code);
+  }
+}
+
+/** The retry sleep, cut short by any of the caller's signals. */
+async function pauseFor(
+  pause: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ms: number,
+  outer: readonly AbortSignal[],
+): Promise<void> {
+  if (outer.length <= 1) return pause(ms, outer[0]);
+  const controller = new AbortController();
+  const unfollow = follow(outer, (reason) => controller.abort(reason));
+  try {
+    await pause(ms, controller.signal);
+  } finally {
+    unfollow();
+  }
+}
+
+/** Calls `abort` with the reason of whichever of `signals` aborts first; returns the cleanup. */
+function follow(signals: readonly AbortSignal[], abort: (reason: unknown) => void): () => void {
+  const listener = (event: Event) => abort((event.target as AbortSignal).reason);
+  for (const signal of signals) {
+    if (signal.aborted) abort(signal.reason);
+    else signal.addEventListener("abort", listener, { once: true });
+  }
+  return () => {
+    for (const signal of signals) signal.removeEventListener("abort", listener);
+  };
+}
