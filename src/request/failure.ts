@@ -17,17 +17,6 @@ import {
 import type { ReadLimitError } from "../read-limited.js";
 import { isRetryable, retryAfterMs } from "./retry.js";
 
-/** The words for an HTTP status; a Kling code's own words come from generated/guidance.ts (see from-answer.ts). */
-export function statusGuidance(status: number): readonly [happened: string, next: string] {
-  if (status === 401) return ["authentication failed", "check the API key (or the access and secret keys)"];
-  if (status === 403) return ["access was denied", "check the key's permissions"];
-  if (status === 404) return ["the path or resource was not found", "check the base URL and the id"];
-  if (status === 429) return ["the server is rate limiting", "slow down, then retry"];
-  if (status >= 500) return ["the server failed", "retry later"];
-  if (status >= 400) return ["the request was rejected", "fix the request"];
-  return ["the server reported an error", "check the message"];
-}
-
 export interface ApiErrorInput {
   status: number;
   code?: number | undefined;
@@ -56,23 +45,39 @@ function classByCode(code: number | undefined): ApiErrorClass | undefined {
   return fact ? CLASS_OF[fact.category] : undefined;
 }
 
-function classByStatus(status: number): ApiErrorClass {
-  if (status === 401) return KlingAuthenticationError;
-  if (status === 403) return KlingPermissionError;
-  if (status === 429) return KlingRateLimitError;
-  if (status >= 500) return KlingServerError;
-  if (status >= 400) return KlingInvalidRequestError;
-  return KlingApiError;
+/**
+ * What a bare HTTP status means, for an answer with no known Kling code: its class, what happened and what to do next.
+ * One table, first match wins; a Kling code's own class and words come from the spec (generated/).
+ */
+const BY_STATUS: readonly (readonly [
+  matches: (status: number) => boolean,
+  ErrorClass: ApiErrorClass,
+  happened: string,
+  next: string,
+])[] = [
+  [(s) => s === 401, KlingAuthenticationError, "authentication failed", "check the API key (or the access and secret keys)"],
+  [(s) => s === 403, KlingPermissionError, "access was denied", "check the key's permissions"],
+  [(s) => s === 404, KlingInvalidRequestError, "the path or resource was not found", "check the base URL and the id"],
+  [(s) => s === 429, KlingRateLimitError, "the server is rate limiting", "slow down, then retry"],
+  [(s) => s >= 500, KlingServerError, "the server failed", "retry later"],
+  [(s) => s >= 400, KlingInvalidRequestError, "the request was rejected", "fix the request"],
+  [() => true, KlingApiError, "the server reported an error", "check the message"],
+];
+
+function byStatus(status: number) {
+  // The last row matches every status.
+  return BY_STATUS.find(([matches]) => matches(status)) as (typeof BY_STATUS)[number];
 }
 
 /** The API error for an answer: the class picked by Kling `code` first, HTTP status second; `retryable` per the retry table. */
 export function apiErrorFrom(input: ApiErrorInput): KlingApiError {
-  const ErrorClass = classByCode(input.code) ?? classByStatus(input.status);
+  const [, StatusClass, happened, next] = byStatus(input.status);
+  const ErrorClass = classByCode(input.code) ?? StatusClass;
   const { externalTaskId, ...rest } = input;
   return new ErrorClass({
     ...rest,
     retryable: isRetryable(input.status, input.code),
-    guidance: (input.code === undefined ? undefined : GUIDANCE[input.code]) ?? statusGuidance(input.status),
+    guidance: (input.code === undefined ? undefined : GUIDANCE[input.code]) ?? [happened, next],
     ...(externalTaskId !== undefined ? { externalTaskId } : {}),
   });
 }
@@ -114,7 +119,7 @@ export function badBodyError({
   const what = text.trim() === "" ? "an empty body" : truncated ? "truncated JSON" : "a body that is not JSON";
   const excerpt = text.trim() === "" || truncated ? "" : `: "${stripHtml(text)}"`;
   const next =
-    status >= 500 || status === 429
+    isRetryable(status, undefined)
       ? "A gateway or the server failed; retry later."
       : truncated
         ? "The connection dropped mid-answer; retry."
@@ -163,7 +168,6 @@ export function tooLargeFailure(
   response: Response,
   error: ReadLimitError,
 ): Failure {
-  const ok = response.status >= 200 && response.status < 300;
   return {
     error: new KlingConnectionError(
       `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.maxBytes} bytes (${error.message}), far more than any Kling answer; ` +
@@ -171,7 +175,7 @@ export function tooLargeFailure(
       { status: response.status, cause: error },
     ),
     retry: false,
-    ambiguous: ok || response.status >= 500,
+    ambiguous: mayHaveActed(response.status),
     reason: `HTTP ${response.status} with a body over ${error.maxBytes} bytes`,
   };
 }
@@ -193,20 +197,48 @@ export function networkFailure(context: FailureContext, request: Request, error:
   };
 }
 
+/** An answer's body, parsed once by the transport: the JSON with Kling's envelope fields, or why it is not JSON. */
+export type ParsedAnswer =
+  | { json: true; body: unknown; code: number | undefined; requestId: string | undefined }
+  | { json: false; syntax: unknown };
+
+/** Parses an answer's text: the JSON, its Kling `code` (a number, or a numeric string from gateways) and `request_id`. */
+export function parseAnswer(text: string): ParsedAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (syntax) {
+    return { json: false, syntax };
+  }
+  const envelope =
+    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+  return { json: true, body, code: codeOf(envelope?.code), requestId };
+}
+
+/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
+function codeOf(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
+
+/** After an answer with this status the server may have acted on the request: a success, or a server failure. */
+function mayHaveActed(status: number): boolean {
+  return (status >= 200 && status < 300) || status >= 500;
+}
+
 /** An answer that is not a success: a body that is not JSON, an error status, or a non-zero Kling `code`. */
 export function answerFailure(
   context: FailureContext,
   request: Request,
   response: Response,
   text: string,
-  code: number | undefined,
+  parsed: ParsedAnswer,
 ): Failure {
   const { status, headers } = response;
-  const ok = status >= 200 && status < 300;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (syntax) {
+  const delayMs = retryAfterMs(headers, context.now());
+  if (!parsed.json) {
     const trimmed = text.trimStart();
     const truncated = trimmed.startsWith("{") || trimmed.startsWith("[");
     const isGet = request.method === "GET" || request.method === "HEAD";
@@ -217,22 +249,20 @@ export function answerFailure(
         contentType: headers.get("content-type"),
         text: context.redact(text),
         truncated,
-        cause: cleanCause(syntax, context.redact),
+        cause: cleanCause(parsed.syntax, context.redact),
       }),
-      retry: status >= 500 || status === 429 || (truncated && isGet),
-      ambiguous: ok || status >= 500,
-      delayMs: retryAfterMs(headers, context.now()),
+      // The same retry table as for a JSON answer; JSON cut off mid-answer is a dropped connection, safe to re-read.
+      retry: isRetryable(status, undefined) || (truncated && isGet),
+      ambiguous: mayHaveActed(status),
+      delayMs,
       reason: `HTTP ${status} with a body that is not JSON`,
     };
   }
-  const envelope =
-    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
-  const delayMs = retryAfterMs(headers, context.now());
+  const { code, requestId } = parsed;
   const error = apiErrorFrom({
     status,
     code,
-    message: context.redact(messageOf(body)),
+    message: context.redact(messageOf(parsed.body)),
     // A request id is the server's text too: redacted (a broken server may echo the key) and kept short.
     requestId: context.redact(requestId || headers.get("x-request-id") || "").slice(0, 200) || undefined,
     retryAfterMs: delayMs,

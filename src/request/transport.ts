@@ -5,7 +5,15 @@ import type { Authorizer } from "../auth.js";
 import type { KlingError } from "../errors.js";
 import { KlingTimeoutError } from "../errors.js";
 import { MAX_ANSWER_BYTES, ReadLimitError, readBoundedText } from "../read-limited.js";
-import { answerFailure, type Failure, type FailureContext, networkFailure, tooLargeFailure } from "./failure.js";
+import {
+  answerFailure,
+  type Failure,
+  type FailureContext,
+  networkFailure,
+  type ParsedAnswer,
+  parseAnswer,
+  tooLargeFailure,
+} from "./failure.js";
 import type { Log } from "./log.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 
@@ -97,7 +105,7 @@ export type Outcome =
   | { problem: "network"; error: unknown }
   /** The body could not be read: over the limit (`ReadLimitError`), or the connection broke off. */
   | { problem: "unread"; response: Response; error: unknown }
-  | { problem: "answer"; response: Response; text: string; code: number | undefined };
+  | { problem: "answer"; response: Response; text: string; parsed: ParsedAnswer };
 
 /** What the retry loop takes over from the transport after a failed first attempt. */
 export interface TransportParts {
@@ -222,20 +230,12 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     const { status } = response;
     // Null-body statuses: nothing to check, and nothing for openapi-fetch to read.
     if (status === 204 || status === 205) return { response };
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return { problem: "answer", response, text, code: undefined };
-    }
-    const envelope =
-      typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-    const code = codeOf(envelope?.code);
-    if (status >= 200 && status < 300 && !code) {
-      const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+    const parsed = parseAnswer(text);
+    if (parsed.json && status >= 200 && status < 300 && !parsed.code) {
+      const { body, code, requestId } = parsed;
       return { response: answered(response, text, body, call.jsonOnly === true), code, requestId };
     }
-    return { problem: "answer", response, text, code };
+    return { problem: "answer", response, text, parsed };
   }
 }
 
@@ -331,12 +331,6 @@ function timeUp(attempt: Attempt): void {
   attempt.abort();
 }
 
-/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
-function codeOf(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isInteger(value)) return value;
-  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
-  return undefined;
-}
 
 const ambiguousFailures = new WeakSet<object>();
 
@@ -451,7 +445,7 @@ function failureOf(context: FailureContext, request: Request, outcome: Exclude<O
         ? tooLargeFailure(context, request, outcome.response, outcome.error)
         : networkFailure(context, request, outcome.error);
     case "answer":
-      return answerFailure(context, request, outcome.response, outcome.text, outcome.code);
+      return answerFailure(context, request, outcome.response, outcome.text, outcome.parsed);
   }
 }
 
