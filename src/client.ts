@@ -9,6 +9,7 @@ import {
   type ClientOptions,
   isBrowserPage,
   type LookupOptions,
+  platformFetch,
   type RequestOptions,
   resolveOptions,
   type WaitOptions,
@@ -70,7 +71,7 @@ export function createRawClient(options: RawClientOptions): RawClient {
   return createFetchClient<paths>({
     baseUrl: options.baseUrl,
     headers,
-    fetch: options.fetch ?? ((request: Request) => globalThis.fetch(request)),
+    fetch: options.fetch ?? platformFetch,
   });
 }
 
@@ -125,15 +126,22 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     run: (input, opts) => use((m) => m.run(input, opts)),
     runBatch: (inputs, opts) => iterate((m) => m.runBatch(inputs, opts)),
   };
-  controlledCreates.set(client, (input, opts, control) => use((m) => m.createTask(input, opts, control)));
+  const controlled: ControlledCreate = (input, opts, control) => use((m) => m.createTask(input, opts, control));
+  Object.defineProperty(client, CONTROLLED_CREATE, { value: controlled });
   return client;
 }
 
+/** The create path with its controls (look up first, hand 1303 to the caller). */
+type ControlledCreate = (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>;
+
 /**
- * @internal Each client's create path with its controls (look up first, hand 1303 to the caller), for the queue
- * workers of `kling-video-to-audio/bullmq`, which must not retry 1303 themselves. Not part of the public client.
+ * @internal The key of each client's create path with its controls, for the queue workers of
+ * `kling-video-to-audio/bullmq`, which must not retry 1303 themselves. A non-enumerable property of the client made
+ * by createClient; not part of the public client.
  */
-export const controlledCreates = new WeakMap<
-  VideoToAudioClient,
-  (input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl) => Promise<Task>
->();
+const CONTROLLED_CREATE: unique symbol = Symbol("kling-video-to-audio.controlledCreate");
+
+/** @internal The client's controlled create path, when the client was made by createClient. */
+export function controlledCreateOf(client: VideoToAudioClient): ControlledCreate | undefined {
+  return (client as { [CONTROLLED_CREATE]?: ControlledCreate })[CONTROLLED_CREATE];
+}

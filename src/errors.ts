@@ -20,6 +20,12 @@ export class KlingError extends Error {
    * `task_info.external_task_id` before creating it again.
    */
   declare externalTaskId?: string;
+  /**
+   * @internal Set (not enumerable) by the transport when the failed request may have reached the server and taken
+   * effect: a network error other than a refused connection, an attempt timeout, a 5xx, a 2xx that was not JSON.
+   * Safe create looks a task up by its `external_task_id` before sending it again after such a failure.
+   */
+  declare readonly ambiguous?: true;
 
   constructor(message: string, options?: KlingErrorOptions) {
     const id = options?.externalTaskId;
@@ -68,6 +74,11 @@ export interface KlingApiErrorOptions extends KlingErrorOptions {
    * @default ["the server reported an error", "check the message"]
    */
   guidance?: readonly [happened: string, next: string] | undefined;
+}
+
+/** Kling's "not found": HTTP 404, or code 1203 in any status (an unknown id, or another owner's task behind the proxy). */
+export function isNotFound(status: number | undefined, code: unknown): boolean {
+  return status === 404 || code === 1203;
 }
 
 /** The server answered with an error status or a non-zero Kling `code`: what it said, and what to do next. */

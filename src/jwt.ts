@@ -61,7 +61,8 @@ export async function signJwt(accessKey: string, secretKey: string, nowSec: numb
   return `${header}.${payload}.${base64url(new Uint8Array(signature))}`;
 }
 
-function base64url(bytes: Uint8Array): string {
+/** Bytes as base64url without padding (JWT parts; the proxy's owner tags). */
+export function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

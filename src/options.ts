@@ -1,5 +1,6 @@
 // The client's options: their types, every default, the environment, the base URLs and the log level.
 
+import { LIMITS } from "../generated/limits.js";
 import { KlingValidationError } from "./errors.js";
 import type { Logger } from "./request/log.js";
 import type { Task } from "./types.js";
@@ -61,14 +62,14 @@ export interface RequestOptions {
 
 /** Options of `findTaskByExternalId`. */
 export interface LookupOptions extends RequestOptions {
-  /** Pages of 500 tasks to scan. @default 10 */
+  /** Pages of 500 tasks to scan. @default DEFAULTS.scanPages */
   maxPages?: number | undefined;
 }
 
 export interface WaitOptions {
   /** Cancels the whole wait (attempts, retry sleeps and poll sleeps) at once. @default undefined */
   signal?: AbortSignal | undefined;
-  /** The whole wait, in ms; then `KlingTimeoutError` (the task keeps running). @default 600000 */
+  /** The whole wait, in ms; then `KlingTimeoutError` (the task keeps running). @default DEFAULTS.waitTimeoutMs (options.ts) */
   timeoutMs?: number | undefined;
   /** Retries of each HTTP call. @default the client's `maxRetries` (2) */
   maxRetries?: number | undefined;
@@ -78,12 +79,27 @@ export interface WaitOptions {
   pollIntervalMs?: number | undefined;
 }
 
+/**
+ * The default transport: the platform's `fetch`, looked up at each call and called unbound, so browsers and Workers
+ * do not throw "Illegal invocation" (and a `fetch` replaced later, e.g. by a test, is used).
+ */
+export const platformFetch = (request: Request, init?: RequestInit): Promise<Response> =>
+  globalThis.fetch(request, init);
+
+/** Every default of the client, its batches, lookups and the proxy's scans: the one place they are written. */
 export const DEFAULTS = {
   baseUrl: BASE_URLS.deerapi,
   timeoutMs: 30_000,
   maxRetries: 2,
+  /** A whole wait (`waitForTask`, `run`), and each item of a batch (its create and its wait). */
   waitTimeoutMs: 600_000,
   logLevel: "warn",
+  /** Tasks a batch runs at once. */
+  batchConcurrency: 4,
+  /** List pages (of 500) read by a lookup by external id, a batch's resume scan and the proxy's list scan. */
+  scanPages: 10,
+  /** Tasks per list page when none is asked for: the spec's default. */
+  pageSize: LIMITS.pageSizeDefault,
 } as const;
 
 /** Reads an environment variable where the runtime has one; never throws (Deno without --allow-env, browsers). */

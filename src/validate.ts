@@ -16,7 +16,19 @@ export function shown(value: unknown): string {
  * The spec's `HttpUrl`: `format: uri` (RFC 3986 characters only, so no spaces, backslashes, raw non-ASCII or
  * stray `%`) with a lower-case `http://` or `https://`; `new URL` then checks that it really parses.
  */
-export const HTTP_URL = /^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-9A-Fa-f]{2})+$/;
+const HTTP_URL = /^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-9A-Fa-f]{2})+$/;
+
+/** The one URL rule (base URLs, `video_url`, `callback_url`, the proxy's `callbackUrl`): an absolute http(s) URL. */
+export function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== "string" || !HTTP_URL.test(value)) return false;
+  try {
+    // A special scheme always has a host once parsed ("http:///x" parses as "http://x/"), so parsing is the test.
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * An absolute http(s) URL with a host, e.g. `https://api.deerapi.com/kling`, returned without trailing slashes. Where
@@ -25,15 +37,7 @@ export const HTTP_URL = /^https?:\/\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#[\]]|%[0-
 export function checkBaseUrl(value: unknown, field = "baseUrl"): string {
   const hasLocation = typeof (globalThis as { location?: { href?: unknown } }).location?.href === "string";
   if (hasLocation && typeof value === "string" && /^\/(?!\/)\S*$/.test(value)) return value.replace(/\/+$/, "");
-  let ok = typeof value === "string" && HTTP_URL.test(value);
-  if (ok) {
-    try {
-      ok = new URL(value as string).hostname !== "";
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok) {
+  if (!isHttpUrl(value)) {
     // A string with none of a URL's punctuation is more likely a key given here by mistake: described, not quoted.
     const given =
       typeof value === "string" && value !== "" && !/[:/.]/.test(value)

@@ -759,7 +759,7 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
         fetch: (request, init) => globalThis.fetch(request, init),
         authorizer,
         log: createLog(console, "off", authorizer.secrets),
-        timeoutMs: 200,
+        timeoutMs: 1_000, // room for a loaded machine: the hung attempt alone must time out
         maxRetries: 2,
         sleep: async () => {},
       });

@@ -1,6 +1,6 @@
 // createVideoToAudioWorker: a BullMQ worker whose jobs create their task once, wait for it, and share one Kling account.
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
-import { controlledCreates, createClient, type VideoToAudioClient } from "../client.js";
+import { controlledCreateOf, createClient, type VideoToAudioClient } from "../client.js";
 import {
   KlingApiError,
   KlingInvalidRequestError,
@@ -11,7 +11,7 @@ import {
 import type { ClientOptions } from "../options.js";
 import { type CreateControl, isConcurrencyLimit } from "../request/create.js";
 import { checkCreateInput } from "../request/input.js";
-import { backoffDelayMs } from "../request/retry.js";
+import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs } from "../request/retry.js";
 import type { Task } from "../types.js";
 import type { VideoJobData } from "./enqueue.js";
 
@@ -54,7 +54,7 @@ export interface VideoToAudioWorkerOptions {
   accountConcurrency?: number | undefined;
   /** Jobs this worker runs at once. @default accountConcurrency */
   concurrency?: number | undefined;
-  /** One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default 600000 */
+  /** One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default DEFAULTS.waitTimeoutMs (options.ts) */
   waitTimeoutMs?: number | undefined;
   /** The steady interval between status polls, in ms. @default 5000 (the first polls come sooner) */
   pollIntervalMs?: number | undefined;
@@ -144,7 +144,10 @@ export function accountBackOff(queue: Pick<Queue, "getRateLimitTtl" | "rateLimit
   let streak = 0;
   return {
     async congested(error: KlingApiError): Promise<void> {
-      const delay = Math.max(1_000, error.retryAfterMs ?? backoffDelayMs(streak++, 1303));
+      const delay = Math.max(
+        MIN_CONCURRENCY_DELAY_MS,
+        nextDelayMs({ retryAfterMs: error.retryAfterMs, code: 1303 }, streak++),
+      );
       if (delay > (await queue.getRateLimitTtl())) await queue.rateLimit(delay);
     },
     created(): void {
@@ -251,7 +254,7 @@ async function sendCreate(
   opts: { signal: AbortSignal | undefined },
   control: CreateControl,
 ): Promise<Task> {
-  const controlled = controlledCreates.get(client);
+  const controlled = controlledCreateOf(client);
   if (controlled) return controlled(input, opts, control);
   if (control.mayExist) {
     const found = await client.findTaskByExternalId(input.external_task_id, opts);

@@ -1,11 +1,12 @@
 // `kling-video-to-audio/proxy`: createProxy, the key-safe server proxy between browsers and Kling.
 import { createAuthorizer } from "../auth.js";
-import { KlingValidationError } from "../errors.js";
-import { DEFAULTS, resolveOptions } from "../options.js";
+import { isNotFound, KlingValidationError } from "../errors.js";
+import { DEFAULTS, platformFetch, resolveOptions } from "../options.js";
 import { ReadLimitError, readLimited } from "../read-limited.js";
 import { newExternalTaskId } from "../request/create.js";
 import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../request/input.js";
-import { checkCount, checkFunction } from "../validate.js";
+import { anySignal } from "../request/retry.js";
+import { checkCount, checkFunction, isHttpUrl } from "../validate.js";
 import {
   checkAllowedOrigins,
   isJsonContentType,
@@ -18,7 +19,7 @@ import {
 import { toNodeHandler } from "./node.js";
 import { browserIdOf, checkBrowserId, createOwnerScope, isBrowserId, storedId } from "./owner.js";
 import { createRedactor, type Redactor } from "./redact.js";
-import { type Exchange, exchange, isErrorAnswer, isNotFound, type Upstream } from "./upstream.js";
+import { type Exchange, exchange, isErrorAnswer, type Upstream } from "./upstream.js";
 
 export type { NodeHandler, NodeRequest, NodeResponse } from "./node.js";
 export { MAX_BROWSER_ID_LENGTH } from "./owner.js";
@@ -76,9 +77,9 @@ export interface ProxyOptions {
   maxBodyBytes?: number | undefined;
   /** How long a create body may take to arrive, in ms; then 408. @default 10000 */
   bodyTimeoutMs?: number | undefined;
-  /** The limit for the upstream side of one proxied request (every call it makes), in ms; then 504 (code 5002). @default 30000 */
+  /** The limit for the upstream side of one proxied request (every call it makes), in ms; then 504 (code 5002). @default DEFAULTS.timeoutMs (options.ts) */
   timeoutMs?: number | undefined;
-  /** The most upstream list pages (of 500 tasks) one list request reads to find the caller's tasks. @default 10 */
+  /** The most upstream list pages (of 500 tasks) one list request reads to find the caller's tasks. @default DEFAULTS.scanPages (options.ts) */
   listScanPages?: number | undefined;
   /**
    * The key of the owner tags inside stored `external_task_id`s (at least 16 characters). Set it so users keep their
@@ -96,9 +97,9 @@ export const PROXY_DEFAULTS = {
   maxBodyBytes: 16_384,
   bodyTimeoutMs: 10_000,
   timeoutMs: DEFAULTS.timeoutMs,
-  listScanPages: 10,
+  listScanPages: DEFAULTS.scanPages,
   pageNum: 1,
-  pageSize: 30,
+  pageSize: DEFAULTS.pageSize,
 } as const;
 const COLLECTION = "/v1/audio/video-to-audio";
 /** Response headers worth passing back, each only in its expected form. */
@@ -130,7 +131,7 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
   const owners = createOwnerScope(options.ownerSecret ?? resolved.secretKey ?? resolved.apiKey ?? "");
   const upstream: Upstream = {
     baseUrl: resolved.baseUrl,
-    fetch: options.fetch ?? ((request: Request) => globalThis.fetch(request)),
+    fetch: options.fetch ?? platformFetch,
     async authorization() {
       const header = await authorizer.authorization();
       if (header && authorizer.usesJwt) redactor.remember(header.replace(/^Bearer /, ""));
@@ -221,17 +222,11 @@ function positiveInteger(value: number | undefined, field: string, fallback: num
 
 /** The spec's http(s) URL rule, through the client's own check (one definition), reported under `field`. */
 function checkCallbackUrl(url: string, field: string): string {
-  if (url === "") throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not "".`);
-  try {
-    checkCreateInput({ video_id: "x", callback_url: url });
-  } catch (error) {
-    if (error instanceof KlingValidationError)
-      throw new KlingValidationError(
-        field,
-        `${field} must be an absolute http(s) URL, not ${quoted(JSON.stringify(url))}.`,
-      );
-    throw error;
-  }
+  if (!isHttpUrl(url))
+    throw new KlingValidationError(
+      field,
+      `${field} must be an absolute http(s) URL, not ${quoted(JSON.stringify(url))}.`,
+    );
   return url;
 }
 
@@ -420,7 +415,7 @@ async function getTask(flow: Flow, call: Call, operation: Extract<Operation, { k
     });
     if (!answer.ok) return relay(flow, call, answer);
     if (isErrorAnswer(answer.status, answer.body)) {
-      if (isNotFound(answer.status, answer.body)) continue;
+      if (isNotFound(answer.status, (answer.body as { code?: unknown }).code)) continue;
       return relay(flow, call, answer);
     }
     const task = ownView((answer.body as { data?: unknown }).data, call.tag);
@@ -524,18 +519,4 @@ function reply(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** `AbortSignal.any`, with a fallback for runtimes that lack it. */
-function anySignal(signals: AbortSignal[]): AbortSignal {
-  if (typeof AbortSignal.any === "function") return AbortSignal.any(signals);
-  const controller = new AbortController();
-  for (const signal of signals) {
-    if (signal.aborted) {
-      controller.abort(signal.reason);
-      break;
-    }
-    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
 }

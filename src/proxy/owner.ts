@@ -1,5 +1,6 @@
 // Owner scoping: the external_task_id the proxy stores is an HMAC tag of the caller's owner, a dot, then the browser's own id.
 import { KlingValidationError } from "../errors.js";
+import { base64url } from "../jwt.js";
 import { checkTaskId } from "../request/input.js";
 
 /** Characters of the owner tag: 12 bytes of HMAC-SHA256 (96 bits), base64url without padding. */
@@ -66,10 +67,4 @@ export function isBrowserId(id: string): boolean {
   } catch {
     return false;
   }
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

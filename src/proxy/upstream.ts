@@ -90,8 +90,3 @@ export function isErrorAnswer(status: number, body: unknown): boolean {
   const code = (body as { code?: unknown }).code;
   return status >= 400 || (typeof code === "number" && code !== 0);
 }
-
-/** Kling's "not found": 404, or code 1203 in any status. */
-export function isNotFound(status: number, body: unknown): boolean {
-  return status === 404 || (body as { code?: unknown }).code === 1203;
-}

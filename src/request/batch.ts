@@ -1,12 +1,12 @@
 // runBatch: many creates and waits at once, resumable by stable item ids, adapting to 1303.
 
 import { KlingError, KlingTimeoutError } from "../errors.js";
-import type { WaitOptions } from "../options.js";
+import { DEFAULTS, type WaitOptions } from "../options.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { checkCount, checkDuration } from "../validate.js";
 import type { CreateControl } from "./create.js";
 import { checkCreateInput, checkWaitOptions } from "./input.js";
-import { backoffDelayMs, sleep } from "./retry.js";
+import { nextDelayMs, sleep } from "./retry.js";
 
 /**
  * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,
@@ -50,9 +50,9 @@ export interface BatchOptions extends WaitOptions {
   onItem?: ((result: BatchResult) => void) | undefined;
   /** The whole batch, in ms: no create starts after it, running waits end with KlingTimeoutError. @default no limit */
   timeoutMs?: number | undefined;
-  /** One item's create and wait, in ms. @default 600000 */
+  /** One item's create and wait, in ms. @default DEFAULTS.waitTimeoutMs (options.ts) */
   itemTimeoutMs?: number | undefined;
-  /** On resume, how many list pages (of 500 tasks) to scan for the batch's earlier tasks. @default 10 */
+  /** On resume, how many list pages (of 500 tasks) to scan for the batch's earlier tasks. @default DEFAULTS.scanPages (options.ts) */
   resumeScanPages?: number | undefined;
 }
 
@@ -115,9 +115,6 @@ export class AdaptiveLimit {
     }
   }
 }
-
-const ITEM_TIMEOUT_MS = 600_000;
-const RESUME_SCAN_PAGES = 10;
 
 /** What every item of one run shares: its settings, resolved once. */
 interface BatchSettings {
@@ -247,7 +244,7 @@ export class BatchItems {
               externalTaskId: input.external_task_id,
               cause: error,
             });
-          const delay = Math.min(error.retryAfterMs ?? backoffDelayMs(this.congestionStreak++, error.code), left);
+          const delay = Math.min(nextDelayMs(error, this.congestionStreak++), left);
           await this.untilSlotOrDelay(error.retryAfterMs === undefined && this.holding > 0, delay, signal);
         },
       },
@@ -308,18 +305,18 @@ export async function* runBatch(
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   const batchId = options.batchId ?? `batch-${globalThis.crypto.randomUUID()}`;
   const existing = options.batchId
-    ? await scanBatch(client, batchId, options.resumeScanPages ?? RESUME_SCAN_PAGES, signal)
+    ? await scanBatch(client, batchId, options.resumeScanPages ?? DEFAULTS.scanPages, signal)
     : new Map<string, Task>();
   const settings: BatchSettings = {
     batchId,
     existing,
     deadline,
-    itemTimeoutMs: options.itemTimeoutMs ?? ITEM_TIMEOUT_MS,
+    itemTimeoutMs: options.itemTimeoutMs ?? DEFAULTS.waitTimeoutMs,
     maxRetries: options.maxRetries,
     pollIntervalMs: options.pollIntervalMs,
     onProgress: options.onProgress,
   };
-  const items = new BatchItems(client, settings, signal, options.concurrency ?? 4);
+  const items = new BatchItems(client, settings, signal, options.concurrency ?? DEFAULTS.batchConcurrency);
 
   const iterator =
     Symbol.asyncIterator in inputs

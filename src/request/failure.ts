@@ -55,7 +55,12 @@ const BY_STATUS: readonly (readonly [
   happened: string,
   next: string,
 ])[] = [
-  [(s) => s === 401, KlingAuthenticationError, "authentication failed", "check the API key (or the access and secret keys)"],
+  [
+    (s) => s === 401,
+    KlingAuthenticationError,
+    "authentication failed",
+    "check the API key (or the access and secret keys)",
+  ],
   [(s) => s === 403, KlingPermissionError, "access was denied", "check the key's permissions"],
   [(s) => s === 404, KlingInvalidRequestError, "the path or resource was not found", "check the base URL and the id"],
   [(s) => s === 429, KlingRateLimitError, "the server is rate limiting", "slow down, then retry"],
@@ -118,12 +123,11 @@ export function badBodyError({
   const type = contentType?.split(";")[0]?.trim() || "no content-type";
   const what = text.trim() === "" ? "an empty body" : truncated ? "truncated JSON" : "a body that is not JSON";
   const excerpt = text.trim() === "" || truncated ? "" : `: "${stripHtml(text)}"`;
-  const next =
-    isRetryable(status, undefined)
-      ? "A gateway or the server failed; retry later."
-      : truncated
-        ? "The connection dropped mid-answer; retry."
-        : "Check the base URL: it may point at a web page or a proxy instead of the Kling API.";
+  const next = isRetryable(status, undefined)
+    ? "A gateway or the server failed; retry later."
+    : truncated
+      ? "The connection dropped mid-answer; retry."
+      : "Check the base URL: it may point at a web page or a proxy instead of the Kling API.";
   return new KlingConnectionError(
     `${request} answered HTTP ${status} with ${what} (${type}) instead of Kling JSON${excerpt}. ${next}`,
     { status, cause },

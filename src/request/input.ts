@@ -2,7 +2,7 @@
 import { LIMITS } from "../../generated/limits.js";
 import { KlingValidationError } from "../errors.js";
 import type { CreateTaskInput } from "../types.js";
-import { checkCount, checkDuration, HTTP_URL, shown } from "../validate.js";
+import { checkCount, checkDuration, isHttpUrl, shown } from "../validate.js";
 
 /** `listTasks` bounds, as in the spec. */
 export const PAGE_NUM_MAX = LIMITS.pageNumMax;
@@ -144,15 +144,8 @@ function nonEmptyString(body: Record<string, unknown>, field: string): void {
 
 function httpUrl(body: Record<string, unknown>, field: string): void {
   const value = body[field];
-  let ok = typeof value === "string" && HTTP_URL.test(value);
-  if (ok) {
-    try {
-      new URL(value as string);
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok) throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${shown(value)}.`);
+  if (!isHttpUrl(value))
+    throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${shown(value)}.`);
 }
 
 /** The known field a typo most likely meant (at most two edits away). */

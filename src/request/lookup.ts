@@ -1,10 +1,8 @@
 // Finding a task by its external_task_id: one GET on the query path (Kling takes either id there), the list scan as fallback.
-import { KlingApiError } from "../errors.js";
+import { isNotFound, KlingApiError } from "../errors.js";
+import { DEFAULTS } from "../options.js";
 import type { Task } from "../types.js";
 import { isPlainSegment, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./input.js";
-
-/** How many list pages (of 500) the fallback scan reads before it gives up. */
-export const LOOKUP_MAX_PAGES = 10;
 
 /**
  * What this server has shown of the direct lookup: `"unknown"` until a GET by external id returns the task
@@ -26,7 +24,7 @@ export interface LookupSteps {
 export async function findByExternalId(
   steps: LookupSteps,
   externalTaskId: string,
-  maxPages: number = LOOKUP_MAX_PAGES,
+  maxPages: number = DEFAULTS.scanPages,
 ): Promise<Task | undefined> {
   const { state } = steps;
   if (state.direct !== "unsupported" && isPlainSegment(externalTaskId)) {
@@ -47,7 +45,7 @@ async function getOrNotFound(steps: LookupSteps, id: string): Promise<Task | und
   try {
     return await steps.get(id);
   } catch (error) {
-    if (error instanceof KlingApiError && (error.code === 1203 || error.status === 404)) return undefined;
+    if (error instanceof KlingApiError && isNotFound(error.status, error.code)) return undefined;
     throw error;
   }
 }

@@ -1,5 +1,4 @@
 // The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first call.
-import { LIMITS } from "../../generated/limits.js";
 import type { Authorizer } from "../auth.js";
 import type { RawClient, VideoToAudioClient } from "../client.js";
 import { KlingConnectionError, KlingValidationError } from "../errors.js";
@@ -7,6 +6,7 @@ import {
   type ClientOptions,
   DEFAULTS,
   type LookupOptions,
+  platformFetch,
   type RequestOptions,
   type ResolvedOptions,
   type WaitOptions,
@@ -54,7 +54,7 @@ export function clientMethods(connection: Connection): ClientMethods {
   const { maxRetries } = resolved;
   log.debug("request code loaded (transport, retries, safe create, waits), with this client's first call");
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
-  const baseFetch = connection.fetch ?? ((request: Request, init?: RequestInit) => globalThis.fetch(request, init));
+  const baseFetch = connection.fetch ?? platformFetch;
   const transport = createTransport({
     fetch: baseFetch,
     platformFetch: connection.fetch === undefined,
@@ -152,7 +152,7 @@ export function clientMethods(connection: Connection): ClientMethods {
   }
 
   async function* tasks(query: { pageSize?: number } = {}, opts?: RequestOptions): AsyncGenerator<Task> {
-    const pageSize = query.pageSize ?? LIMITS.pageSizeDefault;
+    const pageSize = query.pageSize ?? DEFAULTS.pageSize;
     checkPageQuery({ pageSize });
     for (let pageNum = 1; pageNum <= PAGE_NUM_MAX; pageNum++) {
       const page = await listPage({ pageNum, pageSize }, opts);

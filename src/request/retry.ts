@@ -38,10 +38,25 @@ export function isTransient(error: unknown): boolean {
  */
 export function backoffDelayMs(retry: number, code?: number, random: () => number = Math.random): number {
   const slots = code !== undefined && CODES[code]?.concurrencyLimit === true;
-  const base = slots ? 1_000 : 500;
+  const base = slots ? MIN_CONCURRENCY_DELAY_MS : 500;
   const exponential = Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, retry));
   const delay = Math.round(exponential * (1 - 0.25 * random()));
-  return slots ? Math.max(1_000, delay) : delay;
+  return slots ? Math.max(MIN_CONCURRENCY_DELAY_MS, delay) : delay;
+}
+
+/** The shortest wait after code 1303: the account's slots free up only as tasks finish. */
+export const MIN_CONCURRENCY_DELAY_MS = 1_000;
+
+/**
+ * The wait before trying again: the server's `Retry-After` when it gave one, else the backoff for retry number
+ * `streak`. The one rule behind the transport's retries, a batch's 1303 waits and a worker's queue back-off.
+ */
+export function nextDelayMs(
+  failure: { retryAfterMs?: number | undefined; code?: number | undefined },
+  streak: number,
+  random: () => number = Math.random,
+): number {
+  return failure.retryAfterMs ?? backoffDelayMs(streak, failure.code, random);
 }
 
 /**
@@ -88,4 +103,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     );
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * A signal that aborts with the reason of whichever of `signals` aborts first: the one way calls follow several
+ * signals (the caller's and a timer's, or two of the caller's). `AbortSignal.any` where the runtime has it.
+ */
+export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any(signals as AbortSignal[]);
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
 }

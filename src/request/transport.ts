@@ -2,8 +2,7 @@
 
 import { CODES } from "../../generated/facts.js";
 import type { Authorizer } from "../auth.js";
-import type { KlingError } from "../errors.js";
-import { KlingTimeoutError } from "../errors.js";
+import { KlingError, KlingTimeoutError } from "../errors.js";
 import { MAX_ANSWER_BYTES, ReadLimitError, readBoundedText } from "../read-limited.js";
 import {
   answerFailure,
@@ -15,7 +14,7 @@ import {
   tooLargeFailure,
 } from "./failure.js";
 import type { Log } from "./log.js";
-import { backoffDelayMs, sleep } from "./retry.js";
+import { anySignal, nextDelayMs, sleep } from "./retry.js";
 
 /**
  * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).
@@ -331,9 +330,6 @@ function timeUp(attempt: Attempt): void {
   attempt.abort();
 }
 
-
-const ambiguousFailures = new WeakSet<object>();
-
 /**
  * Whether `error` came from a failure after which the request may have reached the server and taken
  * effect: a network error other than a refused or unresolved connection, an attempt timeout, a 5xx, or a
@@ -341,7 +337,7 @@ const ambiguousFailures = new WeakSet<object>();
  * `external_task_id`) before it is sent again.
  */
 export function isAmbiguousFailure(error: unknown): boolean {
-  return typeof error === "object" && error !== null && ambiguousFailures.has(error);
+  return error instanceof KlingError && error.ambiguous === true;
 }
 
 /** Where the call stands when its first attempt failed. */
@@ -391,7 +387,7 @@ export async function retryAfterFirst(parts: TransportParts, first: FirstFailure
           (api.requestId ? ` request_id=${api.requestId}` : ""),
       );
     }
-    if (result.ambiguous) ambiguousFailures.add(error);
+    if (result.ambiguous) Object.defineProperty(error, "ambiguous", { value: true, enumerable: false });
 
     const fact = result.code === undefined ? undefined : CODES[result.code];
     if (fact?.renewToken && authorizer.usesJwt && !renewed) {
@@ -406,7 +402,7 @@ export async function retryAfterFirst(parts: TransportParts, first: FirstFailure
         if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
         throw error;
       }
-      const delay = result.delayMs ?? backoffDelayMs(retries, result.code, random);
+      const delay = nextDelayMs({ retryAfterMs: result.delayMs, code: result.code }, retries, random);
       if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
         // The error itself reaches the caller; a warning as well would say the same thing twice.
         if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
@@ -450,29 +446,10 @@ function failureOf(context: FailureContext, request: Request, outcome: Exclude<O
 }
 
 /** The retry sleep, cut short by any of the caller's signals. */
-async function pauseFor(
+function pauseFor(
   pause: (ms: number, signal?: AbortSignal) => Promise<void>,
   ms: number,
   outer: readonly AbortSignal[],
 ): Promise<void> {
-  if (outer.length <= 1) return pause(ms, outer[0]);
-  const controller = new AbortController();
-  const unfollow = follow(outer, (reason) => controller.abort(reason));
-  try {
-    await pause(ms, controller.signal);
-  } finally {
-    unfollow();
-  }
-}
-
-/** Calls `abort` with the reason of whichever of `signals` aborts first; returns the cleanup. */
-function follow(signals: readonly AbortSignal[], abort: (reason: unknown) => void): () => void {
-  const listener = (event: Event) => abort((event.target as AbortSignal).reason);
-  for (const signal of signals) {
-    if (signal.aborted) abort(signal.reason);
-    else signal.addEventListener("abort", listener, { once: true });
-  }
-  return () => {
-    for (const signal of signals) signal.removeEventListener("abort", listener);
-  };
+  return pause(ms, outer.length <= 1 ? outer[0] : anySignal(outer));
 }
