@@ -26,7 +26,7 @@ export {
   KlingTimeoutError,
   KlingValidationError,
 } from "./errors.js";
+export type { Logger, LogLevel } from "./options.js";
 export { BASE_URLS, type ClientOptions, type LookupOptions, type RequestOptions, type WaitOptions } from "./options.js";
 export type { BatchOptions, BatchResult } from "./request/batch.js";
-export type { Logger, LogLevel } from "./request/log.js";
 export type { CallbackPayload, CreateTaskInput, ResultAudio, ResultVideo, Task, TaskStatus } from "./types.js";

@@ -2,7 +2,6 @@
 
 import { LIMITS } from "../generated/limits.js";
 import { KlingValidationError } from "./errors.js";
-import type { Logger } from "./request/log.js";
 import type { Task } from "./types.js";
 import { checkBaseUrl, checkCount, checkDuration, checkFunction, checkLogger, shown } from "./validate.js";
 
@@ -208,4 +207,10 @@ export function isLoopbackUrl(url: string): boolean {
 export function isBrowserPage(): boolean {
   const g = globalThis as { window?: unknown; document?: unknown };
   return typeof g.window === "object" && g.window !== null && typeof g.document === "object" && g.document !== null;
+} /** What the SDK logs through; `console` fits. */
+export interface Logger {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
 }

@@ -1,15 +1,7 @@
 // Levelled logging through the user's logger, with every line scrubbed of keys, bearer tokens and JWTs.
-import { type LogLevel, RANK } from "../options.js";
+import { type Logger, type LogLevel, RANK } from "../options.js";
 
-export type { LogLevel } from "../options.js";
-
-/** What the SDK logs through; `console` fits. */
-export interface Logger {
-  debug(message: string, ...rest: unknown[]): void;
-  info(message: string, ...rest: unknown[]): void;
-  warn(message: string, ...rest: unknown[]): void;
-  error(message: string, ...rest: unknown[]): void;
-}
+export type { Logger, LogLevel } from "../options.js";
 
 /** The SDK's internal log: level-filtered and redacting. */
 export interface Log extends Logger {
