@@ -7,6 +7,14 @@ import { checkBaseUrl, checkCount, checkDuration, checkFunction, checkLogger, sh
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "off";
 
+/** What the SDK logs through; `console` fits. */
+export interface Logger {
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
 /** The levels in order of severity; a log writes the lines at its level and above. */
 export const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 const ALIASES: Record<string, LogLevel> = { warning: "warn", none: "off", silent: "off" };
@@ -207,10 +215,4 @@ export function isLoopbackUrl(url: string): boolean {
 export function isBrowserPage(): boolean {
   const g = globalThis as { window?: unknown; document?: unknown };
   return typeof g.window === "object" && g.window !== null && typeof g.document === "object" && g.document !== null;
-} /** What the SDK logs through; `console` fits. */
-export interface Logger {
-  debug(message: string, ...rest: unknown[]): void;
-  info(message: string, ...rest: unknown[]): void;
-  warn(message: string, ...rest: unknown[]): void;
-  error(message: string, ...rest: unknown[]): void;
 }
