@@ -6,6 +6,7 @@ import type { paths } from "../generated/openapi.js";
 import { createAuthorizer } from "./auth.js";
 import { KlingValidationError } from "./errors.js";
 import {
+  BASE_URLS,
   type ClientOptions,
   isBrowserPage,
   type LookupOptions,
@@ -82,6 +83,13 @@ export function createRawClient(options: RawClientOptions): RawClient {
  */
 export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const resolved = resolveOptions(options);
+  if (!resolved.hasCredentials && needsKey(resolved.baseUrl)) {
+    throw new KlingValidationError(
+      "apiKey",
+      `createClient has no API key for ${resolved.baseUrl}: pass apiKey (or accessKey and secretKey), or set ` +
+        "KLING_V2A_API_KEY (or DEERAPI_KEY) in the environment. The mock (BASE_URLS.mock) and your own proxy need none.",
+    );
+  }
   const authorizer = createAuthorizer(resolved);
   if (isBrowserPage() && (options.apiKey || options.secretKey) && !options.dangerouslyAllowBrowser) {
     throw new KlingValidationError(
@@ -129,6 +137,19 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   const controlled: ControlledCreate = (input, opts, control) => use((m) => m.createTask(input, opts, control));
   Object.defineProperty(client, CONTROLLED_CREATE, { value: controlled });
   return client;
+}
+
+/** Whether `baseUrl` is one of Kling's or DeerAPI's servers (BASE_URLS but the mock), which refuse a request with no key. */
+function needsKey(baseUrl: string): boolean {
+  return Object.entries(BASE_URLS).some(([name, url]) => name !== "mock" && sameOrigin(url, baseUrl));
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
 
 /** The create path with its controls (look up first, hand 1303 to the caller). */

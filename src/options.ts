@@ -205,7 +205,8 @@ function givenLogLevel(value: unknown): LogLevel {
 /** Whether `url` points at this machine (where the mock runs, needing no key). */
 export function isLoopbackUrl(url: string): boolean {
   try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
   } catch {
     return false;
   }

@@ -184,6 +184,32 @@ export function tooLargeFailure(
   };
 }
 
+/**
+ * A redirect the transport does not follow: to another origin (which would be sent the request, and could answer for
+ * the server), one whose target is hidden or missing, or one too many. Not retried: the server would say it again.
+ */
+export function redirectFailure(
+  context: FailureContext,
+  request: Request,
+  response: Response,
+  target: string | undefined,
+): Failure {
+  const from = new URL(request.url).origin;
+  const where =
+    target === undefined || target === from
+      ? "with a redirect that was not followed (too many, or no readable target)"
+      : `with a redirect to ${target}, another origin than ${from}: not followed, so no request went there`;
+  return {
+    error: new KlingConnectionError(
+      `${context.describe(request)} answered HTTP ${response.status} ${where}. Set baseUrl to the server that answers.`,
+      { status: response.status },
+    ),
+    retry: false,
+    ambiguous: false,
+    reason: `HTTP ${response.status} redirect not followed`,
+  };
+}
+
 /** The fetch threw (after the request was handed to it): a connection error, ambiguous unless it provably never left. */
 export function networkFailure(context: FailureContext, request: Request, error: unknown): Failure {
   const code = errorCode(error);

@@ -1,6 +1,7 @@
 // A call's arguments and the create body, checked before anything is sent.
 import { LIMITS } from "../../generated/limits.js";
 import { KlingValidationError } from "../errors.js";
+import { isLoopbackUrl } from "../options.js";
 import type { CreateTaskInput } from "../types.js";
 import { checkCount, checkDuration, isHttpUrl, shown } from "../validate.js";
 
@@ -56,6 +57,22 @@ export function checkWaitOptions(
   if (!options) return;
   checkRequestOptions(options);
   checkDuration(options.pollIntervalMs, "pollIntervalMs");
+}
+
+/**
+ * The shortest poll interval against a real server: below it, a seconds-for-milliseconds slip would poll the account
+ * hundreds of times a second. The mock on this machine may be polled faster.
+ */
+export const MIN_POLL_INTERVAL_MS = 500;
+
+/** Refuses a `pollIntervalMs` under {@link MIN_POLL_INTERVAL_MS} unless `baseUrl` is on this machine (the mock). */
+export function checkPollFloor(pollIntervalMs: unknown, baseUrl: string): void {
+  if (typeof pollIntervalMs !== "number" || pollIntervalMs >= MIN_POLL_INTERVAL_MS || isLoopbackUrl(baseUrl)) return;
+  throw new KlingValidationError(
+    "pollIntervalMs",
+    `pollIntervalMs must be at least ${MIN_POLL_INTERVAL_MS} ms against ${baseUrl} ` +
+      `(got ${pollIntervalMs}; is it in seconds?). Only a server on this machine (the mock) may be polled faster.`,
+  );
 }
 
 /** The longest prompt the API takes, in Unicode code points (the spec's `maxLength`). */

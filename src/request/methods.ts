@@ -15,6 +15,7 @@ import type { CreateTaskInput, Task } from "../types.js";
 import { type CreateControl, type CreatePath, createChecked } from "./create.js";
 import {
   checkPageQuery,
+  checkPollFloor,
   checkRequestOptions,
   checkTaskId,
   checkWaitOptions,
@@ -137,6 +138,7 @@ export function clientMethods(connection: Connection): ClientMethods {
   ): Promise<Task> {
     checkTaskId(taskId);
     checkWaitOptions(opts);
+    checkPollFloor(opts.pollIntervalMs, resolved.baseUrl);
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.waitTimeoutMs;
     const deadline = (startedAt ?? Date.now()) + timeoutMs;
     const requestOptions = { signal: opts.signal, maxRetries: opts.maxRetries };
@@ -161,8 +163,13 @@ export function clientMethods(connection: Connection): ClientMethods {
     }
   }
 
+  const rawSafe = transport();
+  const rawUnsafe = transport({ unsafe: true });
   return {
-    rawFetch: transport(),
+    // Through raw, only GET and HEAD are safe to send again after a failure that may have taken effect: a POST is
+    // retried only where the server certainly did not act (refused connection, 1302/1303), as raw has no safe create.
+    rawFetch: (request, init) =>
+      (request.method === "GET" || request.method === "HEAD" ? rawSafe : rawUnsafe)(request, init),
     createTask,
     getTask: (taskId, opts) => getTaskWithin(taskId, opts),
     listTasks: (query = {}, opts) => listPage(query, opts),
@@ -176,6 +183,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     waitForTask: (taskId, opts) => waitForTask(taskId, opts),
     async run(input, opts = {}) {
       checkWaitOptions(opts);
+      checkPollFloor(opts.pollIntervalMs, resolved.baseUrl);
       const startedAt = Date.now();
       const deadline = startedAt + (opts.timeoutMs ?? DEFAULTS.waitTimeoutMs);
       const task = await createTask(input, { signal: opts.signal, maxRetries: opts.maxRetries }, { deadline });
@@ -183,6 +191,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     },
     // Loaded on first use, so apps that never run batches do not download or parse the batch code.
     async *runBatch(inputs, opts) {
+      checkPollFloor(opts?.pollIntervalMs, resolved.baseUrl);
       const { runBatch } = await import("./batch.js");
       const batchClient = {
         createTask,

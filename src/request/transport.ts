@@ -11,6 +11,7 @@ import {
   networkFailure,
   type ParsedAnswer,
   parseAnswer,
+  redirectFailure,
   tooLargeFailure,
 } from "./failure.js";
 import type { Log } from "./log.js";
@@ -104,7 +105,9 @@ export type Outcome =
   | { problem: "network"; error: unknown }
   /** The body could not be read: over the limit (`ReadLimitError`), or the connection broke off. */
   | { problem: "unread"; response: Response; error: unknown }
-  | { problem: "answer"; response: Response; text: string; parsed: ParsedAnswer };
+  | { problem: "answer"; response: Response; text: string; parsed: ParsedAnswer }
+  /** A redirect that is not followed: to another origin (`target`), without a readable target, or one too many. */
+  | { problem: "redirect"; response: Response; target: string | undefined };
 
 /** What the retry loop takes over from the transport after a failed first attempt. */
 export interface TransportParts {
@@ -218,7 +221,21 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     if (authorization) copy.headers.set("Authorization", authorization);
     attempt.sent = true;
     // The signal goes in `init` rather than a new Request: constructing one costs more than the rest of the transport.
-    const response = await config.fetch(copy, init ? { ...init, signal } : { signal });
+    // Redirects are followed here, not by fetch, so that one to another origin is refused rather than sent the body.
+    const sendInit: RequestInit = init ? { ...init, signal, redirect: "manual" } : { signal, redirect: "manual" };
+    let response = await config.fetch(copy, sendInit);
+    // A create the server has answered exists and is billed: its answer (bounded, and by the attempt's timer) is read
+    // even if the caller aborts now, so the task reaches the caller (run's onProgress) before the abort does.
+    if (call.unsafe) attempt.detachCaller();
+    for (let hops = 0; isRedirect(response); hops++) {
+      const target = redirectTarget(copy.url, response);
+      if (target?.origin !== new URL(copy.url).origin || hops >= MAX_REDIRECTS) {
+        await response.body?.cancel();
+        return { problem: "redirect", response, target: target?.origin };
+      }
+      await response.body?.cancel();
+      response = await config.fetch(await redirected(request, copy, response.status, target.href), sendInit);
+    }
     let text: string;
     try {
       text = await readBoundedText(response, MAX_ANSWER_BYTES, platform);
@@ -319,9 +336,14 @@ class Attempt {
     this.abort((event.target as AbortSignal).reason);
   }
 
+  /** Stops following the caller's signals; the attempt's own timer still bounds it. */
+  detachCaller(): void {
+    for (const signal of this.#outer) signal.removeEventListener("abort", this);
+  }
+
   end(): void {
     clearTimeout(this.#timer);
-    for (const signal of this.#outer) signal.removeEventListener("abort", this);
+    this.detachCaller();
   }
 }
 
@@ -442,6 +464,8 @@ function failureOf(context: FailureContext, request: Request, outcome: Exclude<O
         : networkFailure(context, request, outcome.error);
     case "answer":
       return answerFailure(context, request, outcome.response, outcome.text, outcome.parsed);
+    case "redirect":
+      return redirectFailure(context, request, outcome.response, outcome.target);
   }
 }
 
@@ -452,4 +476,31 @@ function pauseFor(
   outer: readonly AbortSignal[],
 ): Promise<void> {
   return pause(ms, outer.length <= 1 ? outer[0] : anySignal(outer));
+}
+
+/** Same-origin redirects followed per attempt, at most. */
+const MAX_REDIRECTS = 5;
+
+function isRedirect(response: Response): boolean {
+  // A browser hides a manual redirect's status and target (an "opaqueredirect" with status 0).
+  return response.type === "opaqueredirect" || [301, 302, 303, 307, 308].includes(response.status);
+}
+
+/** Where a redirect points; `undefined` when it hides its target (a browser's opaque redirect) or names none. */
+function redirectTarget(from: string, response: Response): URL | undefined {
+  const location = response.headers.get("location");
+  if (location === null) return undefined;
+  try {
+    return new URL(location, from);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request a redirect asks for: 303, and 301/302 after a POST, become a GET without body (as fetch does). */
+async function redirected(original: Request, sent: Request, status: number, target: string): Promise<Request> {
+  const toGet = status === 303 || ((status === 301 || status === 302) && original.method === "POST");
+  const method = toGet && original.method !== "HEAD" ? "GET" : original.method;
+  const body = method === original.method && original.body ? await original.clone().arrayBuffer() : undefined;
+  return new Request(target, { method, headers: sent.headers, body });
 }
