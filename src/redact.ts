@@ -14,7 +14,6 @@ const DECODE_PASSES = 3;
 const REMEMBERED = 8;
 
 // Invisible characters that can split a secret: soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM.
-const INVISIBLE = /[\u00AD\u200B-\u200D\u2060\uFEFF]/;
 const NEEDS_NORMALISING = /[%\u00AD\u200B-\u200D\u2060\uFEFF]/;
 // A JWT's header is base64url JSON, so it starts with `eyJ` (`{"`): that spares hostnames like api.example.com.
 const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
@@ -75,20 +74,24 @@ export function createRedactor(secrets: readonly string[], options: RedactorOpti
 interface Patterns {
   /** Secrets shorter than RUN, longest first: matched as spelled. */
   short: string[];
-  /** Every RUN-character run (case-folded) of the longer secrets and of their base64 forms, with its form. */
-  runs: Map<string, number>;
-  /** The UTF-16 units that occur in some run: a window ending in any other unit cannot match. */
-  alphabet: Set<number>;
+  /** Every RUN-character run (case-folded) of the longer secrets and of their base64 forms, by rolling hash. */
+  runs: Map<number, Array<{ run: string; kind: number }>>;
+  /** A bit per 16-bit digest of the runs' hashes: most windows that match no run stop at this one array read. */
+  digests: Uint32Array;
+  /** Whether a secret holds what normalising changes (`%XX`, an invisible unit), so the original is searched too. */
+  special: boolean;
+  /** Which folded ASCII units occur in some run: a window holding any other cannot match (others go by hash). */
+  alphabet: Uint8Array;
 }
 
 function compile(secrets: readonly string[]): Patterns {
   const unique = [...new Set(secrets)];
-  const runs = new Map<string, number>();
+  const kinds = new Map<string, number>();
   const add = (form: string, kind: number) => {
     const folded = fold(form);
     for (let i = 0; i + RUN <= folded.length; i++) {
       const run = folded.slice(i, i + RUN);
-      runs.set(run, (runs.get(run) ?? 0) | kind);
+      kinds.set(run, (kinds.get(run) ?? 0) | kind);
     }
   };
   for (const secret of unique) {
@@ -96,10 +99,19 @@ function compile(secrets: readonly string[]): Patterns {
     add(secret, PLAIN);
     for (const encoded of base64Cores(secret)) add(encoded, BASE64);
   }
-  const alphabet = new Set<number>();
-  for (const run of runs.keys()) for (let i = 0; i < run.length; i++) alphabet.add(run.charCodeAt(i));
+  const runs = new Map<number, Array<{ run: string; kind: number }>>();
+  const digests = new Uint32Array(0x10000 / 32);
+  const alphabet = new Uint8Array(128);
+  for (const [run, kind] of kinds) {
+    const hash = hashRun(run, 0);
+    runs.set(hash, [...(runs.get(hash) ?? []), { run, kind }]);
+    const digest = digestOf(hash);
+    digests[digest >>> 5] = (digests[digest >>> 5] ?? 0) | (1 << (digest & 31));
+    for (let i = 0; i < run.length; i++) if (run.charCodeAt(i) < 128) alphabet[run.charCodeAt(i)] = 1;
+  }
   const short = unique.filter((secret) => secret.length < RUN).sort((a, b) => b.length - a.length);
-  return { short, runs, alphabet };
+  const special = unique.some((secret) => NEEDS_NORMALISING.test(secret));
+  return { short, runs, digests, alphabet, special };
 }
 
 /**
@@ -121,17 +133,27 @@ function base64Cores(secret: string): string[] {
   return cores;
 }
 
-/** Lower-cases without moving any character, so positions in the folded text are positions in the original. */
+/** Lower-cases without moving any unit, so offsets in the folded text are offsets in the original. */
 function fold(text: string): string {
   const lower = text.toLowerCase();
   // Only a few characters (İ) lengthen when lower-cased; then fold ASCII alone, which keeps the length.
   return lower.length === text.length ? lower : text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
-/** The text a secret is searched in, and where each of its characters came from in the original text. */
+/** A polynomial hash of RUN folded units; HASH_OUT removes the oldest unit when the window slides on. */
+const HASH_BASE = 0x01000193;
+const HASH_OUT = Array.from({ length: RUN - 1 }).reduce<number>((power) => Math.imul(power, HASH_BASE), 1);
+const digestOf = (hash: number): number => (hash ^ (hash >>> 16)) & 0xffff;
+function hashRun(text: string, from: number): number {
+  let hash = 0;
+  for (let k = 0; k < RUN; k++) hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(from + k)) | 0;
+  return hash;
+}
+
+/** The text a secret is searched in, and where each of its units came from in the original text. */
 interface View {
   text: string;
-  /** Original offsets of each character's first and past-last unit; absent when the view is the original. */
+  /** Original offsets of each unit's first and past-last unit; absent when the view is the original. */
   start?: number[];
   end?: number[];
 }
@@ -148,54 +170,71 @@ function normalise(text: string): View {
 }
 
 function normalisePass(text: string): Required<View> {
-  let out = "";
   const start: number[] = [];
   const end: number[] = [];
+  let out = "";
+  let copied = 0;
   for (let i = 0; i < text.length; ) {
-    const unit = text[i] as string;
-    if (INVISIBLE.test(unit)) {
-      i++;
+    const code = text.charCodeAt(i);
+    const decoded = code === 37 ? decodePercent(text, i) : isInvisible(code) ? { chars: "", width: 1 } : undefined;
+    if (decoded === undefined) {
+      start.push(i);
+      end.push(++i);
       continue;
     }
-    const decoded = unit === "%" ? decodePercent(text, i) : undefined;
-    const chars = decoded?.chars ?? unit;
-    const width = decoded?.width ?? 1;
-    for (let k = 0; k < chars.length; k++) {
+    for (let k = 0; k < decoded.chars.length; k++) {
       start.push(i);
-      end.push(i + width);
+      end.push(i + decoded.width);
     }
-    out += chars;
-    i += width;
+    out += text.slice(copied, i) + decoded.chars;
+    i += decoded.width;
+    copied = i;
   }
+  out += text.slice(copied);
   return { text: out, start, end };
+}
+
+// Invisible characters that can split a secret: soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM.
+function isInvisible(code: number): boolean {
+  return code === 0xad || (code >= 0x200b && code <= 0x200d) || code === 0x2060 || code === 0xfeff;
 }
 
 /** The character a `%XX` (or a UTF-8 sequence of them) at `at` stands for, and how many units it spans. */
 function decodePercent(text: string, at: number): { chars: string; width: number } | undefined {
-  const lead = hexByte(text, at);
-  if (lead === undefined) return undefined;
-  const count = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  const lead = hexAt(text, at + 1);
+  if (lead < 0) return undefined;
+  if (lead < 0x80) return { chars: String.fromCharCode(lead), width: 3 };
+  const count = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
   if (count === 0) return undefined;
-  const width = 3 * count;
   try {
-    return { chars: decodeURIComponent(text.slice(at, at + width)), width };
+    return { chars: decodeURIComponent(text.slice(at, at + 3 * count)), width: 3 * count };
   } catch {
     return undefined;
   }
 }
 
-function hexByte(text: string, at: number): number | undefined {
-  if (text[at] !== "%") return undefined;
-  const hex = text.slice(at + 1, at + 3);
-  return /^[0-9A-Fa-f]{2}$/.test(hex) ? Number.parseInt(hex, 16) : undefined;
+/** The byte written as two hex digits at `at`, or -1. */
+function hexAt(text: string, at: number): number {
+  const high = hexDigit(text.charCodeAt(at));
+  const low = hexDigit(text.charCodeAt(at + 1));
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  const lower = code | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 /** `inner`'s offsets (into `outer.text`) carried through to the original text. */
 function compose(outer: View, inner: Required<View>): View {
-  if (outer.start === undefined || outer.end === undefined) return inner;
-  const start = inner.start.map((offset) => outer.start?.[offset] ?? 0);
-  const end = inner.end.map((offset) => outer.end?.[offset - 1] ?? 0);
-  return { text: inner.text, start, end };
+  const { start, end } = outer;
+  if (start === undefined || end === undefined) return inner;
+  return {
+    text: inner.text,
+    start: inner.start.map((offset) => start[offset] ?? 0),
+    end: inner.end.map((offset) => end[offset - 1] ?? 0),
+  };
 }
 
 /** A span of the original text to replace, and the form its secret was found in (decides how far it extends). */
@@ -204,11 +243,10 @@ type Span = [start: number, end: number, kind: number];
 function redactText(text: string, patterns: Patterns): string {
   const spans: Span[] = [];
   if (patterns.runs.size > 0 || patterns.short.length > 0) {
-    findSecrets(text, patterns, spans);
-    if (NEEDS_NORMALISING.test(text)) {
-      const view = normalise(text);
-      if (view.start !== undefined) findSecrets(view.text, patterns, spans, view);
-    }
+    const view = NEEDS_NORMALISING.test(text) ? normalise(text) : undefined;
+    // The normalised text holds every secret the original does, unless a secret itself has a `%XX` or invisible unit.
+    if (view?.start === undefined || patterns.special) findSecrets(text, patterns, spans);
+    if (view?.start !== undefined) findSecrets(view.text, patterns, spans, view);
   }
   const out = spans.length === 0 ? text : replaceSpans(text, spans);
   return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
@@ -224,28 +262,55 @@ function findSecrets(searched: string, patterns: Patterns, spans: Span[], view?:
       push(at, at + secret.length, EXACT);
     }
   }
-  if (patterns.runs.size === 0 || searched.length < RUN) return;
-  const folded = fold(searched);
+  if (patterns.runs.size > 0) findRuns(searched, patterns, push);
+}
+
+/** Calls `found` for each stretch of `text` made of overlapping runs of a secret, with the forms they matched. */
+function findRuns(text: string, patterns: Patterns, found: (from: number, to: number, kind: number) => void): void {
+  const folded = fold(text);
   let open: Span | undefined;
-  for (let i = 0; i + RUN <= folded.length; ) {
-    // A window whose last unit is in no secret cannot match, nor can any other window holding that unit.
-    if (!patterns.alphabet.has(folded.charCodeAt(i + RUN - 1))) {
-      i += RUN;
+  let hash = 0;
+  let filled = 0;
+  for (let i = 0; i < folded.length; i++) {
+    const code = folded.charCodeAt(i);
+    // A unit that is in no secret ends every window holding it: start afresh after it.
+    if (patterns.alphabet[code] === 0) {
+      hash = 0;
+      filled = 0;
       continue;
     }
-    const kind = patterns.runs.get(folded.slice(i, i + RUN));
-    if (kind !== undefined) {
-      if (open !== undefined && i <= open[1]) {
-        open[1] = i + RUN;
-        open[2] |= kind;
-      } else {
-        if (open !== undefined) push(...open);
-        open = [i, i + RUN, kind];
-      }
+    if (filled === RUN) hash = (hash - Math.imul(folded.charCodeAt(i - RUN), HASH_OUT)) | 0;
+    else filled++;
+    hash = (Math.imul(hash, HASH_BASE) + code) | 0;
+    if (filled < RUN) continue;
+    const digest = digestOf(hash);
+    if (((patterns.digests[digest >>> 5] ?? 0) & (1 << (digest & 31))) === 0) continue;
+    const from = i + 1 - RUN;
+    const kind = kindAt(folded, from, patterns.runs.get(hash));
+    if (kind === undefined) continue;
+    if (open !== undefined && from <= open[1]) {
+      open[1] = i + 1;
+      open[2] |= kind;
+    } else {
+      if (open !== undefined) found(...open);
+      open = [from, i + 1, kind];
     }
-    i++;
   }
-  if (open !== undefined) push(...open);
+  if (open !== undefined) found(...open);
+}
+
+/** The form of the run among `candidates` (same hash) that `folded` holds at `from`, if any. */
+function kindAt(
+  folded: string,
+  from: number,
+  candidates: Array<{ run: string; kind: number }> = [],
+): number | undefined {
+  for (const { run, kind } of candidates) {
+    let k = 0;
+    while (k < RUN && run.charCodeAt(k) === folded.charCodeAt(from + k)) k++;
+    if (k === RUN) return kind;
+  }
+  return undefined;
 }
 
 const WORD = /[A-Za-z0-9_-]/;

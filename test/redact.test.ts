@@ -69,6 +69,12 @@ describe("createRedactor: a key of 8 characters or more, in every altered form",
     expect(both.text(`${KEY} ${other.toUpperCase()} ${base64(KEY)}`)).toBe(`${REDACTED} ${REDACTED} ${REDACTED}`);
   });
 
+  it("a key that itself holds %XX or an invisible character is found as spelled", () => {
+    for (const key of ["pass%41word-12345", "pass\u200Bword-12345"]) {
+      expect(createRedactor([key]).text(`x ${key} y`)).toBe(`x ${REDACTED} y`);
+    }
+  });
+
   it("a key that contains a shorter key is removed whole", () => {
     expect(createRedactor(["abcdefgh", "abcdefgh-ijkl"]).text("x abcdefgh-ijkl y abcdefgh")).toBe(
       `x ${REDACTED} y ${REDACTED}`,
