@@ -13,13 +13,17 @@ const DECODE_PASSES = 3;
 /** Signed tokens remembered by default: a JWT lives 30 minutes, so a few cover every token still in use. */
 const REMEMBERED = 8;
 
-// Invisible characters that can split a secret: soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM.
+// What normalising undoes: `%XX`, and invisible characters that can split a secret (soft hyphen, zero-width space,
+// non-joiner, joiner, word joiner, BOM).
 const NEEDS_NORMALISING = /[%\u00AD\u200B-\u200D\u2060\uFEFF]/;
 // A JWT's header is base64url JSON, so it starts with `eyJ` (`{"`): that spares hostnames like api.example.com.
 const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
 const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
 
-/** Which form a match was found in: a short secret as spelled, the secret's own characters, or its base64. */
+// A run of digits alone is not taken as a key's: eight digits of a key would be found in task ids and timestamps.
+const DIGITS = /^[0-9]+$/;
+
+/** Which form a match was found in: a secret as spelled, a run of the secret's own characters, or of its base64. */
 const EXACT = 0;
 const PLAIN = 1;
 const BASE64 = 2;
@@ -30,7 +34,8 @@ export interface Redactor {
    * every JWT-shaped token too. A secret of 8 characters or more is found as any run of 8 or more of its characters
    * (any case), also URL-encoded (fully or partly, up to three times over), split by zero-width characters, or in
    * base64 (standard or URL-safe, padded or not, alone or inside a longer encoded text such as `user:key`).
-   * A shorter secret is found as spelled, also URL-encoded or split. Text with none of these is returned as is.
+   * A shorter secret is found as spelled, also URL-encoded or split. A run of digits alone does not count (task ids
+   * and timestamps are digits), but a secret is always found as spelled. Text with none of these is returned as is.
    */
   text(text: string): string;
   /** A copy of a parsed JSON value with every string (keys too) redacted by {@link Redactor.text}. */
@@ -72,8 +77,8 @@ export function createRedactor(secrets: readonly string[], options: RedactorOpti
 }
 
 interface Patterns {
-  /** Secrets shorter than RUN, longest first: matched as spelled. */
-  short: string[];
+  /** Every secret, longest first: matched as spelled (the only match for one shorter than RUN). */
+  exact: string[];
   /** Every RUN-character run (case-folded) of the longer secrets and of their base64 forms, by rolling hash. */
   runs: Map<number, Array<{ run: string; kind: number }>>;
   /** A bit per 16-bit digest of the runs' hashes: most windows that match no run stop at this one array read. */
@@ -91,7 +96,7 @@ function compile(secrets: readonly string[]): Patterns {
     const folded = fold(form);
     for (let i = 0; i + RUN <= folded.length; i++) {
       const run = folded.slice(i, i + RUN);
-      kinds.set(run, (kinds.get(run) ?? 0) | kind);
+      if (!DIGITS.test(run)) kinds.set(run, (kinds.get(run) ?? 0) | kind);
     }
   };
   for (const secret of unique) {
@@ -109,9 +114,9 @@ function compile(secrets: readonly string[]): Patterns {
     digests[digest >>> 5] = (digests[digest >>> 5] ?? 0) | (1 << (digest & 31));
     for (let i = 0; i < run.length; i++) if (run.charCodeAt(i) < 128) alphabet[run.charCodeAt(i)] = 1;
   }
-  const short = unique.filter((secret) => secret.length < RUN).sort((a, b) => b.length - a.length);
+  const exact = [...unique].sort((a, b) => b.length - a.length);
   const special = unique.some((secret) => NEEDS_NORMALISING.test(secret));
-  return { short, runs, digests, alphabet, special };
+  return { exact, runs, digests, alphabet, special };
 }
 
 /**
@@ -242,7 +247,7 @@ type Span = [start: number, end: number, kind: number];
 
 function redactText(text: string, patterns: Patterns): string {
   const spans: Span[] = [];
-  if (patterns.runs.size > 0 || patterns.short.length > 0) {
+  if (patterns.exact.length > 0) {
     const view = NEEDS_NORMALISING.test(text) ? normalise(text) : undefined;
     // The normalised text holds every secret the original does, unless a secret itself has a `%XX` or invisible unit.
     if (view?.start === undefined || patterns.special) findSecrets(text, patterns, spans);
@@ -252,12 +257,12 @@ function redactText(text: string, patterns: Patterns): string {
   return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
 }
 
-/** Adds to `spans` (original offsets) every run and short secret found in `searched`, a view of the original. */
+/** Adds to `spans` (original offsets) every secret and run found in `searched`, a view of the original. */
 function findSecrets(searched: string, patterns: Patterns, spans: Span[], view?: View): void {
   const push = (from: number, to: number, kind: number) => {
     spans.push(view?.start && view.end ? [view.start[from] ?? 0, view.end[to - 1] ?? 0, kind] : [from, to, kind]);
   };
-  for (const secret of patterns.short) {
+  for (const secret of patterns.exact) {
     for (let at = searched.indexOf(secret); at >= 0; at = searched.indexOf(secret, at + secret.length)) {
       push(at, at + secret.length, EXACT);
     }
@@ -344,7 +349,7 @@ function replaceSpans(text: string, spans: Span[]): string {
 }
 
 function widen(text: string, [from, to, kind]: Span): [number, number] {
-  // A short secret is the only thing known to be secret: its neighbours may be ordinary words.
+  // A secret as spelled is all that is known to be secret: its neighbours may be ordinary words.
   if (kind === EXACT) return [from, to];
   const token = kind & BASE64 && !(kind & PLAIN) ? BASE64_CHAR : WORD;
   let start = from;

@@ -75,6 +75,16 @@ describe("createRedactor: a key of 8 characters or more, in every altered form",
     }
   });
 
+  it("a run of digits alone is not a key's: task ids and timestamps stay whole, the key itself does not", () => {
+    const hexKey = "3f9a0c1d84729163550e2b7c4d8f6a1e";
+    const redactor = createRedactor([hexKey, "8472916355012345"]);
+    const ids = '{"task_id":"868472916355032578","created_at":1764024357708}';
+    expect(redactor.text(ids)).toBe(ids);
+    expect(redactor.text(`key ${hexKey} and ${hexKey.slice(4, 20)} and 8472916355012345`)).toBe(
+      `key ${REDACTED} and ${REDACTED} and ${REDACTED}`,
+    );
+  });
+
   it("a key that contains a shorter key is removed whole", () => {
     expect(createRedactor(["abcdefgh", "abcdefgh-ijkl"]).text("x abcdefgh-ijkl y abcdefgh")).toBe(
       `x ${REDACTED} y ${REDACTED}`,
