@@ -273,13 +273,14 @@ function findSecrets(searched: string, patterns: Patterns, spans: Span[], view?:
 /** Calls `found` for each stretch of `text` made of overlapping runs of a secret, with the forms they matched. */
 function findRuns(text: string, patterns: Patterns, found: (from: number, to: number, kind: number) => void): void {
   const folded = fold(text);
+  const { alphabet, digests, runs } = patterns;
   let open: Span | undefined;
   let hash = 0;
   let filled = 0;
   for (let i = 0; i < folded.length; i++) {
     const code = folded.charCodeAt(i);
     // A unit that is in no secret ends every window holding it: start afresh after it.
-    if (patterns.alphabet[code] === 0) {
+    if (code < 128 && alphabet[code] === 0) {
       hash = 0;
       filled = 0;
       continue;
@@ -289,9 +290,9 @@ function findRuns(text: string, patterns: Patterns, found: (from: number, to: nu
     hash = (Math.imul(hash, HASH_BASE) + code) | 0;
     if (filled < RUN) continue;
     const digest = digestOf(hash);
-    if (((patterns.digests[digest >>> 5] ?? 0) & (1 << (digest & 31))) === 0) continue;
+    if (((digests[digest >>> 5] ?? 0) & (1 << (digest & 31))) === 0) continue;
     const from = i + 1 - RUN;
-    const kind = kindAt(folded, from, patterns.runs.get(hash));
+    const kind = kindAt(folded, from, runs.get(hash));
     if (kind === undefined) continue;
     if (open !== undefined && from <= open[1]) {
       open[1] = i + 1;
