@@ -7,6 +7,7 @@ import {
 } from "../generated/callback-validator.js";
 import type { components } from "../generated/openapi.js";
 import { KlingCallbackError, KlingValidationError } from "./errors.js";
+import { ReadLimitError, readLimited } from "./read-limited.js";
 
 // The `./callbacks` entry point carries what a webhook handler needs, and nothing of the client.
 export { KlingCallbackError, type KlingCallbackErrorReason, KlingError } from "./errors.js";
@@ -24,8 +25,16 @@ export type CallbackRequest = Request | { headers: HeadersInit | NodeLikeHeaders
 export interface VerifyCallbackOptions {
   /** The webhook secret from the Kling console (`whsec_…`, or the bare base64). Not the API key. */
   secret: string;
-  /** How far `webhook-timestamp` may be from now, in seconds, either way; bounds replays. @default 300 */
+  /**
+   * How far `webhook-timestamp` may be from now, in seconds, either way. It narrows the window for replays but does
+   * not stop them: a delivery replayed within it carries the same `webhook-id`, so deduplicate on that. @default 300
+   */
   toleranceSec?: number;
+  /**
+   * The most bytes of body read; a larger body (declared by `Content-Length`, or as it streams in) is refused with
+   * `body_too_large` without reading the rest. A delivery is a few kB. @default 1048576 (1 MiB)
+   */
+  maxBodyBytes?: number;
   /** The current time in epoch milliseconds; for tests. @default Date.now */
   now?: () => number;
 }
@@ -41,6 +50,8 @@ export interface SignCallbackOptions {
 
 const SECRET_PREFIX = "whsec_";
 const DEFAULT_TOLERANCE_SEC = 300;
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"] as const;
 const encoder = new TextEncoder();
 // fatal: a body that is not UTF-8 is rejected instead of being parsed with U+FFFD in it.
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -91,39 +102,41 @@ export function parseCallback(body: string | Uint8Array): Task {
  * arrived: JSON that was parsed and serialized again differs in bytes and fails. A `Request` is read once
  * with `arrayBuffer()`. Uses WebCrypto only, so it runs on Node, Deno, Bun, browsers and edge runtimes.
  *
- * Checks, in order: the secret (`invalid_secret`), the body is raw (`parsed_body`), the three headers
- * (`missing_headers`, also for a timestamp that is not Unix seconds), the timestamp within ±`toleranceSec`
- * (`timestamp_out_of_tolerance`), any `v1` signature matches in constant time (`invalid_signature`; other
- * versions are ignored), then the body (`invalid_json`, `invalid_payload`).
+ * Checks, in order: the options (`KlingValidationError`), the secret (`invalid_secret`), the body is raw
+ * (`parsed_body`) and at most `maxBodyBytes` (`body_too_large`, the rest left unread), the three headers are present
+ * (`missing_headers`), the timestamp is Unix seconds (`invalid_timestamp`) within ±`toleranceSec`
+ * (`timestamp_out_of_tolerance`), any `v1` signature matches in constant time (`invalid_signature`; other versions
+ * are ignored), then the body (`invalid_json`, `invalid_payload`). The tolerance narrows replays, it does not stop
+ * them: a replay within it carries the same `webhook-id`, so deduplicate deliveries on that.
  *
  * @throws {KlingCallbackError} with the `reason` above; answer the sender with a 4xx.
  */
 export async function verifyCallback(req: CallbackRequest, options: VerifyCallbackOptions): Promise<Task> {
+  const tolerance = checkedNumber(options.toleranceSec, "toleranceSec", DEFAULT_TOLERANCE_SEC, "seconds");
+  const maxBodyBytes = checkedNumber(options.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES, "bytes");
   const secret = decodeSecret(options.secret);
-  const tolerance = options.toleranceSec ?? DEFAULT_TOLERANCE_SEC;
-  if (!Number.isFinite(tolerance) || tolerance < 0) {
-    throw new KlingValidationError(
-      "toleranceSec",
-      `toleranceSec must be a non-negative number of seconds, got ${String(tolerance)}.`,
-    );
-  }
-  const { headers, body } = await readRequest(req);
+  const { headers, body } = await readRequest(req, maxBodyBytes);
 
-  const missing = (["webhook-id", "webhook-timestamp", "webhook-signature"] as const).filter(
-    (name) => !headers.get(name),
-  );
-  const id = headers.get("webhook-id");
-  const timestamp = headers.get("webhook-timestamp");
-  const signatures = headers.get("webhook-signature");
-  if (!id || !timestamp || !signatures) {
+  const missing = SIGNATURE_HEADERS.filter((name) => !headers.has(name));
+  if (missing.length > 0) {
     throw new KlingCallbackError(
       "missing_headers",
       `The callback has no ${missing.join(", ")} header${missing.length > 1 ? "s" : ""}: it is unsigned. ` +
-        "Kling signs deliveries only when a webhook secret is configured in its console; use parseCallback for unsigned ones.",
+        "Kling signs deliveries only when a webhook secret is configured in its console; " +
+        "use parseCallback for unsigned ones.",
     );
   }
+  const [id, timestamp, signatures] = SIGNATURE_HEADERS.map((name) => headers.get(name) ?? "") as [
+    string,
+    string,
+    string,
+  ];
   if (!/^[0-9]{1,15}$/.test(timestamp)) {
-    throw new KlingCallbackError("missing_headers", "The webhook-timestamp header is not a Unix time in seconds.");
+    throw new KlingCallbackError(
+      "invalid_timestamp",
+      "The webhook-timestamp header is not a Unix time in whole seconds " +
+        `(got ${JSON.stringify(timestamp.slice(0, 40))}).`,
+    );
   }
 
   const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
@@ -131,7 +144,8 @@ export async function verifyCallback(req: CallbackRequest, options: VerifyCallba
   if (Math.abs(skew) > tolerance) {
     throw new KlingCallbackError(
       "timestamp_out_of_tolerance",
-      `The callback was signed ${Math.abs(skew)} s ${skew > 0 ? "ago" : "in the future"}, beyond the ${tolerance} s tolerance: ` +
+      `The callback was signed ${Math.abs(skew)} s ${skew > 0 ? "ago" : "in the future"}, ` +
+        `beyond the ${tolerance} s tolerance: ` +
         "a replayed delivery, or a clock out of sync (check NTP on this server).",
     );
   }
@@ -211,7 +225,18 @@ function isRawBody(body: unknown): body is string | Uint8Array {
   return typeof body === "string" || body instanceof Uint8Array;
 }
 
-async function readRequest(req: CallbackRequest): Promise<{ headers: Headers; body: Uint8Array }> {
+/**
+ * A numeric option: absent gives `fallback`; anything but a finite, non-negative number is refused, its type shown so
+ * that the string "300" is not mistaken for the number 300.
+ */
+function checkedNumber(value: unknown, field: string, fallback: number, unit: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
+  const given = typeof value === "number" ? String(value) : `${typeof value} ${JSON.stringify(value) ?? ""}`.trim();
+  throw new KlingValidationError(field, `${field} must be a non-negative number of ${unit}, not ${given}.`);
+}
+
+async function readRequest(req: CallbackRequest, maxBytes: number): Promise<{ headers: Headers; body: Uint8Array }> {
   // Duck-typed rather than `instanceof Request`: frameworks and polyfills bring their own Request classes.
   if (!isRawBody((req as { body?: unknown }).body) && typeof (req as Request).arrayBuffer === "function") {
     const request = req as Request;
@@ -222,11 +247,36 @@ async function readRequest(req: CallbackRequest): Promise<{ headers: Headers; bo
           "Pass the Request before reading it, or pass { headers, body } with the raw body.",
       );
     }
-    return { headers: request.headers, body: new Uint8Array(await request.arrayBuffer()) };
+    return { headers: request.headers, body: await readBodyLimited(request, maxBytes) };
   }
   const { headers, body } = req as { headers: HeadersInit | NodeLikeHeaders; body: unknown };
   if (!isRawBody(body)) throw parsedBody(body);
-  return { headers: toHeaders(headers), body: typeof body === "string" ? encoder.encode(body) : body };
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  if (bytes.byteLength > maxBytes) throw bodyTooLarge(maxBytes, bytes.byteLength);
+  return { headers: toHeaders(headers), body: bytes };
+}
+
+/** The Request's body, refused unread past `maxBytes` when its Content-Length says so, else as soon as it passes. */
+async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    throw bodyTooLarge(maxBytes, declared);
+  }
+  try {
+    return await readLimited(request.body, maxBytes);
+  } catch (error) {
+    if (error instanceof ReadLimitError) throw bodyTooLarge(maxBytes);
+    throw error;
+  }
+}
+
+function bodyTooLarge(maxBytes: number, size?: number): KlingCallbackError {
+  return new KlingCallbackError(
+    "body_too_large",
+    `The callback body is ${size === undefined ? "larger than" : `${size} bytes, over`} maxBodyBytes (${maxBytes}); ` +
+      "a Kling delivery is a few kB. The rest was not read.",
+  );
 }
 
 function toHeaders(init: HeadersInit | NodeLikeHeaders): Headers {

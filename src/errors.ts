@@ -257,9 +257,12 @@ export class KlingTaskFailedError extends KlingError {
  * Why a callback was rejected:
  * - `invalid_json`: the body is not UTF-8 JSON.
  * - `invalid_payload`: the JSON matches neither callback dialect of the spec (`CallbackPayload`).
- * - `missing_headers`: a `webhook-*` header is absent or malformed.
- * - `invalid_signature`: no `v1` signature matches the body under the secret.
+ * - `missing_headers`: a `webhook-*` header is absent (the delivery is unsigned).
+ * - `invalid_timestamp`: `webhook-timestamp` is present but not a Unix time in whole seconds (`abc`, `0x10`, `1e3`,
+ *   empty).
+ * - `invalid_signature`: no `v1` signature matches the body under the secret (an empty id or signature included).
  * - `timestamp_out_of_tolerance`: `webhook-timestamp` is too far from now (a replay, or a skewed clock).
+ * - `body_too_large`: the body is over `maxBodyBytes`; the rest of it was not read.
  * - `invalid_secret`: the configured secret is not base64 (after an optional `whsec_`); a setup error.
  * - `parsed_body`: the caller passed a parsed object or a consumed request instead of the raw body.
  */
@@ -267,8 +270,10 @@ export type KlingCallbackErrorReason =
   | "invalid_json"
   | "invalid_payload"
   | "missing_headers"
+  | "invalid_timestamp"
   | "invalid_signature"
   | "timestamp_out_of_tolerance"
+  | "body_too_large"
   | "invalid_secret"
   | "parsed_body";
 

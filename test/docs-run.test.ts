@@ -530,6 +530,17 @@ const SERVERS: Record<string, Exercise> = {
     const run = await runExample(ex);
     const server = await lastServer(3000);
     await checkCallbackHandler(viaServer(server), () => run.console.of("log"));
+    // "act on each id once": a replayed delivery is answered 200 and handled once; a body past the limit is refused.
+    const deliver = (body: BodyInit, headers: Record<string, string>) =>
+      viaServer(server)(new Request("http://app.example/kling/hook", { method: "POST", headers, body }));
+    const { task: replayed, body } = await deliveredTask();
+    const signed = { ...(await signCallback(body, { secret: SECRET })), "content-type": "application/json" };
+    expect((await deliver(body, signed)).status).toBe(200);
+    expect((await deliver(body, signed)).status).toBe(200);
+    expect(run.console.of("log").filter(([id]) => id === replayed.task_id)).toEqual([[replayed.task_id, "succeed"]]);
+    const oversized = await deliver(new Uint8Array(2 * 1024 * 1024), signed);
+    expect(oversized.status).toBe(413);
+    expect(await oversized.text()).toBe("body_too_large");
     // The mock's own signed deliveries of a task's three status changes, all accepted.
     const task = await kling.createTask({ ...freshInput(), callback_url: `${server}/kling/hook` });
     await expect

@@ -64,10 +64,12 @@ const REASONS: readonly KlingCallbackErrorReason[] = [
   "invalid_json",
   "invalid_payload",
   "missing_headers",
+  "invalid_timestamp",
   "invalid_signature",
   "timestamp_out_of_tolerance",
   "invalid_secret",
   "parsed_body",
+  "body_too_large",
 ];
 
 const figures = {
@@ -941,13 +943,15 @@ describe("fuzz: callback bodies and signature headers", () => {
             const value = headers[name];
             return value === undefined ? "" : trimmed(Array.isArray(value) ? value.join(", ") : value);
           };
+          // Absent is missing; present but empty is a malformed timestamp, or an id or signature that cannot match.
+          const present = (name: string) => headers[name] !== undefined;
           let expected: KlingCallbackErrorReason | "body";
           if (hurt.kind === "secret" && !hurt.valid) expected = "invalid_secret";
-          else if (!get("webhook-id") || !get("webhook-timestamp") || !get("webhook-signature"))
+          else if (!present("webhook-id") || !present("webhook-timestamp") || !present("webhook-signature"))
             expected = "missing_headers";
-          else if (!/^[0-9]{1,15}$/.test(get("webhook-timestamp"))) expected = "missing_headers";
+          else if (!/^[0-9]{1,15}$/.test(get("webhook-timestamp"))) expected = "invalid_timestamp";
           else if (Math.abs(NOW_S - Number(get("webhook-timestamp"))) > 300) expected = "timestamp_out_of_tolerance";
-          else if (!validSignature) expected = "invalid_signature";
+          else if (!validSignature || !get("webhook-id") || !get("webhook-signature")) expected = "invalid_signature";
           else expected = "body";
 
           const request = callbackRequest(form, headers, body, rename);

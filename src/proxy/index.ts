@@ -3,6 +3,7 @@ import { createAuthorizer } from "../auth.js";
 import { isNotFound, KlingValidationError } from "../errors.js";
 import { DEFAULTS, platformFetch, resolveOptions } from "../options.js";
 import { ReadLimitError, readLimited } from "../read-limited.js";
+import { createRedactor, type Redactor } from "../redact.js";
 import { newExternalTaskId } from "../request/create.js";
 import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../request/input.js";
 import { anySignal } from "../request/retry.js";
@@ -18,7 +19,6 @@ import {
 } from "./checks.js";
 import { toNodeHandler } from "./node.js";
 import { browserIdOf, checkBrowserId, createOwnerScope, isBrowserId, storedId } from "./owner.js";
-import { createRedactor, type Redactor } from "./redact.js";
 import { type Exchange, exchange, isErrorAnswer, type Upstream } from "./upstream.js";
 
 export type { NodeHandler, NodeRequest, NodeResponse } from "./node.js";

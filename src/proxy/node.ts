@@ -23,6 +23,11 @@ export interface NodeResponse {
 
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => void;
 
+/** The origin given to a request without a usable Host header (HTTP/1.0, or a Host that is not a plain host). */
+const FALLBACK_ORIGIN = "http://localhost";
+// A host name or IPv4 address (letters, digits, `-`, `_`, `.`) or a bracketed IPv6 address, then an optional port.
+const PLAIN_HOST = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
 /** After answering early (413, 401, 408…), the rest of an upload is read and dropped up to this much, then the socket is closed. */
 const DRAIN_MAX_BYTES = 1024 * 1024;
 /** …or for this long, whichever comes first. */
@@ -80,9 +85,33 @@ function toRequest(req: NodeRequest, signal: AbortSignal, state: { open: boolean
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
   const method = req.method ?? "GET";
-  const url = `http://${headers.get("host") ?? "localhost"}${(req as { originalUrl?: string }).originalUrl ?? req.url ?? "/"}`;
+  const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/";
+  const url = `${originOf(headers.get("host"))}${pathOf(target)}`;
   const body = method === "GET" || method === "HEAD" ? null : bodyStream(req, state);
   return new Request(url, { method, headers, body, signal, duplex: "half" } as RequestInit);
+}
+
+/**
+ * The Request's origin: `http://` and the Host header when it is a plain host and port, else a fixed local origin.
+ * Only the path routes a request; the Host is kept for the same-origin check alone, so a Host holding a path, `?`,
+ * `#`, `@`, a backslash, spaces or non-ASCII text can neither route the request nor make it fail.
+ */
+function originOf(host: string | null): string {
+  if (host === null || !PLAIN_HOST.test(host)) return FALLBACK_ORIGIN;
+  try {
+    const origin = new URL(`http://${host}`);
+    // The URL parser normalises (case, the default port); anything else it changed was not a plain host.
+    return origin.host === host.toLowerCase().replace(/:80$/, "") ? origin.origin : FALLBACK_ORIGIN;
+  } catch {
+    return FALLBACK_ORIGIN;
+  }
+}
+
+/** The request target's path and query. An absolute-form target (`GET http://host/path`) gives only its path. */
+function pathOf(target: string): string {
+  if (target.startsWith("/")) return target;
+  const url = new URL(target); // Anything else (`*`, garbage) throws: a 400.
+  return `${url.pathname}${url.search}`;
 }
 
 /** The Node request as a byte stream that reads only as fast as it is consumed, and stops (pauses) when cancelled. */

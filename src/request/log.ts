@@ -1,5 +1,6 @@
 // Levelled logging through the user's logger, with every line scrubbed of keys, bearer tokens and JWTs.
 import { type Logger, type LogLevel, RANK } from "../options.js";
+import { createRedactor, REDACTED } from "../redact.js";
 
 export type { Logger, LogLevel } from "../options.js";
 
@@ -12,25 +13,13 @@ export interface Log extends Logger {
   redact(text: string): string;
 }
 
-const REDACTED = "[redacted]";
-// A JWT's header is base64url JSON, so it starts with `eyJ` (`{"`); requiring that spares hostnames like api.example.com.
-const JWT = /eyJ[\w-]*\.[\w-]+\.[\w-]+/g;
-const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
-
 /**
- * A log writing to `logger` at `level` and above. Every message and string argument is redacted: the
- * registered `secrets`, anything after `Bearer `, and JWT-shaped tokens. Non-string arguments are
- * stringified first so no object can smuggle a key out. A throwing logger never breaks a request.
+ * A log writing to `logger` at `level` and above. Every message and string argument is redacted (see `createRedactor`:
+ * the registered `secrets` in the forms echoes take, anything after `Bearer `, JWT-shaped tokens). Non-string arguments
+ * are stringified first so no object can smuggle a key out. A throwing logger never breaks a request.
  */
 export function createLog(logger: Logger, level: LogLevel, secrets: readonly string[]): Log {
-  // Longest first, so a secret that contains another is removed whole. Every configured credential counts, however
-  // short: a short key is still the key.
-  const known = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
-  const redact = (text: string): string => {
-    let out = text;
-    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
-  };
+  const redact = createRedactor(secrets).text;
   const write =
     (at: Exclude<LogLevel, "off">) =>
     (message: string, ...rest: unknown[]): void => {
