@@ -2,6 +2,7 @@
 // POSTs sent twice, cross-origin redirects, and a run aborted after its create.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BASE_URLS, createClient, KlingConnectionError, KlingValidationError } from "../src/index.js";
 
@@ -197,5 +198,63 @@ describe("a run aborted after its create", () => {
       ),
     ).rejects.toThrow("stopped by the caller");
     expect(seen).toEqual([TASK.task_id]);
+  });
+});
+
+describe("secrets in altered forms, in errors", () => {
+  const KEY = "sk-Ab3dEf6hIj9kLm2nOp5qRs8tUv";
+  const forms = [
+    KEY,
+    KEY.slice(3), // without its prefix
+    KEY.toUpperCase(),
+    KEY.toLowerCase(),
+    encodeURIComponent(`key=${KEY}`).replace(/-/g, "%2D"),
+    btoa(KEY),
+    `${KEY.slice(0, 10)}\u200b${KEY.slice(10)}`,
+    `${KEY.slice(0, -4)}****`, // masked in its last 4 characters
+  ];
+  const leaks = (text: string) => {
+    const plain = decodeURIComponent(text.replace(/%(?![0-9A-Fa-f]{2})/g, "%25")).replace(
+      /[\u200b-\u200d\u2060\ufeff]/g,
+      "",
+    );
+    const lower = plain.toLowerCase();
+    const core = KEY.slice(3).toLowerCase();
+    for (let i = 0; i + 8 <= core.length; i++) if (lower.includes(core.slice(i, i + 8))) return true;
+    return text.includes(btoa(KEY).slice(0, 12));
+  };
+
+  it("none reaches a message, JSON.stringify or util.inspect, even under a Symbol-keyed property of a cause", async () => {
+    for (const form of forms) {
+      const cause = Object.assign(new Error("socket hang up"), { [Symbol("request")]: `Authorization: ${form}` });
+      const kling = createClient({
+        apiKey: KEY,
+        baseUrl: "https://api.example.test",
+        maxRetries: 0,
+        fetch: async () => {
+          throw new TypeError(`fetch failed for token ${form}`, { cause });
+        },
+      });
+      const error = await kling.getTask(TASK.task_id).catch((thrown) => thrown);
+      expect(error).toBeInstanceOf(KlingConnectionError);
+      for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })])
+        expect(leaks(text), `${form} in ${text}`).toBe(false);
+    }
+  });
+
+  it("an upstream answer echoing the key in any form reaches no error", async () => {
+    for (const form of forms) {
+      const kling = createClient({
+        apiKey: KEY,
+        baseUrl: "https://api.example.test",
+        fetch: async () =>
+          new Response(JSON.stringify({ code: 1002, message: `token ${form} is invalid`, request_id: form }), {
+            status: 401,
+          }),
+      });
+      const error = await kling.getTask(TASK.task_id).catch((thrown) => thrown);
+      for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })])
+        expect(leaks(text), `${form} in ${text}`).toBe(false);
+    }
   });
 });

@@ -379,11 +379,12 @@ function cleanCause(value: unknown, redact: (text: string) => string, depth = 0)
 
 /** Own fields are all primitives, and no string among them holds a secret. */
 function isCleanRecord(value: object, redact: (text: string) => string, skip: string[] = []): boolean {
-  for (const key of Object.getOwnPropertyNames(value)) {
-    if (skip.includes(key)) continue;
+  // Symbol keys too: util.inspect shows them, so a key hidden under one would leak there.
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key === "string" && skip.includes(key)) continue;
     let field: unknown;
     try {
-      field = (value as Record<string, unknown>)[key];
+      field = (value as Record<PropertyKey, unknown>)[key];
     } catch {
       return false;
     }
