@@ -5,7 +5,13 @@ import { KlingValidationError } from "./errors.js";
 export function shown(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value));
+    // NaN and ±Infinity as themselves: JSON would print them as null, which reads like "nothing was given".
+    text =
+      typeof value === "bigint"
+        ? `${value}n`
+        : typeof value === "number" && !Number.isFinite(value)
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value));
   } catch {
     text = Object.prototype.toString.call(value);
   }

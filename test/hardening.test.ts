@@ -258,3 +258,22 @@ describe("secrets in altered forms, in errors", () => {
     }
   });
 });
+
+describe("messages", () => {
+  it("a NaN or infinite option is shown as such, not as null", () => {
+    for (const [value, word] of [
+      [Number.NaN, "NaN"],
+      [Number.POSITIVE_INFINITY, "Infinity"],
+    ] as const) {
+      const error = (() => {
+        try {
+          createClient({ baseUrl: BASE_URLS.mock, timeoutMs: value });
+        } catch (thrown) {
+          return thrown as Error;
+        }
+      })();
+      expect(error?.message).toContain(word);
+      expect(error?.message).not.toContain("null");
+    }
+  });
+});
