@@ -2,6 +2,7 @@
 export {
   DEFAULT_BATCH_ID,
   DEFAULT_JOB_OPTIONS,
+  type EnqueueCounts,
   enqueueVideos,
   type EnqueueOptions,
   JOB_NAME,
@@ -9,6 +10,7 @@ export {
   type VideoJobData,
 } from "./enqueue.js";
 export {
+  ACCOUNT_CONCURRENCY_WAIT_MS,
   createVideoToAudioWorker,
   type VideoJobProgress,
   type VideoToAudioWorkerOptions,

@@ -1,11 +1,23 @@
 // The `kling-v2a` commands run, create, get, wait, list and batch over the SDK, and the way to mock and queue commands.
 import { readFileSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
-import { downloadTask, type DownloadedFile } from "./download.js";
+import { checkDownloadDir, downloadTask, type DownloadedFile } from "./download.js";
 import { KlingTimeoutError } from "../errors.js";
 import { BASE_URLS } from "../options.js";
-import { clientFrom, EXIT, exitCodeOf, Interrupted, type Io, UsageError } from "./common.js";
+import {
+  clientFrom,
+  EXIT,
+  exitCodeOf,
+  inCliTerms,
+  integerFlag,
+  Interrupted,
+  type Io,
+  onStopSignals,
+  parseFlags,
+  positiveNumberFlag,
+  UsageError,
+} from "./common.js";
 import type { CreateTaskInput, Task } from "../types.js";
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
@@ -85,12 +97,17 @@ const WAIT = {
   timeout: { type: "string" },
   download: { type: "string" },
   force: { type: "boolean" },
+  "max-download-mb": { type: "string" },
   "poll-interval": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** What the running command knows of its task, so an interruption can say how to pick it up again. */
 interface Session {
   taskId?: string | undefined;
+  /** The task the command asked about (wait's TASK_ID) or created (run): the only one whose files it saves. */
+  askedTaskId?: string | undefined;
+  /** For a command without one task (batch): how to carry on after an interruption. */
+  resume?: string | undefined;
 }
 
 export async function main(
@@ -109,18 +126,15 @@ export async function main(
   const json = argv.includes("--json");
   const controller = new AbortController();
   const session: Session = {};
-  // The first Ctrl-C stops the command cleanly (the task keeps running on the server); a second one exits at once.
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort(new Interrupted("interrupted (Ctrl-C)"));
-  };
-  process.on("SIGINT", onSignal);
+  // The first Ctrl-C (or SIGTERM, SIGHUP) stops the command cleanly: the task keeps running on the server, its id is
+  // printed, a batch releases its lock. A second signal exits at once.
+  const removeHandlers = onStopSignals((signal) => controller.abort(new Interrupted(signal)));
   try {
     return await dispatch(command, rest, io, controller.signal, session);
   } catch (error) {
     return report(controller.signal.aborted ? controller.signal.reason : error, io, json, session);
   } finally {
-    process.off("SIGINT", onSignal);
+    removeHandlers();
   }
 }
 
@@ -148,13 +162,7 @@ async function dispatch(
     batch: { ...GLOBAL, ...BATCH_OPTIONS },
   }[command];
   if (!options) throw new UsageError(`unknown command "${command}"; see kling-v2a --help`);
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(rest, options);
   if (values.help) {
     io.stdout.write(HELP);
     return EXIT.ok;
@@ -200,7 +208,10 @@ async function dispatch(
           pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
           onProgress: progress?.update,
         };
-        if (command === "wait") session.taskId = onePositional(positionals, "TASK_ID");
+        const maxMb = positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" });
+        // A --download path that cannot be a folder is refused before a task is created (and paid for).
+        if (typeof values.download === "string") checkDownloadDir(values.download);
+        if (command === "wait") session.taskId = session.askedTaskId = onePositional(positionals, "TASK_ID");
         const task =
           command === "run"
             ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))
@@ -213,6 +224,9 @@ async function dispatch(
         const deadline = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
         const download = {
           force: values.force === true,
+          maxMb,
+          // The task this command created or was asked about (the first progress report of run is its create).
+          taskId: session.askedTaskId,
           deadline,
           progress: io.stderr.isTTY ? io.stderr : undefined,
           signal,
@@ -229,6 +243,8 @@ async function dispatch(
         }
       }
       case "batch":
+        session.resume =
+          "run the same command again to resume: tasks already created are waited for, not created again";
         return await runBatchFile(kling, onePositional(positionals, "FILE"), parseBatchFlags(values), io, signal);
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -303,6 +319,7 @@ function startProgress(stream: NodeJS.WriteStream, session: Session) {
     update(task: Task) {
       status = task.task_status;
       session.taskId = task.task_id;
+      session.askedTaskId ??= task.task_id;
       if (tty) draw();
       else stream.write(`task ${task.task_id} ${status} · ${elapsed()}\n`);
     },
@@ -331,7 +348,9 @@ function errorJson(error: unknown): Record<string, unknown> {
     "externalTaskId",
     "task",
   ] as const;
-  const detail: Record<string, unknown> = { message: error instanceof Error ? error.message : String(error) };
+  const detail: Record<string, unknown> = {
+    message: inCliTerms(error instanceof Error ? error.message : String(error)),
+  };
   for (const field of fields) if (e && e[field] !== undefined) detail[field] = e[field];
   if (error instanceof UsageError) detail.name = "UsageError";
   return detail;
@@ -340,7 +359,7 @@ function errorJson(error: unknown): Record<string, unknown> {
 /** Prints an error once (never a secret: SDK errors hold none) and picks the exit code. */
 function report(error: unknown, io: Io, json: boolean, session: Session): number {
   const code = exitCodeOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = inCliTerms(error instanceof Error ? error.message : String(error));
   if (json) {
     const detail = errorJson(error);
     if (error instanceof Interrupted && session.taskId) detail.taskId = session.taskId;
@@ -352,6 +371,7 @@ function report(error: unknown, io: Io, json: boolean, session: Session): number
       `task ${session.taskId} keeps running on the server; pick it up with: kling-v2a wait ${session.taskId}\n`,
     );
   }
+  if (error instanceof Interrupted && session.resume) io.stderr.write(`${session.resume}\n`);
   if (error instanceof KlingTimeoutError && error.taskId)
     io.stderr.write(`keep waiting: kling-v2a wait ${error.taskId}\n`);
   if (error instanceof UsageError) io.stderr.write("see kling-v2a --help\n");
@@ -367,19 +387,8 @@ function noPositionals(positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 }
 
-function integerFlag(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, not "${value}"`);
-  return n;
-}
-
 function secondsFlag(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new UsageError(`${flag} must be a positive number of seconds, not "${value}"`);
-  return n * 1000;
+  return positiveNumberFlag(value, flag, { scale: 1000, unit: "number of seconds" });
 }
 
 function version(): string {
