@@ -240,7 +240,7 @@ describe("kling-v2a worker | enqueue | results: usage", () => {
     [["enqueue", "--redis", "redis://127.0.0.1:1"], /expected one FILE/],
     [["enqueue", "no-such-file.jsonl", "--redis", "redis://127.0.0.1:1"], /no such file/],
     [["results", "--redis", "redis://127.0.0.1:1"], /--batch-id ID is required/],
-    [["worker", "--redis", "redis://127.0.0.1:1", "--bogus"], /Unknown option '--bogus'/],
+    [["worker", "--redis", "redis://127.0.0.1:1", "--bogus"], /unknown flag --bogus/],
   ])("%j exits 2 with a message", async (argv, message) => {
     const { io, err } = capture();
     expect(await main(argv, io)).toBe(2);

@@ -23,12 +23,12 @@ import type { CreateTaskInput, Task } from "../types.js";
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 
 Usage:
-  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR [--force]] [--json]
+  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR ...] [--json]
   kling-v2a create (--video-url URL | --video-id ID) [input flags] [--json]
   kling-v2a get    TASK_ID [--json]
-  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force]] [--json]
+  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force] [--max-download-mb N]] [--json]
   kling-v2a list   [--page N] [--page-size N] [--json]
-  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR [--force]] [--timeout SEC] [--results FILE] [--json]
+  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR ...] [--timeout SEC] [--results FILE] [--json]
   kling-v2a mock   [--port 4010] [--webhook-secret whsec_...] [--require-auth] [...]   (a local Kling: tasks progress,
                    media play, callbacks arrive; no key needed; all flags: kling-v2a mock --help)
 
@@ -54,18 +54,22 @@ Global flags:
   --poll-interval SEC   steady interval between status polls (run, wait, batch; default 5, first polls sooner)
   --help, --version
 
-Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line). Results are
-appended to FILE.results.jsonl as items finish (index = the item's 0-based line in FILE); running the
-same command again skips what succeeded and waits for tasks already created instead of creating (and
-paying for) them again. One run at a time per results file (a .lock file beside it).
+Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line; a line starting
+with { is a create body in any file); text only (UTF-8, or UTF-16 with a BOM): anything else is refused
+before anything is written. Results are appended to FILE.results.jsonl as items finish (index = the
+item's 0-based line in FILE); running the same command again skips what succeeded and waits for tasks
+already created instead of creating (and paying for) them again. One run at a time per results file (a
+.lock file beside it; a lock left by a process that is gone, on any host, is taken over).
 
 Downloads: --download DIR saves <task_id>.mp3/.wav; an existing file is not overwritten without
---force; a transfer that sends nothing for 30 s, or runs past --timeout, is given up.
+--force; a transfer that sends nothing for 30 s, or runs past --timeout, is given up; a file larger than
+--max-download-mb (default 512) is cut off and removed (exit 3).
 
 Progress (status, elapsed time) goes to stderr: redrawn on a terminal, a line per status change otherwise;
 results go to stdout.
 Exit codes: 0 success, 1 task failed (batch: any item failed), 2 usage or validation error,
-3 API or connection error, 4 timeout, 130 interrupted (Ctrl-C: the task keeps running; the task id is printed).
+3 API or connection error, 4 timeout, 130 interrupted (Ctrl-C: the task keeps running; the task id is
+printed); SIGTERM and SIGHUP do the same, exit 143 and 129.
 
 Examples:
   kling-v2a run --video-url https://example.com/clip.mp4 --bgm-prompt "slow ambient piano" --download ./audio

@@ -34,18 +34,20 @@ Usage:
   kling-v2a enqueue FILE --redis URL [--batch-id ID] [--queue NAME] [--json]
   kling-v2a results --redis URL --batch-id ID [--queue NAME]
 
-worker   runs jobs until Ctrl-C (or SIGTERM), which hands its running jobs back to the queue.
+worker   runs jobs until Ctrl-C (or SIGTERM, SIGHUP), which hands its running jobs back to the queue.
          --account-concurrency: tasks your Kling account runs at once, across all workers (stored in
-         Redis; later workers may omit it). --concurrency: jobs this worker runs (default: the account's).
+         Redis; other workers may omit it, and one started at the same moment waits up to 30 s for it).
+         --concurrency: jobs this worker runs (default: the account's).
          --timeout: one attempt's wait for its task (default 600); a retry waits for the same task.
 enqueue  adds FILE's items (.jsonl: one create body a line; else one video URL a line), one job per
-         item, its id the item's external_task_id: enqueueing the same file again adds nothing.
+         item, its id the item's external_task_id: enqueueing the same file again adds nothing (it
+         says how many jobs it added and how many were already queued).
          --batch-id defaults to one derived from the file's path, as \`kling-v2a batch\` does.
 results  writes the batch's finished items as JSONL on stdout; a summary goes to stderr.
 
 Needs the optional packages bullmq and ioredis: npm install bullmq@6 ioredis@5
 Exit codes: 0 success, 1 an item failed (results), 2 usage or validation error, 3 API or Redis
-connection error, 130 interrupted.
+connection error, 130 interrupted (143 SIGTERM, 129 SIGHUP).
 `;
 
 const COMMON = {
