@@ -10,7 +10,7 @@ export const LOCK_HEARTBEAT_MS = 15_000;
  * A lock whose heartbeat is older than this belongs to a process that is gone (on another host, e.g. a container
  * that was removed, its pid cannot be checked; on this host, its pid may have been reused by another program).
  */
-export const LOCK_STALE_MS = 2 * 60_000;
+const LOCK_STALE_MS = 2 * 60_000;
 /** How long a lock file without readable contents counts as being written by a process that is starting. */
 const LOCK_WRITE_GRACE_MS = 10_000;
 

@@ -16,7 +16,7 @@ export const EXIT = { ok: 0, taskFailed: 1, usage: 2, api: 3, timeout: 4, interr
 export class UsageError extends Error {}
 
 /** The signals that end a command as Ctrl-C does: SIGINT (Ctrl-C), SIGTERM (kill, a container stopping), SIGHUP. */
-export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /** The shell's exit code for a command ended by `signal`: 128 + its number (130, 143, 129). */

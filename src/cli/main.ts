@@ -19,6 +19,7 @@ import {
   UsageError,
 } from "./common.js";
 import type { CreateTaskInput, Task } from "../types.js";
+import type { VideoToAudioClient } from "../client.js";
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 
@@ -204,48 +205,8 @@ async function dispatch(
         return EXIT.ok;
       }
       case "run":
-      case "wait": {
-        const timeoutMs = secondsFlag(values.timeout, "--timeout");
-        const waitOptions = {
-          signal,
-          timeoutMs,
-          pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
-          onProgress: progress?.update,
-        };
-        const maxMb = positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" });
-        // A --download path that cannot be a folder is refused before a task is created (and paid for).
-        if (typeof values.download === "string") checkDownloadDir(values.download);
-        if (command === "wait") session.taskId = session.askedTaskId = onePositional(positionals, "TASK_ID");
-        const task =
-          command === "run"
-            ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))
-            : await kling.waitForTask(session.taskId!, waitOptions);
-        progress?.stop();
-        if (typeof values.download !== "string") {
-          print(io, json, task, describeTask(task));
-          return EXIT.ok;
-        }
-        const deadline = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
-        const download = {
-          force: values.force === true,
-          maxMb,
-          // The task this command created or was asked about (the first progress report of run is its create).
-          taskId: session.askedTaskId,
-          deadline,
-          progress: io.stderr.isTTY ? io.stderr : undefined,
-          signal,
-        };
-        try {
-          const files = await downloadTask(task, values.download, download);
-          print(io, json, { task, files }, describeTask(task) + describeFiles(files));
-          return EXIT.ok;
-        } catch (error) {
-          if (signal.aborted) throw error;
-          // The task succeeded and was paid for: its result is printed whatever happened to the files.
-          print(io, json, { task, files: [], error: errorJson(error) }, describeTask(task));
-          return report(error, io, false, session);
-        }
-      }
+      case "wait":
+        return await runOrWait(command, kling, values, positionals, { io, signal, session, progress, json, startedAt });
       case "batch":
         session.resume =
           "run the same command again to resume: tasks already created are waited for, not created again";
@@ -255,6 +216,69 @@ async function dispatch(
     }
   } finally {
     progress?.stop();
+  }
+}
+
+/** What `run` and `wait` share with the command around them. */
+interface WaitContext {
+  io: Io;
+  signal: AbortSignal;
+  session: Session;
+  progress: ReturnType<typeof startProgress> | undefined;
+  json: boolean;
+  startedAt: number;
+}
+
+/** `run` (create, then wait) and `wait TASK_ID`, then the result printed and, with `--download`, its files saved. */
+async function runOrWait(
+  command: "run" | "wait",
+  kling: VideoToAudioClient,
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  { io, signal, session, progress, json, startedAt }: WaitContext,
+): Promise<number> {
+  const timeoutMs = secondsFlag(values.timeout, "--timeout");
+  const waitOptions = {
+    signal,
+    timeoutMs,
+    pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
+    onProgress: progress?.update,
+  };
+  const maxMb = positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" });
+  // A --download path that cannot be a folder is refused before a task is created (and paid for).
+  if (typeof values.download === "string") checkDownloadDir(values.download);
+  let task: Task;
+  if (command === "wait") {
+    const taskId = onePositional(positionals, "TASK_ID");
+    session.taskId = session.askedTaskId = taskId;
+    task = await kling.waitForTask(taskId, waitOptions);
+  } else {
+    noPositionals(positionals);
+    task = await kling.run(inputFrom(values), waitOptions);
+  }
+  progress?.stop();
+  if (typeof values.download !== "string") {
+    print(io, json, task, describeTask(task));
+    return EXIT.ok;
+  }
+  const download = {
+    force: values.force === true,
+    maxMb,
+    // The task this command created or was asked about (the first progress report of run is its create).
+    taskId: session.askedTaskId,
+    deadline: timeoutMs === undefined ? undefined : startedAt + timeoutMs,
+    progress: io.stderr.isTTY ? io.stderr : undefined,
+    signal,
+  };
+  try {
+    const files = await downloadTask(task, values.download, download);
+    print(io, json, { task, files }, describeTask(task) + describeFiles(files));
+    return EXIT.ok;
+  } catch (error) {
+    if (signal.aborted) throw error;
+    // The task succeeded and was paid for: its result is printed whatever happened to the files.
+    print(io, json, { task, files: [], error: errorJson(error) }, describeTask(task));
+    return report(error, io, false, session);
   }
 }
 
