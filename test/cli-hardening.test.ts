@@ -319,7 +319,8 @@ describe.skipIf(buildError !== null)("messages name CLI flags", () => {
     const id = JSON.parse(created.stdout).task_id;
     const run = await kling(["wait", id, ...common(fake), "--timeout", "0.3"]);
     expect(run.code).toBe(4);
-    expect(run.stderr).toContain(`kling-v2a wait ${id}`);
+    expect(run.stderr).toContain(`keep waiting: kling-v2a wait ${id}\n`);
+    expect(run.stderr).not.toContain(`kling-v2a wait ${id}.`); // a command to copy, not one ending a sentence
     expect(run.stderr).not.toMatch(/timeoutMs|waitForTask/);
     await fake.close();
   });

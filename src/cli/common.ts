@@ -131,6 +131,8 @@ export function integerFlag(value: string | boolean | undefined, flag: string, m
 
 /** SDK option names in messages, and the CLI flag or command a user types instead. */
 const CLI_TERMS: ReadonlyArray<readonly [RegExp, string]> = [
+  // The CLI prints "keep waiting: kling-v2a wait <id>" on a line of its own, where it can be copied whole.
+  [/: wait for it again with waitForTask\("[^"]+"\)\./g, "."],
   [/\bwaitForTask\("([^"]+)"\)/g, "kling-v2a wait $1"],
   [/\b(?:waitTimeoutMs|timeoutMs)\b/g, "--timeout"],
   [/\bpollIntervalMs\b/g, "--poll-interval"],
