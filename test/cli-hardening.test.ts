@@ -325,6 +325,17 @@ describe.skipIf(buildError !== null)("messages name CLI flags", () => {
     await fake.close();
   });
 
+  it("batch's line for an item past --timeout names no SDK method", async () => {
+    const fake = await startFakeKling({ taskDurationMs: 60_000 });
+    const path = join(dir, "slow.txt");
+    writeFileSync(path, "https://example.com/slow.mp4\n");
+    const run = await kling(["batch", path, ...common(fake), "--timeout", "0.5"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/failed \S+ task \d+: Task \d+ did not finish/);
+    expect(run.stderr).not.toMatch(/timeoutMs|waitForTask/);
+    await fake.close();
+  });
+
   it("an SDK range check is told with the flag: --page-size, not pageSize", async () => {
     const run = await kling(["list", "--base-url", "http://127.0.0.1:9", "--page-size", "1000"]);
     expect(run.code).toBe(2);

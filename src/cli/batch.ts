@@ -1,7 +1,7 @@
 // `kling-v2a batch FILE`: runBatch over a JSONL or URL-list file, results appended as they finish, resumable.
 import { resolve } from "node:path";
 import type { BatchResult } from "../batch.js";
-import { integerFlag, type Io, positiveNumberFlag } from "./common.js";
+import { inCliTerms, integerFlag, type Io, positiveNumberFlag } from "./common.js";
 import { checkDownloadDir, downloadTask } from "./download.js";
 import { checkInputFile, readInputs } from "./input-file.js";
 import type { VideoToAudioClient } from "../client.js";
@@ -118,7 +118,7 @@ export async function runBatchFile(
       results.append(line);
       if (!tty && !flags.json)
         io.stderr.write(
-          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`,
+          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
         );
     }
   } finally {
