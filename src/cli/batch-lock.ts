@@ -52,8 +52,9 @@ export function takeBatchLock(path: string, lockPath: string, notice: (line: str
           `or delete ${lockPath} if that process is gone.`,
       );
     }
-    if (removeIfStill(lockPath, holder) && holder) {
-      notice(`took over ${lockPath}: the batch that held it (pid ${holder.pid} on ${holder.host}) ${gone}`);
+    if (removeIfStill(lockPath, holder)) {
+      const who = holder ? `the batch that held it (pid ${holder.pid} on ${holder.host}) ${gone}` : "it was unreadable";
+      notice(`took over ${lockPath}: ${who}`);
     }
   }
   throw new KlingValidationError(
