@@ -1,14 +1,13 @@
 // runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort, deadline.
 import { afterEach, describe, expect, it } from "vitest";
-import { AdaptiveLimit, type BatchResult } from "../src/request/batch.js";
-import { batchItemId } from "../src/request/batch.js";
 import {
-  createClient,
   type CreateTaskInput,
+  createClient,
   KlingTaskFailedError,
   KlingTimeoutError,
   KlingValidationError,
 } from "../src/index.js";
+import { AdaptiveLimit, type BatchResult, batchItemId } from "../src/request/batch.js";
 import { type FakeKling, startFakeKling } from "./support/fake-kling.js";
 
 let fake: FakeKling | undefined;

@@ -2,8 +2,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_ANSWER_BYTES } from "../src/read-limited.js";
 import { createClient, KlingConnectionError } from "../src/index.js";
+import { MAX_ANSWER_BYTES } from "../src/read-limited.js";
 
 let server: Server | undefined;
 afterEach(async () => {

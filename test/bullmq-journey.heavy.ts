@@ -132,7 +132,20 @@ describe.each(commands)("installed with bullmq, through %s", (_label, queue, com
     );
     expect(enqueued.stderr).toBe("");
     expect(enqueued.code).toBe(0);
-    expect(JSON.parse(enqueued.stdout)).toMatchObject({ queue, batchId: queue, items: 4, jobs: 3 });
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({
+      queue,
+      batchId: queue,
+      items: 4,
+      jobs: 3,
+      added: 3,
+      alreadyQueued: 0,
+    });
+    const again = await run(
+      cmd!,
+      [...pre, "enqueue", file, "--redis", redis.url, "--queue", queue, "--batch-id", queue],
+      consumer,
+    );
+    expect(again.stdout).toContain("0 added, 3 already queued");
     const worker = spawnWorker({
       command: command(),
       cwd: consumer,

@@ -182,7 +182,7 @@ describe("worker processes sharing one account", () => {
     const line = await leaving!.waitFor(/^\S+ task \d+ (submitted|processing)$/);
     const id = line.split(" ")[0]!;
     leaving!.kill("SIGTERM");
-    expect((await leaving!.exited).code).toBe(130);
+    expect((await leaving!.exited).code).toBe(143); // 128 + SIGTERM, as the shell reports it
     const handedBack = await queue.getJob(id);
     expect(await handedBack!.getState()).toBe("waiting");
     expect(handedBack!.attemptsMade).toBe(0);
@@ -367,9 +367,19 @@ describe("one worker, real Redis", () => {
   it("sets the queue's global concurrency before taking a job, and refuses to guess it", async () => {
     const fake = await fakeKling({ taskDurationMs: 100 });
     const queue = newQueue();
-    await expect(inProcessWorker(queue, fake, { accountConcurrency: undefined })).rejects.toMatchObject({
+    const notices: string[] = [];
+    const unset = {
+      accountConcurrency: undefined,
+      accountConcurrencyWaitMs: 400,
+      onNotice: (m: string) => notices.push(m),
+    };
+    await expect(inProcessWorker(queue, fake, unset)).rejects.toMatchObject({
       field: "accountConcurrency",
+      message: expect.stringContaining("after waiting 0.4 s"),
     });
+    expect(notices).toEqual([
+      expect.stringContaining("waiting up to 0.4 s for a worker started with accountConcurrency"),
+    ]);
     await inProcessWorker(queue, fake, { accountConcurrency: 3 });
     expect(await queue.getGlobalConcurrency()).toBe(3);
     // A later worker without the option keeps what the queue has.
@@ -378,7 +388,69 @@ describe("one worker, real Redis", () => {
   }, 60_000);
 });
 
+describe("workers started at the same moment", () => {
+  const spec = (queue: string, fake: FakeKling, accountConcurrency?: number) => ({
+    redisUrl: redis.url,
+    baseUrl: fake.url,
+    queue,
+    accountConcurrency,
+    pollInterval: 0.05,
+  });
+
+  it("a worker without --account-concurrency waits, saying so, for the one that sets it", async () => {
+    const fake = await fakeKling({ taskDurationMs: 100 });
+    const queue = newQueue();
+    const [later] = workers([{ ...spec(queue.name, fake), name: "without" }]);
+    await later!.waitFor(
+      /no global concurrency yet: waiting up to 30 s for a worker started with --account-concurrency/,
+    );
+    const [first] = workers([{ ...spec(queue.name, fake, 3), name: "with" }]);
+    await Promise.all([first!.waitFor(/^worker ready/), later!.waitFor(/^worker ready.*concurrency 3/)]);
+  }, 90_000);
+
+  it("two started together (only the first with --account-concurrency) both start, every time", async () => {
+    const fake = await fakeKling({ taskDurationMs: 100 });
+    for (let round = 0; round < 4; round++) {
+      const queue = newQueue();
+      const pair = workers([
+        { ...spec(queue.name, fake, 2), name: `with-${round}` },
+        { ...spec(queue.name, fake), name: `without-${round}` },
+      ]);
+      await Promise.all(pair.map((worker) => worker.waitFor(/^worker ready/)));
+      await stopAll(pair);
+    }
+  }, 180_000);
+});
+
 describe("the queue commands", () => {
+  it("enqueue of the same file twice: N added, then 0 added and N already queued", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kling-bullmq-"));
+    const file = join(dir, "twice.txt");
+    await writeFile(
+      file,
+      urls(5, "twice")
+        .map((input) => input.video_url)
+        .join("\n"),
+    );
+    const queue = newQueue();
+    const [node, ...pre] = SOURCE_CLI;
+    const enqueue = (json: boolean) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(
+          node!,
+          [...pre, "enqueue", file, "--redis", redis.url, "--queue", queue.name, ...(json ? ["--json"] : [])],
+          { timeout: 60_000 },
+          (error, stdout) => resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout }),
+        ),
+      );
+    const first = await enqueue(true);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ items: 5, jobs: 5, added: 5, alreadyQueued: 0 });
+    const second = await enqueue(false);
+    expect(second.stdout).toContain("0 added, 5 already queued");
+    expect(await queue.count()).toBe(5);
+  }, 60_000);
+
   it("exit 3 with one line, and no password, when Redis does not answer", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kling-bullmq-"));
     await writeFile(join(dir, "clips.txt"), "https://example.com/a.mp4\n");

@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { KlingRateLimitError, KlingValidationError } from "../src/index.js";
-import { batchItemId } from "../src/request/batch.js";
 import { DEFAULT_JOB_OPTIONS, enqueueVideos, KEEP_FINISHED_SECONDS, WORKER_DEFAULTS } from "../src/bullmq/index.js";
 import { accountBackOff } from "../src/bullmq/worker.js";
 import { main } from "../src/cli/main.js";
+import { KlingRateLimitError, KlingValidationError } from "../src/index.js";
+import { batchItemId } from "../src/request/batch.js";
 import { checkCreateInput } from "../src/request/input.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -240,7 +240,7 @@ describe("kling-v2a worker | enqueue | results: usage", () => {
     [["enqueue", "--redis", "redis://127.0.0.1:1"], /expected one FILE/],
     [["enqueue", "no-such-file.jsonl", "--redis", "redis://127.0.0.1:1"], /no such file/],
     [["results", "--redis", "redis://127.0.0.1:1"], /--batch-id ID is required/],
-    [["worker", "--redis", "redis://127.0.0.1:1", "--bogus"], /Unknown option '--bogus'/],
+    [["worker", "--redis", "redis://127.0.0.1:1", "--bogus"], /unknown flag --bogus/],
   ])("%j exits 2 with a message", async (argv, message) => {
     const { io, err } = capture();
     expect(await main(argv, io)).toBe(2);

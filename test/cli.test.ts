@@ -1,6 +1,6 @@
 // The built `kling-v2a` CLI (dist/src/cli/bin.js) against local servers: outputs, --json, downloads, batches and exit codes.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";

@@ -1,7 +1,8 @@
 // What createClient sets up when: none of the request code until the first call, then one set per client.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "../src/index.js";
 
 /** A client whose debug lines are kept: methods.ts logs one line when a client's request code is set up. */

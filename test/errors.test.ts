@@ -1,9 +1,6 @@
 // Error classes: hierarchy, stable names, messages that say what to do, the class picked per code, and no secrets.
 import { inspect } from "node:util";
-import { ERROR_CODES } from "./support/error-codes.js";
 import { describe, expect, it } from "vitest";
-import { apiErrorFrom, badBodyError, stripHtml } from "../src/request/failure.js";
-import { noteExternalTaskId } from "../src/errors.js";
 import {
   KlingAccountError,
   KlingApiError,
@@ -18,7 +15,10 @@ import {
   KlingTaskFailedError,
   KlingTimeoutError,
   KlingValidationError,
+  noteExternalTaskId,
 } from "../src/errors.js";
+import { apiErrorFrom, badBodyError, stripHtml } from "../src/request/failure.js";
+import { ERROR_CODES } from "./support/error-codes.js";
 
 describe("apiErrorFrom picks the class by code first, status second", () => {
   const byCode = ERROR_CODES;

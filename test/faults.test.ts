@@ -11,7 +11,7 @@ import {
   KlingTimeoutError,
   type Logger,
 } from "../src/index.js";
-import { type Fault, type FakeKling, type FakeRequest, startFakeKling } from "./support/fake-kling.js";
+import { type FakeKling, type FakeRequest, type Fault, startFakeKling } from "./support/fake-kling.js";
 
 const API_KEY = "sk-test-SECRET-0123456789abcdef";
 const SECRET_KEY = "SECRETKEY-fedcba9876543210";

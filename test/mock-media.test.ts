@@ -1,6 +1,6 @@
 // The mock's media, through the built package (dist/mocks/index.js): real MP3/WAV/MP4 files whose lengths match the task, Range, CORS, and `kling-v2a run --download`.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { installedPackage, type InstalledPackage } from "./support/journey.js";
+import { type InstalledPackage, installedPackage } from "./support/journey.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);

@@ -1,6 +1,6 @@
 // The proxy as a security boundary, attacked through both doors: the Fetch-API handler and toNodeHandler on a real node:http server.
 import { createServer, type Server } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KlingValidationError } from "../src/index.js";
 import { createProxy, type ProxyOptions, toNodeHandler } from "../src/proxy/index.js";

@@ -14,8 +14,12 @@ import {
   KlingTimeoutError,
 } from "../src/errors.js";
 import { createLog } from "../src/request/log.js";
-import { isAmbiguousFailure } from "../src/request/transport.js";
-import { type CallOptions, createTransport, type TransportConfig } from "../src/request/transport.js";
+import {
+  type CallOptions,
+  createTransport,
+  isAmbiguousFailure,
+  type TransportConfig,
+} from "../src/request/transport.js";
 import { ERROR_CODES } from "./support/error-codes.js";
 
 const KEY = "sk-test-KEY-0123456789abcdef";

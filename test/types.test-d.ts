@@ -2,8 +2,8 @@
 import { describe, expectTypeOf, it } from "vitest";
 import type { components } from "../generated/openapi.js";
 import {
-  createClient,
   type CreateTaskInput,
+  createClient,
   KlingApiError,
   KlingError,
   KlingTimeoutError,

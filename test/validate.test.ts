@@ -1,7 +1,13 @@
 // Input checks: each bad create body is refused with a KlingValidationError naming the field, and agrees with the spec.
 import { describe, expect, it } from "vitest";
-import { checkCreateInput, MAX_PROMPT_LENGTH } from "../src/request/input.js";
-import { checkPageQuery, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../src/request/input.js";
+import {
+  checkCreateInput,
+  checkPageQuery,
+  checkTaskId,
+  MAX_PROMPT_LENGTH,
+  PAGE_NUM_MAX,
+  PAGE_SIZE_MAX,
+} from "../src/request/input.js";
 import { spec, validatorAt } from "./support/spec.js";
 import { fieldOf } from "./support/validation.js";
 

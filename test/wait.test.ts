@@ -7,8 +7,8 @@ import {
   KlingTimeoutError,
 } from "../src/errors.js";
 import { createLog } from "../src/request/log.js";
-import type { Task } from "../src/types.js";
 import { pollDelayMs, waitLoop } from "../src/request/wait.js";
+import type { Task } from "../src/types.js";
 
 const silent = createLog(console, "off", []);
 const task = (task_status: string, extra: Partial<Task> = {}): Task => ({

@@ -49,7 +49,21 @@ export interface EnqueueOptions {
   jobOptions?: Omit<JobsOptions, "jobId"> | undefined;
   /** The `index` each job records, by input position (e.g. the items' lines in a file). @default the position in `inputs` */
   indexes?: readonly number[] | undefined;
+  /**
+   * Told, once the jobs are added, how many were new and how many ids the queue already held (waiting, running, or
+   * kept after they finished), as seen just before adding. Needs a BullMQ Queue (its getJobState). @default none
+   */
+  onCounts?: ((counts: EnqueueCounts) => void) | undefined;
 }
+
+/** What an enqueueVideos call did: distinct jobs added, and those whose id the queue already held. */
+export interface EnqueueCounts {
+  added: number;
+  alreadyQueued: number;
+}
+
+/** The queue enqueueVideos adds to: BullMQ's Queue (`getJobState` only to count what was already there). */
+type TargetQueue = Pick<Queue, "addBulk"> & Partial<Pick<Queue, "getJobState">>;
 
 /** Jobs added per Redis round trip. */
 const ADD_CHUNK = 500;
@@ -60,7 +74,7 @@ const ADD_CHUNK = 500;
  * `field` names the index and the field (`inputs[3].video_url`).
  */
 export async function enqueueVideos(
-  queue: Pick<Queue, "addBulk">,
+  queue: TargetQueue,
   inputs: Iterable<CreateTaskInput> | AsyncIterable<CreateTaskInput>,
   options: EnqueueOptions = {},
 ): Promise<string[]> {
@@ -84,9 +98,23 @@ export async function enqueueVideos(
     index++;
   }
   const all = [...jobs.values()];
+  let alreadyQueued = 0;
   // An id already in the queue (waiting, running or kept after it finished) is left as it is: BullMQ adds nothing.
-  for (let start = 0; start < all.length; start += ADD_CHUNK) await queue.addBulk(all.slice(start, start + ADD_CHUNK));
+  for (let start = 0; start < all.length; start += ADD_CHUNK) {
+    const chunk = all.slice(start, start + ADD_CHUNK);
+    if (options.onCounts) alreadyQueued += await countQueued(queue, chunk);
+    await queue.addBulk(chunk);
+  }
+  if (options.onCounts && queue.getJobState) options.onCounts({ added: all.length - alreadyQueued, alreadyQueued });
   return ids;
+}
+
+/** How many of these jobs' ids the queue holds now; 0 when the queue cannot say (a stand-in with addBulk only). */
+async function countQueued(queue: TargetQueue, jobs: Array<{ opts: JobsOptions }>): Promise<number> {
+  const { getJobState } = queue;
+  if (!getJobState) return 0;
+  const states = await Promise.all(jobs.map((job) => getJobState.call(queue, job.opts.jobId ?? "")));
+  return states.filter((state) => state !== "unknown").length;
 }
 
 function checkItem(raw: CreateTaskInput, index: number): CreateTaskInput {

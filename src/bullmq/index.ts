@@ -2,6 +2,7 @@
 export {
   DEFAULT_BATCH_ID,
   DEFAULT_JOB_OPTIONS,
+  type EnqueueCounts,
   type EnqueueOptions,
   enqueueVideos,
   JOB_NAME,
@@ -10,6 +11,7 @@ export {
 } from "./enqueue.js";
 export { type BatchJobResult, type BatchProgress, batchResults } from "./results.js";
 export {
+  ACCOUNT_CONCURRENCY_WAIT_MS,
   createVideoToAudioWorker,
   type VideoJobProgress,
   type VideoToAudioWorkerOptions,

@@ -11,7 +11,7 @@ import {
 import type { ClientOptions } from "../options.js";
 import { type CreateControl, isConcurrencyLimit } from "../request/create.js";
 import { checkCreateInput } from "../request/input.js";
-import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs } from "../request/retry.js";
+import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs, sleep } from "../request/retry.js";
 import type { Task } from "../types.js";
 import type { VideoJobData } from "./enqueue.js";
 
@@ -54,7 +54,7 @@ export interface VideoToAudioWorkerOptions {
   accountConcurrency?: number | undefined;
   /** Jobs this worker runs at once. @default accountConcurrency */
   concurrency?: number | undefined;
-  /** One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default DEFAULTS.waitTimeoutMs (options.ts) */
+  /** One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default 600000 */
   waitTimeoutMs?: number | undefined;
   /** The steady interval between status polls, in ms. @default 5000 (the first polls come sooner) */
   pollIntervalMs?: number | undefined;
@@ -62,7 +62,20 @@ export interface VideoToAudioWorkerOptions {
   workerOptions?: Partial<WorkerOptions> | undefined;
   /** Errors the worker reports outside any job (e.g. Redis connection trouble). @default written to console.error */
   onError?: ((error: Error) => void) | undefined;
+  /**
+   * Without `accountConcurrency`, how long to wait for another worker to set the queue's global concurrency (workers
+   * started together: the one given the setting may not have stored it yet), in ms; 0 does not wait.
+   * @default ACCOUNT_CONCURRENCY_WAIT_MS (30 s)
+   */
+  accountConcurrencyWaitMs?: number | undefined;
+  /** What the worker says while it starts (e.g. that it waits for the setting). @default written to console.error */
+  onNotice?: ((message: string) => void) | undefined;
 }
+
+/** How long a worker started without accountConcurrency waits for the queue's global concurrency, by default. */
+export const ACCOUNT_CONCURRENCY_WAIT_MS = 30_000;
+/** How often it looks for the setting meanwhile. */
+const SETTING_POLL_MS = 200;
 
 /** What a job reports as its progress. */
 export interface VideoJobProgress {
@@ -85,7 +98,7 @@ export async function createVideoToAudioWorker(
   queue.on("error", onError);
   let worker: Worker<VideoJobData, Task> | undefined;
   try {
-    const accountConcurrency = await resolveAccountConcurrency(queue, options.accountConcurrency);
+    const accountConcurrency = await resolveAccountConcurrency(queue, options);
     const concurrency = positiveInteger(options.concurrency ?? accountConcurrency, "concurrency");
     await queue.setGlobalConcurrency(accountConcurrency);
     const backOff = accountBackOff(queue);
@@ -119,13 +132,37 @@ export async function createVideoToAudioWorker(
   }
 }
 
-async function resolveAccountConcurrency(queue: Queue, given: number | undefined): Promise<number> {
-  if (given !== undefined) return positiveInteger(given, "accountConcurrency");
-  const current = await queue.getGlobalConcurrency();
-  if (current) return current;
+/**
+ * The account's limit: the option, else the queue's global concurrency, waited for (bounded) when another worker
+ * started at the same moment has not stored it yet.
+ */
+async function resolveAccountConcurrency(queue: Queue, options: VideoToAudioWorkerOptions): Promise<number> {
+  if (options.accountConcurrency !== undefined)
+    return positiveInteger(options.accountConcurrency, "accountConcurrency");
+  const waitMs = options.accountConcurrencyWaitMs ?? ACCOUNT_CONCURRENCY_WAIT_MS;
+  if (!(waitMs >= 0) || !Number.isFinite(waitMs))
+    throw new KlingValidationError("accountConcurrencyWaitMs", "accountConcurrencyWaitMs must be 0 or more ms.");
+  const deadline = Date.now() + waitMs;
+  const seconds = Math.round(waitMs / 100) / 10;
+  for (let looked = 0; ; looked++) {
+    const current = await queue.getGlobalConcurrency();
+    if (current) return current;
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    if (looked === 0) {
+      const notice =
+        options.onNotice ?? ((message: string) => console.error(`kling-video-to-audio/bullmq: ${message}`));
+      notice(
+        `queue "${queue.name}" has no global concurrency yet: waiting up to ${seconds} s for a worker started ` +
+          "with accountConcurrency to set it",
+      );
+    }
+    await sleep(Math.min(SETTING_POLL_MS, left));
+  }
   throw new KlingValidationError(
     "accountConcurrency",
-    `queue "${queue.name}" has no global concurrency yet: pass accountConcurrency, the number of tasks your Kling account may run at once (the first worker sets it for all).`,
+    `queue "${queue.name}" has no global concurrency${waitMs > 0 ? ` after waiting ${seconds} s` : " yet"}: pass ` +
+      "accountConcurrency, the number of tasks your Kling account may run at once (the first worker sets it for all).",
   );
 }
 

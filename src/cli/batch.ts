@@ -1,15 +1,13 @@
 // `kling-v2a batch FILE`: runBatch over a JSONL or URL-list file, results appended as they finish, resumable.
-import { createReadStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { createInterface } from "node:readline";
 import type { VideoToAudioClient } from "../client.js";
-import { KlingValidationError } from "../errors.js";
 import type { BatchResult } from "../request/batch.js";
 import { batchItemId } from "../request/batch.js";
 import { checkCreateInput } from "../request/input.js";
 import type { CreateTaskInput, ResultRecord } from "../types.js";
-import type { Io } from "./common.js";
-import { downloadTask } from "./download.js";
+import { type Io, inCliTerms, integerFlag, positiveNumberFlag } from "./common.js";
+import { checkDownloadDir, downloadTask } from "./download.js";
+import { checkInputFile, readInputs } from "./input-file.js";
 import { openResultsFile } from "./results-file.js";
 
 export const BATCH_OPTIONS = {
@@ -20,6 +18,7 @@ export const BATCH_OPTIONS = {
   results: { type: "string" },
   "poll-interval": { type: "string" },
   force: { type: "boolean" },
+  "max-download-mb": { type: "string" },
 } as const;
 
 interface BatchFlags {
@@ -31,44 +30,9 @@ interface BatchFlags {
   pollIntervalMs?: number | undefined;
   /** Overwrite downloaded files that exist. */
   force?: boolean | undefined;
+  /** The largest file a download takes, in MB. */
+  maxDownloadMb?: number | undefined;
   json: boolean;
-}
-
-/** One input of a batch file, with the 0-based line it is on (its `index` in the results, the same on every run). */
-export interface FileInput {
-  line: number;
-  input: CreateTaskInput;
-}
-
-/** Inputs from a file, read lazily: `.jsonl` holds one create body a line, anything else one video URL a line. */
-export async function* readInputs(path: string): AsyncGenerator<FileInput> {
-  const jsonl = /\.jsonl$/i.test(path);
-  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
-  let line = -1;
-  for await (const raw of lines) {
-    line++;
-    const text = raw.trim();
-    if (text === "" || text.startsWith("#")) continue;
-    if (!jsonl) {
-      yield { line, input: { video_url: text } };
-      continue;
-    }
-    try {
-      yield { line, input: JSON.parse(text) as CreateTaskInput };
-    } catch {
-      throw new KlingValidationError(
-        `line ${line + 1}`,
-        `${path}:${line + 1} is not valid JSON: each line of a .jsonl file is one create body.`,
-      );
-    }
-  }
-}
-
-async function countInputs(path: string): Promise<number> {
-  let count = 0;
-  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const raw of lines) if (raw.trim() !== "" && !raw.trim().startsWith("#")) count++;
-  return count;
 }
 
 /** The id an input's task has in this batch, computed as runBatch computes it; undefined for an invalid input. */
@@ -93,13 +57,14 @@ export async function runBatchFile(
   io: Io,
   signal: AbortSignal,
 ): Promise<number> {
-  if (!existsSync(file)) throw new KlingValidationError("FILE", `no such file: ${file}`);
+  // The whole file is read first: one that is not a text list is refused before a lock or results file is written.
+  const total = await checkInputFile(file);
+  if (flags.download !== undefined) checkDownloadDir(flags.download);
   const batchId = flags.batchId ?? (await defaultBatchId(file));
   const resultsPath = flags.results ?? `${file}.results.jsonl`;
   // Taken before anything is created: an unwritable path or a second run on the same file stops here.
-  const results = openResultsFile(resultsPath);
+  const results = openResultsFile(resultsPath, (line) => io.stderr.write(`${line}\n`));
   const skip = results.succeeded;
-  const total = await countInputs(file);
   const started = Date.now();
   const counts = { succeeded: 0, failed: 0, skipped: 0, running: 0 };
   const tty = io.stderr.isTTY;
@@ -146,14 +111,14 @@ export async function runBatchFile(
       const deadline = flags.timeoutMs === undefined ? undefined : started + flags.timeoutMs;
       const line = await describe(
         { ...result, index: lineOf[result.index] ?? result.index },
-        { dir: flags.download, force: flags.force, deadline, signal },
+        { dir: flags.download, force: flags.force, maxMb: flags.maxDownloadMb, deadline, signal },
       );
       if (line.ok) counts.succeeded++;
       else counts.failed++;
       results.append(line);
       if (!tty && !flags.json)
         io.stderr.write(
-          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`,
+          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
         );
     }
   } finally {
@@ -185,6 +150,7 @@ export async function runBatchFile(
 interface DownloadPlan {
   dir: string | undefined;
   force: boolean | undefined;
+  maxMb: number | undefined;
   deadline: number | undefined;
   signal: AbortSignal;
 }
@@ -197,7 +163,8 @@ async function describe(result: BatchResult, download: DownloadPlan): Promise<Re
     line.audios = (result.task.task_result?.audios ?? []).map((a) => ({ url_mp3: a.url_mp3, url_wav: a.url_wav }));
     if (download.dir) {
       try {
-        line.files = (await downloadTask(result.task, download.dir, download)).map((f) => f.path);
+        const options = { ...download, externalTaskId: result.externalTaskId };
+        line.files = (await downloadTask(result.task, download.dir, options)).map((f) => f.path);
       } catch (error) {
         line.ok = false;
         line.error = { name: (error as Error).name, message: (error as Error).message };
@@ -216,25 +183,17 @@ async function describe(result: BatchResult, download: DownloadPlan): Promise<Re
 }
 
 export function parseBatchFlags(values: Record<string, string | boolean | undefined>): BatchFlags {
-  const number = (name: string, scale = 1) => {
-    const value = values[name];
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new KlingValidationError(`--${name}`, `--${name} must be a positive number, not "${value}"`);
-    return n * scale;
-  };
-  const concurrency = number("concurrency");
-  if (concurrency !== undefined && !Number.isInteger(concurrency))
-    throw new KlingValidationError("--concurrency", "--concurrency must be a whole number");
+  const seconds = (flag: string) =>
+    positiveNumberFlag(values[flag.slice(2)], flag, { scale: 1000, unit: "number of seconds" });
   return {
-    concurrency,
+    concurrency: integerFlag(values.concurrency, "--concurrency", 1),
     batchId: typeof values["batch-id"] === "string" ? values["batch-id"] : undefined,
     download: typeof values.download === "string" ? values.download : undefined,
-    timeoutMs: number("timeout", 1000),
+    timeoutMs: seconds("--timeout"),
     results: typeof values.results === "string" ? values.results : undefined,
-    pollIntervalMs: number("poll-interval", 1000),
+    pollIntervalMs: seconds("--poll-interval"),
     force: values.force === true,
+    maxDownloadMb: positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" }),
     json: values.json === true,
   };
 }

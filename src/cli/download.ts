@@ -1,5 +1,5 @@
 // `--download DIR`: streams a task's MP3 and WAV files to disk, atomically, named by task id, with a progress bar.
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
@@ -20,6 +20,10 @@ export interface DownloadedFile {
 /** A transfer that sends nothing for this long is given up. */
 export const DOWNLOAD_STALL_MS = 30_000;
 
+/** The largest file a download takes unless `--max-download-mb` says otherwise, in MB (an audio track is a few MB). */
+export const DEFAULT_MAX_DOWNLOAD_MB = 512;
+const MB = 1_048_576;
+
 export interface DownloadOptions {
   /** Replace files that already exist; without it an existing file is an error and nothing is downloaded. @default false */
   force?: boolean | undefined;
@@ -33,6 +37,28 @@ export interface DownloadOptions {
   signal?: AbortSignal | undefined;
   /** @default globalThis.fetch */
   fetch?: typeof fetch | undefined;
+  /** The largest file to take, in MB: a larger one is cut off and removed. @default DEFAULT_MAX_DOWNLOAD_MB */
+  maxMb?: number | undefined;
+  /** The task id (or external_task_id) the command asked about: the files of any other task are not saved. */
+  taskId?: string | undefined;
+  /** The batch item's external_task_id: a task that reports another one is not saved. */
+  externalTaskId?: string | undefined;
+}
+
+/** Refuses (exit 2) a `--download` path that cannot be a directory, before anything is created or downloaded. */
+export function checkDownloadDir(dir: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    return; // not there yet: created when the files come
+  }
+  if (!isDirectory) {
+    throw new KlingValidationError(
+      "--download",
+      `--download ${dir} is a file, not a directory: give the folder to save the audio files in.`,
+    );
+  }
 }
 
 /** The files a task offers, named `<task_id>.mp3` / `.wav` (`<task_id>-2.mp3` for a second track). */
@@ -50,6 +76,7 @@ export function plannedFiles(task: Task, dir: string): Array<Omit<DownloadedFile
 
 /** Downloads every audio file of `task` into `dir`; a file appears under its final name only once complete. */
 export async function downloadTask(task: Task, dir: string, options: DownloadOptions = {}): Promise<DownloadedFile[]> {
+  checkTaskId(task, options);
   const planned = plannedFiles(task, dir);
   const taken = options.force ? [] : planned.filter((file) => existsSync(file.path));
   if (taken.length > 0) {
@@ -58,12 +85,30 @@ export async function downloadTask(task: Task, dir: string, options: DownloadOpt
       `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; pass --force to overwrite.`,
     );
   }
-  await mkdir(dir, { recursive: true });
+  checkDownloadDir(dir);
+  await mkdir(dir, { recursive: true }).catch((error: Error) => {
+    throw new KlingValidationError("--download", `cannot create the folder --download ${dir}: ${error.message}`);
+  });
   const done: DownloadedFile[] = [];
   for (const file of planned) {
     done.push({ ...file, bytes: await downloadOne(file.url, file.path, options) });
   }
   return done;
+}
+
+/** An answer about another task than the one asked for (a confused gateway, a hostile server) saves nothing. */
+function checkTaskId(task: Task, { taskId, externalTaskId }: DownloadOptions): void {
+  const reported = task.task_info?.external_task_id;
+  const other =
+    taskId !== undefined && task.task_id !== taskId && reported !== taskId
+      ? `task ${taskId}`
+      : externalTaskId !== undefined && reported !== undefined && reported !== externalTaskId
+        ? `external_task_id ${externalTaskId}`
+        : undefined;
+  if (other === undefined) return;
+  throw new KlingConnectionError(
+    `The server answered about task ${task.task_id} when asked about ${other}: nothing was downloaded.`,
+  );
 }
 
 /**
@@ -107,6 +152,11 @@ function transferLimits(url: string, options: DownloadOptions) {
   return {
     signal: controller.signal,
     touch,
+    /** Ends the transfer for `error`, which becomes its reason; returns it. */
+    stop(error: Error): Error {
+      stop(error);
+      return error;
+    },
     reason: () => why,
     end() {
       clearTimeout(stallTimer);
@@ -146,6 +196,13 @@ async function transfer(
     );
   }
   const total = Number(response.headers.get("content-length")) || undefined;
+  const maxMb = options.maxMb ?? DEFAULT_MAX_DOWNLOAD_MB;
+  const tooLarge = (what: string) =>
+    new KlingConnectionError(`The download of ${url} is larger than --max-download-mb ${maxMb}: ${what}.`);
+  if (total !== undefined && total > maxMb * MB) {
+    await response.body.cancel().catch(() => {});
+    throw tooLarge(`it announced ${total} bytes, so nothing was saved`);
+  }
   const name = path.split(/[\\/]/).pop() ?? path;
   // Same directory as the target, so the final rename is atomic and never leaves a half-written file behind.
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
@@ -155,6 +212,7 @@ async function transfer(
     transform(chunk: Buffer, _encoding, callback) {
       limits.touch();
       bytes += chunk.length;
+      if (bytes > maxMb * MB) return callback(limits.stop(tooLarge("it was stopped and the partial file removed")));
       if (options.progress && Date.now() - drawn > 100) {
         drawn = Date.now();
         options.progress.write(`\r${progressLine(name, bytes, total)}`);

@@ -1,22 +1,35 @@
 // The `kling-v2a` commands run, create, get, wait, list and batch over the SDK, and the way to mock and queue commands.
 import { readFileSync } from "node:fs";
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import type { VideoToAudioClient } from "../client.js";
 import { KlingTimeoutError } from "../errors.js";
 import { BASE_URLS } from "../options.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
-import { clientFrom, EXIT, exitCodeOf, Interrupted, type Io, UsageError } from "./common.js";
-import { type DownloadedFile, downloadTask } from "./download.js";
+import {
+  clientFrom,
+  EXIT,
+  exitCodeOf,
+  Interrupted,
+  type Io,
+  inCliTerms,
+  integerFlag,
+  onStopSignals,
+  parseFlags,
+  positiveNumberFlag,
+  UsageError,
+} from "./common.js";
+import { checkDownloadDir, type DownloadedFile, downloadTask } from "./download.js";
 
 const HELP = `kling-v2a: generate sound effects and music for a short video with Kling's Video-to-Audio API
 
 Usage:
-  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR [--force]] [--json]
+  kling-v2a run    (--video-url URL | --video-id ID) [input flags] [--timeout SEC] [--download DIR ...] [--json]
   kling-v2a create (--video-url URL | --video-id ID) [input flags] [--json]
   kling-v2a get    TASK_ID [--json]
-  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force]] [--json]
+  kling-v2a wait   TASK_ID [--timeout SEC] [--download DIR [--force] [--max-download-mb N]] [--json]
   kling-v2a list   [--page N] [--page-size N] [--json]
-  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR [--force]] [--timeout SEC] [--results FILE] [--json]
+  kling-v2a batch  FILE [--concurrency N] [--batch-id ID] [--download DIR ...] [--timeout SEC] [--results FILE] [--json]
   kling-v2a mock   [--port 4010] [--webhook-secret whsec_...] [--require-auth] [...]   (a local Kling: tasks progress,
                    media play, callbacks arrive; no key needed; all flags: kling-v2a mock --help)
 
@@ -42,18 +55,22 @@ Global flags:
   --poll-interval SEC   steady interval between status polls (run, wait, batch; default 5, first polls sooner)
   --help, --version
 
-Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line). Results are
-appended to FILE.results.jsonl as items finish (index = the item's 0-based line in FILE); running the
-same command again skips what succeeded and waits for tasks already created instead of creating (and
-paying for) them again. One run at a time per results file (a .lock file beside it).
+Batch: FILE is .jsonl (one create body a line) or a list of video URLs (one a line; a line starting
+with { is a create body in any file); text only (UTF-8, or UTF-16 with a BOM): anything else is refused
+before anything is written. Results are appended to FILE.results.jsonl as items finish (index = the
+item's 0-based line in FILE); running the same command again skips what succeeded and waits for tasks
+already created instead of creating (and paying for) them again. One run at a time per results file (a
+.lock file beside it; a lock left by a process that is gone, on any host, is taken over).
 
 Downloads: --download DIR saves <task_id>.mp3/.wav; an existing file is not overwritten without
---force; a transfer that sends nothing for 30 s, or runs past --timeout, is given up.
+--force; a transfer that sends nothing for 30 s, or runs past --timeout, is given up; a file larger than
+--max-download-mb (default 512) is cut off and removed (exit 3).
 
 Progress (status, elapsed time) goes to stderr: redrawn on a terminal, a line per status change otherwise;
 results go to stdout.
 Exit codes: 0 success, 1 task failed (batch: any item failed), 2 usage or validation error,
-3 API or connection error, 4 timeout, 130 interrupted (Ctrl-C: the task keeps running; the task id is printed).
+3 API or connection error, 4 timeout, 130 interrupted (Ctrl-C: the task keeps running; the task id is
+printed); SIGTERM and SIGHUP do the same, exit 143 and 129.
 
 Examples:
   kling-v2a run --video-url https://example.com/clip.mp4 --bgm-prompt "slow ambient piano" --download ./audio
@@ -85,12 +102,17 @@ const WAIT = {
   timeout: { type: "string" },
   download: { type: "string" },
   force: { type: "boolean" },
+  "max-download-mb": { type: "string" },
   "poll-interval": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** What the running command knows of its task, so an interruption can say how to pick it up again. */
 interface Session {
   taskId?: string | undefined;
+  /** The task the command asked about (wait's TASK_ID) or created (run): the only one whose files it saves. */
+  askedTaskId?: string | undefined;
+  /** For a command without one task (batch): how to carry on after an interruption. */
+  resume?: string | undefined;
 }
 
 export async function main(
@@ -109,18 +131,15 @@ export async function main(
   const json = argv.includes("--json");
   const controller = new AbortController();
   const session: Session = {};
-  // The first Ctrl-C stops the command cleanly (the task keeps running on the server); a second one exits at once.
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort(new Interrupted("interrupted (Ctrl-C)"));
-  };
-  process.on("SIGINT", onSignal);
+  // The first Ctrl-C (or SIGTERM, SIGHUP) stops the command cleanly: the task keeps running on the server, its id is
+  // printed, a batch releases its lock. A second signal exits at once.
+  const removeHandlers = onStopSignals((signal) => controller.abort(new Interrupted(signal)));
   try {
     return await dispatch(command, rest, io, controller.signal, session);
   } catch (error) {
     return report(controller.signal.aborted ? controller.signal.reason : error, io, json, session);
   } finally {
-    process.off("SIGINT", onSignal);
+    removeHandlers();
   }
 }
 
@@ -148,13 +167,7 @@ async function dispatch(
     batch: { ...GLOBAL, ...BATCH_OPTIONS },
   }[command];
   if (!options) throw new UsageError(`unknown command "${command}"; see kling-v2a --help`);
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as typeof parsed;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(rest, options);
   if (values.help) {
     io.stdout.write(HELP);
     return EXIT.ok;
@@ -192,49 +205,80 @@ async function dispatch(
         return EXIT.ok;
       }
       case "run":
-      case "wait": {
-        const timeoutMs = secondsFlag(values.timeout, "--timeout");
-        const waitOptions = {
-          signal,
-          timeoutMs,
-          pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
-          onProgress: progress?.update,
-        };
-        if (command === "wait") session.taskId = onePositional(positionals, "TASK_ID");
-        const task =
-          command === "run"
-            ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))
-            : await kling.waitForTask(session.taskId!, waitOptions);
-        progress?.stop();
-        if (typeof values.download !== "string") {
-          print(io, json, task, describeTask(task));
-          return EXIT.ok;
-        }
-        const deadline = timeoutMs === undefined ? undefined : startedAt + timeoutMs;
-        const download = {
-          force: values.force === true,
-          deadline,
-          progress: io.stderr.isTTY ? io.stderr : undefined,
-          signal,
-        };
-        try {
-          const files = await downloadTask(task, values.download, download);
-          print(io, json, { task, files }, describeTask(task) + describeFiles(files));
-          return EXIT.ok;
-        } catch (error) {
-          if (signal.aborted) throw error;
-          // The task succeeded and was paid for: its result is printed whatever happened to the files.
-          print(io, json, { task, files: [], error: errorJson(error) }, describeTask(task));
-          return report(error, io, false, session);
-        }
-      }
+      case "wait":
+        return await runOrWait(command, kling, values, positionals, { io, signal, session, progress, json, startedAt });
       case "batch":
+        session.resume =
+          "run the same command again to resume: tasks already created are waited for, not created again";
         return await runBatchFile(kling, onePositional(positionals, "FILE"), parseBatchFlags(values), io, signal);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } finally {
     progress?.stop();
+  }
+}
+
+/** What `run` and `wait` share with the command around them. */
+interface WaitContext {
+  io: Io;
+  signal: AbortSignal;
+  session: Session;
+  progress: ReturnType<typeof startProgress> | undefined;
+  json: boolean;
+  startedAt: number;
+}
+
+/** `run` (create, then wait) and `wait TASK_ID`, then the result printed and, with `--download`, its files saved. */
+async function runOrWait(
+  command: "run" | "wait",
+  kling: VideoToAudioClient,
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  { io, signal, session, progress, json, startedAt }: WaitContext,
+): Promise<number> {
+  const timeoutMs = secondsFlag(values.timeout, "--timeout");
+  const waitOptions = {
+    signal,
+    timeoutMs,
+    pollIntervalMs: secondsFlag(values["poll-interval"], "--poll-interval"),
+    onProgress: progress?.update,
+  };
+  const maxMb = positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" });
+  // A --download path that cannot be a folder is refused before a task is created (and paid for).
+  if (typeof values.download === "string") checkDownloadDir(values.download);
+  let task: Task;
+  if (command === "wait") {
+    const taskId = onePositional(positionals, "TASK_ID");
+    session.taskId = session.askedTaskId = taskId;
+    task = await kling.waitForTask(taskId, waitOptions);
+  } else {
+    noPositionals(positionals);
+    task = await kling.run(inputFrom(values), waitOptions);
+  }
+  progress?.stop();
+  if (typeof values.download !== "string") {
+    print(io, json, task, describeTask(task));
+    return EXIT.ok;
+  }
+  const download = {
+    force: values.force === true,
+    maxMb,
+    // The task this command created or was asked about (the first progress report of run is its create).
+    taskId: session.askedTaskId,
+    deadline: timeoutMs === undefined ? undefined : startedAt + timeoutMs,
+    progress: io.stderr.isTTY ? io.stderr : undefined,
+    signal,
+  };
+  try {
+    const files = await downloadTask(task, values.download, download);
+    print(io, json, { task, files }, describeTask(task) + describeFiles(files));
+    return EXIT.ok;
+  } catch (error) {
+    if (signal.aborted) throw error;
+    // The task succeeded and was paid for: its result is printed whatever happened to the files.
+    print(io, json, { task, files: [], error: errorJson(error) }, describeTask(task));
+    return report(error, io, false, session);
   }
 }
 
@@ -303,6 +347,7 @@ function startProgress(stream: NodeJS.WriteStream, session: Session) {
     update(task: Task) {
       status = task.task_status;
       session.taskId = task.task_id;
+      session.askedTaskId ??= task.task_id;
       if (tty) draw();
       else stream.write(`task ${task.task_id} ${status} · ${elapsed()}\n`);
     },
@@ -331,7 +376,9 @@ function errorJson(error: unknown): Record<string, unknown> {
     "externalTaskId",
     "task",
   ] as const;
-  const detail: Record<string, unknown> = { message: error instanceof Error ? error.message : String(error) };
+  const detail: Record<string, unknown> = {
+    message: inCliTerms(error instanceof Error ? error.message : String(error)),
+  };
   for (const field of fields) if (e && e[field] !== undefined) detail[field] = e[field];
   if (error instanceof UsageError) detail.name = "UsageError";
   return detail;
@@ -340,7 +387,7 @@ function errorJson(error: unknown): Record<string, unknown> {
 /** Prints an error once (never a secret: SDK errors hold none) and picks the exit code. */
 function report(error: unknown, io: Io, json: boolean, session: Session): number {
   const code = exitCodeOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = inCliTerms(error instanceof Error ? error.message : String(error));
   if (json) {
     const detail = errorJson(error);
     if (error instanceof Interrupted && session.taskId) detail.taskId = session.taskId;
@@ -352,6 +399,7 @@ function report(error: unknown, io: Io, json: boolean, session: Session): number
       `task ${session.taskId} keeps running on the server; pick it up with: kling-v2a wait ${session.taskId}\n`,
     );
   }
+  if (error instanceof Interrupted && session.resume) io.stderr.write(`${session.resume}\n`);
   if (error instanceof KlingTimeoutError && error.taskId)
     io.stderr.write(`keep waiting: kling-v2a wait ${error.taskId}\n`);
   if (error instanceof UsageError) io.stderr.write("see kling-v2a --help\n");
@@ -367,19 +415,8 @@ function noPositionals(positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 }
 
-function integerFlag(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, not "${value}"`);
-  return n;
-}
-
 function secondsFlag(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new UsageError(`${flag} must be a positive number of seconds, not "${value}"`);
-  return n * 1000;
+  return positiveNumberFlag(value, flag, { scale: 1000, unit: "number of seconds" });
 }
 
 function version(): string {

@@ -1,10 +1,22 @@
 // `kling-v2a worker | enqueue | results`: the BullMQ workers, feeding a queue from a batch file, and reading results back.
-import { existsSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { KlingValidationError } from "../errors.js";
 import type { Task } from "../types.js";
-import { defaultBatchId, readInputs } from "./batch.js";
-import { clientFrom, EXIT, exitCodeOf, type Io } from "./common.js";
+import { defaultBatchId } from "./batch.js";
+import {
+  clientFrom,
+  EXIT,
+  exitCodeOf,
+  flagProblem,
+  type Io,
+  inCliTerms,
+  integerFlag,
+  onStopSignals,
+  positiveNumberFlag,
+  signalExitCode,
+  UsageError,
+} from "./common.js";
+import { readInputs } from "./input-file.js";
 
 export const QUEUE_COMMANDS = ["worker", "enqueue", "results"] as const;
 export type QueueCommand = (typeof QUEUE_COMMANDS)[number];
@@ -22,18 +34,20 @@ Usage:
   kling-v2a enqueue FILE --redis URL [--batch-id ID] [--queue NAME] [--json]
   kling-v2a results --redis URL --batch-id ID [--queue NAME]
 
-worker   runs jobs until Ctrl-C (or SIGTERM), which hands its running jobs back to the queue.
+worker   runs jobs until Ctrl-C (or SIGTERM, SIGHUP), which hands its running jobs back to the queue.
          --account-concurrency: tasks your Kling account runs at once, across all workers (stored in
-         Redis; later workers may omit it). --concurrency: jobs this worker runs (default: the account's).
+         Redis; other workers may omit it, and one started at the same moment waits up to 30 s for it).
+         --concurrency: jobs this worker runs (default: the account's).
          --timeout: one attempt's wait for its task (default 600); a retry waits for the same task.
 enqueue  adds FILE's items (.jsonl: one create body a line; else one video URL a line), one job per
-         item, its id the item's external_task_id: enqueueing the same file again adds nothing.
+         item, its id the item's external_task_id: enqueueing the same file again adds nothing (it
+         says how many jobs it added and how many were already queued).
          --batch-id defaults to one derived from the file's path, as \`kling-v2a batch\` does.
 results  writes the batch's finished items as JSONL on stdout; a summary goes to stderr.
 
 Needs the optional packages bullmq and ioredis: npm install bullmq@6 ioredis@5
 Exit codes: 0 success, 1 an item failed (results), 2 usage or validation error, 3 API or Redis
-connection error, 130 interrupted.
+connection error, 130 interrupted (143 SIGTERM, 129 SIGHUP).
 `;
 
 const COMMON = {
@@ -75,7 +89,7 @@ export async function runQueueCommand(command: QueueCommand, argv: string[], io:
       strict: true,
     }) as { values: Values; positionals: string[] });
   } catch (error) {
-    return fail(io, new QueueUsageError("argv", (error as Error).message));
+    return fail(io, new QueueUsageError("argv", flagProblem(error, OPTIONS[command])));
   }
   if (values.help) {
     io.stdout.write(HELP);
@@ -140,21 +154,11 @@ function queueName(values: Values): string {
 }
 
 function positiveInteger(values: Values, flag: string): number | undefined {
-  const value = values[flag];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive whole number, not "${value}"`);
-  return n;
+  return integerFlag(values[flag], `--${flag}`, 1);
 }
 
 function seconds(values: Values, flag: string): number | undefined {
-  const value = values[flag];
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new QueueUsageError(`--${flag}`, `--${flag} must be a positive number of seconds, not "${value}"`);
-  return n * 1000;
+  return positiveNumberFlag(values[flag], `--${flag}`, { scale: 1000, unit: "number of seconds" });
 }
 
 function onePositional(positionals: string[], name: string | undefined): string | undefined {
@@ -223,6 +227,7 @@ async function worker(
     waitTimeoutMs: seconds(values, "timeout"),
     workerOptions: typeof values.name === "string" ? { name: values.name } : {},
     onError: (error: Error) => io.stderr.write(`worker error: ${error.message}\n`),
+    onNotice: (message: string) => io.stderr.write(`${inCliTerms(message)}\n`),
   };
   const client = clientFrom(values);
   await probe(bullmq, options.queueName, redis);
@@ -242,29 +247,23 @@ async function worker(
   running.on("failed", (job, error) => {
     if (!job) return log(`failed: ${error.message}`);
     const retry = job.finishedOn === undefined || (job.opts.attempts ?? 1) > job.attemptsMade ? "" : " (final)";
-    log(`failed ${job.id}${retry}: ${error.message}`);
+    log(`failed ${job.id}${retry}: ${inCliTerms(error.message)}`);
   });
   running.on("stalled", (id) => log(`stalled ${id}: its worker stopped; taken back by the queue`));
   return await untilInterrupted(running, log);
 }
 
-/** Runs until SIGINT/SIGTERM; then hands running jobs back and closes. A second signal exits at once. */
+/** Runs until SIGINT, SIGTERM or SIGHUP; then hands running jobs back and closes. A second signal exits at once. */
 function untilInterrupted(running: import("bullmq").Worker, log: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) process.exit(EXIT.interrupted);
-      stopping = true;
+    const removeHandlers = onStopSignals((signal) => {
       log(`${signal}: handing running jobs back to the queue, then stopping (again to quit at once)`);
       running.cancelAllJobs("worker stopping");
       running.close().finally(() => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        resolve(EXIT.interrupted);
+        removeHandlers();
+        resolve(signalExitCode(signal));
       });
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    });
   });
 }
 
@@ -280,7 +279,6 @@ async function enqueue(
   io: Io,
 ): Promise<number> {
   const file = onePositional(positionals, "FILE")!;
-  if (!existsSync(file)) throw new QueueUsageError("FILE", `no such file: ${file}`);
   const name = queueName(values);
   const batchId = typeof values["batch-id"] === "string" ? values["batch-id"] : await defaultBatchId(file);
   const inputs = [];
@@ -293,16 +291,22 @@ async function enqueue(
   try {
     await reachable(queue.waitUntilReady(), redis);
     // A job's index is its item's 0-based line in FILE, as in `kling-v2a batch` results.
-    const ids = await ours.enqueueVideos(queue, inputs, { batchId, indexes: lines }).catch((error: unknown) => {
-      throw onLine(error, file, lines);
-    });
+    const counts = { added: 0, alreadyQueued: 0 };
+    const onCounts = (seen: typeof counts) => Object.assign(counts, seen);
+    const ids = await ours
+      .enqueueVideos(queue, inputs, { batchId, indexes: lines, onCounts })
+      .catch((error: unknown) => {
+        throw onLine(error, file, lines);
+      });
     const jobs = new Set(ids).size;
-    const summary = { queue: name, batchId, items: ids.length, jobs, redis: redis.shown };
+    const summary = { queue: name, batchId, items: ids.length, jobs, ...counts, redis: redis.shown };
+    const queueFlag = name === DEFAULT_QUEUE ? "" : ` --queue ${name}`;
+    const resultsCommand = `kling-v2a results --redis ${redis.shown} --batch-id ${batchId}${queueFlag}`;
     io.stdout.write(
       values.json
         ? `${JSON.stringify(summary, null, 2)}\n`
-        : `enqueued ${ids.length} items as ${jobs} jobs in queue ${name}, batch ${batchId} (ids already in the queue were left as they were)\n` +
-            `results: kling-v2a results --redis ${redis.shown} --batch-id ${batchId}${name === DEFAULT_QUEUE ? "" : ` --queue ${name}`}\n`,
+        : `${ids.length} items as ${jobs} jobs in queue ${name}, batch ${batchId}: ${counts.added} added, ` +
+            `${counts.alreadyQueued} already queued (left as they were)\nresults: ${resultsCommand}\n`,
     );
     return EXIT.ok;
   } finally {
@@ -353,8 +357,8 @@ function onLine(error: unknown, file: string, lines: number[]): unknown {
 }
 
 function fail(io: Io, error: unknown): number {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = inCliTerms(error instanceof Error ? error.message : String(error));
   io.stderr.write(`kling-v2a: ${message}\n`);
-  if (error instanceof QueueUsageError) io.stderr.write("see kling-v2a worker --help\n");
+  if (error instanceof QueueUsageError || error instanceof UsageError) io.stderr.write("see kling-v2a worker --help\n");
   return exitCodeOf(error);
 }

@@ -105,7 +105,7 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (!(FIELDS as readonly string[]).includes(key)) {
-      const hint = closestField(key);
+      const hint = closestName(key, FIELDS);
       throw new KlingValidationError(
         key === "" ? '""' : key,
         `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`,
@@ -165,13 +165,13 @@ function httpUrl(body: Record<string, unknown>, field: string): void {
     throw new KlingValidationError(field, `${field} must be an absolute http(s) URL, not ${shown(value)}.`);
 }
 
-/** The known field a typo most likely meant (at most two edits away). */
-function closestField(key: string): string | undefined {
+/** The known name a typo most likely meant (at most two edits away, case ignored): a field, or a CLI flag. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
-  for (const field of FIELDS) {
-    const distance = editDistance(key.toLowerCase(), field);
-    if (distance < bestDistance) [best, bestDistance] = [field, distance];
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   return best;
 }

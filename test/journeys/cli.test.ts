@@ -12,8 +12,8 @@ import {
   cleanEnv,
   type InstalledPackage,
   installedPackage,
-  kling,
   killChildren,
+  kling,
   mocksOf,
   run,
 } from "../support/journey.js";
@@ -97,9 +97,10 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
   });
 
   it("usage errors exit 2 with one line that says what is wrong", async () => {
-    const [unknown, flag, neither, both] = await Promise.all([
+    const [unknown, flag, typo, neither, both] = await Promise.all([
       kling(pkg, ["frobnicate"]),
       kling(pkg, ["list", "--base-url", NOWHERE, "--no-such-flag"]),
+      kling(pkg, ["run", "--base-url", NOWHERE, "--video-url", CLIP, "--bgm-promt", "rain"]),
       kling(pkg, ["run", "--base-url", NOWHERE, "--json"]),
       kling(pkg, ["create", "--base-url", NOWHERE, "--video-url", CLIP, "--video-id", "866534912876544067"]),
     ]);
@@ -107,6 +108,8 @@ describe.concurrent("the bin through node_modules/.bin (a symlink)", () => {
     expect(unknown.stderr).toContain("frobnicate");
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("--no-such-flag");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("unknown flag --bgm-promt: did you mean --bgm-prompt?");
     expect(neither.code).toBe(2);
     expect(json(neither.stdout).error.field).toMatch(/video_(id|url)/);
     expect(both.code).toBe(2);
@@ -312,6 +315,27 @@ describe.concurrent("commands against the mock", () => {
       taskId: task.task_id,
       lastStatus: "submitted",
     });
+  });
+
+  it.each([
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)("%s stops waiting as Ctrl-C does: exit %i and the `kling-v2a wait` line", async (signal, code) => {
+    const external = `journey-${signal}-${process.pid}`;
+    const child = spawn(
+      binOf(pkg.consumer),
+      ["run", ...POLL, "--base-url", slow.url, "--video-url", CLIP, "--external-task-id", external],
+      { cwd: pkg.consumer, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    children.add(child);
+    let stderr = "";
+    child.stdout.resume();
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const closed = new Promise<number | null>((resolve) => child.on("close", (exit) => resolve(exit)));
+    const task = await findTask(slow.url, external);
+    child.kill(signal);
+    expect(await closed, stderr).toBe(code);
+    expect(stderr).toContain(`pick it up with: kling-v2a wait ${task.task_id}`);
   });
 
   it("a server that is not there exits 3", async () => {

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type InstalledPackage,
   installedPackage,
-  mocksOf,
   killChildren,
+  mocksOf,
   type Program,
   startMock,
 } from "../support/journey.js";

@@ -1,7 +1,7 @@
 // Journeys of the installed SDK: small Node programs in the consumer folder import "kling-video-to-audio" by name and
 // call `kling-v2a mock` started from the package, as the README's Quick start, client, errors and batch sections do.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type InstalledPackage, installedPackage, mocksOf, killChildren, nodeJson } from "../support/journey.js";
+import { type InstalledPackage, installedPackage, killChildren, mocksOf, nodeJson } from "../support/journey.js";
 
 // Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
 vi.setConfig({ testTimeout: 120_000 });

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type InstalledPackage,
   installedPackage,
-  mocksOf,
   killChildren,
+  mocksOf,
   nodeJson,
   type Program,
   startNode,

@@ -10,9 +10,9 @@ import {
   type Outcome,
   type Program,
   READY_FILE,
-  run,
   type RunOptions,
   type RunResult,
+  run,
   startBinMock,
   startProgram,
 } from "./journey-package.js";
@@ -25,9 +25,9 @@ export {
   killChildren,
   PRISM_PEERS,
   type Program,
-  run,
   type RunOptions,
   type RunResult,
+  run,
 } from "./journey-package.js";
 
 async function waitForFile(path: string, timeoutMs: number): Promise<string> {

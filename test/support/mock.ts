@@ -1,11 +1,11 @@
 // Test helpers for the mock: what a task's media should look like, measuring files with ffprobe, and small HTTP receivers.
 import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const CREATE_PATH = "/v1/audio/video-to-audio";
