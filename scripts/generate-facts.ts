@@ -53,7 +53,7 @@ type Spec = {
       string,
       { content?: Record<string, { examples?: Record<string, { value?: { code?: number } }> }> }
     >;
-    schemas: Record<string, { properties?: Record<string, { maxLength?: number }> }>;
+    schemas: Record<string, { properties?: Record<string, { maxLength?: number }>; allOf?: unknown[] }>;
   };
   "x-kling-codes": Record<string, CodeEntry>;
 };
@@ -83,6 +83,41 @@ function statusByCode(spec: Spec): Map<number, number> {
       }
     }
   }
+  return found;
+}
+
+/** What Kling takes behind `video_url` (the preflight's limits), from the property's `x-kling-video`. */
+interface VideoLimits {
+  containers: string[];
+  maxBytes: number;
+  minDurationSec: number;
+  maxDurationSec: number;
+  gatewayShortSides: number[];
+}
+
+function videoLimits(spec: Spec): VideoLimits {
+  const parts = (spec.components.schemas.CreateTaskWithVideoUrl?.allOf ?? []) as {
+    properties?: Record<string, { "x-kling-video"?: VideoLimits }>;
+  }[];
+  const found = parts.map((part) => part.properties?.video_url?.["x-kling-video"]).find(Boolean);
+  if (!found) throw new Error("CreateTaskWithVideoUrl's video_url has no x-kling-video");
+  const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
+  const ok =
+    Array.isArray(found.containers) &&
+    found.containers.length > 0 &&
+    found.containers.every((c) => typeof c === "string") &&
+    Number.isInteger(found.maxBytes) &&
+    positive(found.maxBytes) &&
+    positive(found.minDurationSec) &&
+    positive(found.maxDurationSec) &&
+    found.minDurationSec < found.maxDurationSec &&
+    Array.isArray(found.gatewayShortSides) &&
+    found.gatewayShortSides.every((side) => Number.isInteger(side) && side > 0);
+  if (!ok)
+    throw new Error(
+      "x-kling-video needs containers (texts), maxBytes (a whole number), minDurationSec < maxDurationSec and " +
+        "gatewayShortSides (whole numbers)",
+    );
   return found;
 }
 
@@ -149,7 +184,8 @@ export const GUIDANCE: Readonly<Record<number, readonly [happened: string, next:
 ${texts.join("\n")}
 };
 `;
-  return { facts: facts(header, rows), limits: limits(header, promptMax, pageNum, pageSize), guidance };
+  const video = videoLimits(spec);
+  return { facts: facts(header, rows), limits: limits(header, promptMax, pageNum, pageSize, video), guidance };
 }
 
 function facts(header: string, rows: string[]): string {
@@ -185,6 +221,7 @@ function limits(
   promptMax: number,
   pageNum: Record<string, number>,
   pageSize: Record<string, number>,
+  video: VideoLimits,
 ): string {
   return `${header}
 // The input limits that the checks before sending and the mock apply.
@@ -199,6 +236,19 @@ export const LIMITS = {
   pageSizeMin: ${pageSize.minimum},
   pageSizeMax: ${pageSize.maximum},
   pageSizeDefault: ${pageSize.default},
+} as const;
+
+/** What Kling takes behind \`video_url\` (its \`x-kling-video\`): what the preflight checks a video by. */
+export const VIDEO_LIMITS = {
+  /** The container formats Kling takes. */
+  containers: [${video.containers.map((c) => JSON.stringify(c)).join(", ")}],
+  /** The largest file, in bytes. */
+  maxBytes: ${video.maxBytes},
+  /** The shortest and longest video, in seconds, both inclusive. */
+  minDurationSec: ${video.minDurationSec},
+  maxDurationSec: ${video.maxDurationSec},
+  /** The shorter sides (720p, 1080p) that gateways such as DeerAPI state; Kling itself does not. */
+  gatewayShortSides: [${video.gatewayShortSides.join(", ")}],
 } as const;
 `;
 }
