@@ -11,6 +11,9 @@ import { checkCreateInput } from "./create-input.js";
 import { checkWaitOptions } from "./call-checks.js";
 import { checkCount, checkDuration } from "./validate.js";
 
+/** The default of {@link BatchOptions.concurrency} (the CLI's `batch --check` checks as many videos at once). */
+export const DEFAULT_CONCURRENCY = 4;
+
 export interface BatchOptions extends WaitOptions {
   /** The most tasks running at once; on code 1303 the batch runs fewer for a while, never more. @default 4 */
   concurrency?: number | undefined;
@@ -292,7 +295,7 @@ export async function* runBatch(
     pollIntervalMs: options.pollIntervalMs,
     onProgress: options.onProgress,
   };
-  const items = new BatchItems(client, settings, signal, options.concurrency ?? 4);
+  const items = new BatchItems(client, settings, signal, options.concurrency ?? DEFAULT_CONCURRENCY);
 
   const iterator =
     Symbol.asyncIterator in inputs

@@ -127,6 +127,20 @@ describe("checkVideo: bounded reads", () => {
     expect((await check("/no-range/pass-720p.mp4")).result.ok).toBe(true);
   });
 
+  it("hands a server that ignores Range to the parser as ranges: the parser neither streams nor logs", async () => {
+    const fresh = await startVideoServer(media.dir); // a new origin: the parser warns once per origin
+    const { Logging } = await import("mediabunny");
+    const warnings: unknown[] = [];
+    const stop = Logging.on("warn", (args) => warnings.push(args[0]));
+    try {
+      expect((await checkVideo(`${fresh.url}/no-range/pass-1080p.mov`)).ok).toBe(true);
+    } finally {
+      stop();
+      await fresh.close();
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it("ends an endless body, a hanging server and a hanging body within the time given", async () => {
     const endless = await check(HOSTILE.endless);
     expect(endless.result.problems.length + endless.result.warnings.length).toBeGreaterThan(0);

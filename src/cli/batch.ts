@@ -2,7 +2,7 @@
 import { createReadStream, existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import type { BatchResult } from "../batch.js";
+import { type BatchResult, DEFAULT_CONCURRENCY } from "../batch.js";
 import type { Io } from "./common.js";
 import { downloadTask } from "./download.js";
 import { KlingValidationError } from "../errors.js";
@@ -11,6 +11,7 @@ import { batchItemId } from "../item-id.js";
 import { openResultsFile } from "./results-file.js";
 import type { CreateTaskInput, ResultRecord } from "../types.js";
 import { checkCreateInput } from "../create-input.js";
+import { CHECK_FLAG, checkedInputs } from "./check.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },
@@ -20,6 +21,7 @@ export const BATCH_OPTIONS = {
   results: { type: "string" },
   "poll-interval": { type: "string" },
   force: { type: "boolean" },
+  ...CHECK_FLAG,
 } as const;
 
 interface BatchFlags {
@@ -31,6 +33,8 @@ interface BatchFlags {
   pollIntervalMs?: number | undefined;
   /** Overwrite downloaded files that exist. */
   force?: boolean | undefined;
+  /** Check each video before its create (`--check`). */
+  check?: boolean | undefined;
   json: boolean;
 }
 
@@ -119,8 +123,34 @@ export async function runBatchFile(
 
   /** The file line of each item runBatch sees, by runBatch's index. */
   const lineOf: number[] = [];
+  const note = (line: ResultRecord) => {
+    if (!tty && !flags.json)
+      io.stderr.write(
+        `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`,
+      );
+  };
+  /** `--check`: a video Kling would refuse is a failed item, recorded without a create. */
+  const inputs = !flags.check
+    ? readInputs(file)
+    : checkedInputs(readInputs(file), {
+        concurrency: flags.concurrency ?? DEFAULT_CONCURRENCY,
+        signal,
+        warn: (text) => io.stderr.write(`${text}\n`),
+        finished: async (input) => skip.size > 0 && skip.has((await itemIdOf(batchId, input)) ?? ""),
+        async refuse({ line, input }, refused) {
+          const record: ResultRecord = {
+            index: line,
+            externalTaskId: (await itemIdOf(batchId, input)) ?? "",
+            ok: false,
+          };
+          record.error = { name: refused.name, message: refused.message };
+          counts.failed++;
+          results.append(record);
+          note(record);
+        },
+      });
   async function* pending(): AsyncGenerator<CreateTaskInput> {
-    for await (const { line, input } of readInputs(file)) {
+    for await (const { line, input } of inputs) {
       if (skip.size > 0) {
         const id = await itemIdOf(batchId, input);
         if (id !== undefined && skip.has(id)) {
@@ -151,10 +181,7 @@ export async function runBatchFile(
       if (line.ok) counts.succeeded++;
       else counts.failed++;
       results.append(line);
-      if (!tty && !flags.json)
-        io.stderr.write(
-          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${line.error.message}` : ""}\n`,
-        );
+      note(line);
     }
   } finally {
     if (timer) clearInterval(timer);
@@ -235,6 +262,7 @@ export function parseBatchFlags(values: Record<string, string | boolean | undefi
     results: typeof values.results === "string" ? values.results : undefined,
     pollIntervalMs: number("poll-interval", 1000),
     force: values.force === true,
+    check: values.check === true,
     json: values.json === true,
   };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
+import { CHECK_FLAG, checkBeforeRun, runCheckCommand } from "./check.js";
 import { downloadTask, type DownloadedFile } from "./download.js";
 import { KlingTimeoutError } from "../errors.js";
 import { BASE_URLS } from "../options.js";
@@ -24,6 +25,11 @@ Many machines, one account (a BullMQ queue on Redis; npm i bullmq):
   kling-v2a enqueue FILE --redis URL [--batch-id ID]     add a batch file's items (adds nothing twice)
   kling-v2a worker  --redis URL [--account-concurrency N] [--concurrency N]   run jobs under the account's limit
   kling-v2a results --redis URL --batch-id ID            the finished items, as JSONL
+
+Preflight (needs the optional parser: npm i mediabunny):
+  kling-v2a check  URL|FILE... [--timeout SEC] [--json]   would Kling take these videos? (kling-v2a check --help)
+  --check on run and batch checks each video first: a video Kling would refuse is not created
+                   (run: exit 2; batch: a failed item with the problem, and the batch goes on)
 
 Input flags (run, create):
   --video-url URL              an MP4/MOV, 3-20 s, at most 100 MB
@@ -139,8 +145,9 @@ async function dispatch(
     io.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
+  if (command === "check") return runCheckCommand(rest, io, signal);
   const options = {
-    run: { ...GLOBAL, ...INPUT, ...WAIT },
+    run: { ...GLOBAL, ...INPUT, ...WAIT, ...CHECK_FLAG },
     create: { ...GLOBAL, ...INPUT },
     get: GLOBAL,
     wait: { ...GLOBAL, ...WAIT },
@@ -201,6 +208,7 @@ async function dispatch(
           onProgress: progress?.update,
         };
         if (command === "wait") session.taskId = onePositional(positionals, "TASK_ID");
+        if (command === "run" && values.check === true) await checkBeforeRun(values["video-url"], io, signal);
         const task =
           command === "run"
             ? (noPositionals(positionals), await kling.run(inputFrom(values), waitOptions))

@@ -76,20 +76,37 @@ export function boundedFetch(
       throw new HttpRefusal(response.status);
     }
     noteSize(response, record);
-    const fromStart = response.status !== 206 || start === 0;
-    const body = response.body ? countedBody(response.body, record, { budget, fromStart, signal }) : null;
-    // The parser reads only these fields; a plain object keeps `type` (which it trusts for the size) as it was.
+    // A server that ignores Range sends the file from byte 0: the bytes before `start` are skipped (and counted), and
+    // the answer is handed on as the 206 the parser asked for, so it never falls back to streaming (nor logs that).
+    const ignoredRange = response.status === 200 && headers.has("range");
+    const body = response.body
+      ? countedBody(response.body, record, {
+          budget,
+          signal,
+          skip: ignoredRange ? start : 0,
+          fromStart: response.status === 200 || start === 0,
+        })
+      : null;
+    // The parser reads only these fields.
     return {
-      ok: response.ok,
-      status: response.status,
+      ok: true,
+      status: ignoredRange ? 206 : response.status,
       statusText: response.statusText,
-      headers: response.headers,
+      headers: ignoredRange ? partialHeaders(response.headers, start, record.sizeBytes) : response.headers,
       redirected: response.redirected,
       url: response.url,
       type: response.type,
       body,
     } as Response;
   };
+}
+
+/** A 200's headers as those of a 206 from `start`: the Content-Range says where the body starts and the file's size. */
+function partialHeaders(headers: Headers, start: number, size: number | undefined): Headers {
+  const partial = new Headers(headers);
+  partial.delete("content-length");
+  if (size !== undefined) partial.set("content-range", `bytes ${start}-${Math.max(start, size - 1)}/${size}`);
+  return partial;
 }
 
 /** Turns `Range: bytes=N-` into `bytes=N-(N+window-1)`; returns N (0 when no range was asked). */
@@ -109,32 +126,45 @@ function noteSize(response: Response, record: ReadRecord): void {
   else if (response.status === 200 && length !== null && /^\d+$/.test(length)) record.sizeBytes = Number(length);
 }
 
+interface BodyLimits {
+  budget: number;
+  signal: AbortSignal;
+  /** Bytes to drop from the start of the body (a server that ignored Range sent them). */
+  skip: number;
+  /** Whether the body starts at the file's byte 0 (its first bytes are kept in `record.head`). */
+  fromStart: boolean;
+}
+
 /** The body, counted into `record.bytesRead`; past `budget` it errors (and the request is cancelled). */
 function countedBody(
   body: ReadableStream<Uint8Array>,
   record: ReadRecord,
-  { budget, fromStart, signal }: { budget: number; fromStart: boolean; signal: AbortSignal },
+  limits: BodyLimits,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let offset = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await reader.read().catch((error: unknown) => {
-        throw unreadable(error, signal);
-      });
-      if (done) return controller.close();
-      if (fromStart && offset < SNIFF_BYTES && record.head.length < SNIFF_BYTES) {
-        const head = new Uint8Array([...record.head, ...value.subarray(0, SNIFF_BYTES - offset)]);
-        record.head = head.subarray(0, SNIFF_BYTES);
-      }
-      offset += value.length;
-      record.bytesRead += value.length;
-      if (record.bytesRead > budget) {
-        await reader.cancel().catch(() => {});
-        controller.error(new ReadBudgetSpent(`read ${budget} bytes without finding the video's header`));
+      while (true) {
+        const { done, value } = await reader.read().catch((error: unknown) => {
+          throw unreadable(error, limits.signal);
+        });
+        if (done) return controller.close();
+        if (limits.fromStart && offset < SNIFF_BYTES && record.head.length === offset) {
+          record.head = new Uint8Array([...record.head, ...value.subarray(0, SNIFF_BYTES - offset)]);
+        }
+        offset += value.length;
+        record.bytesRead += value.length;
+        if (record.bytesRead > limits.budget) {
+          await reader.cancel().catch(() => {});
+          controller.error(new ReadBudgetSpent(`read ${limits.budget} bytes without finding the video's header`));
+          return;
+        }
+        const skipped = Math.max(0, Math.min(value.length, limits.skip - (offset - value.length)));
+        if (skipped === value.length) continue;
+        controller.enqueue(skipped > 0 ? value.subarray(skipped) : value);
         return;
       }
-      controller.enqueue(value);
     },
     cancel: (reason) => reader.cancel(reason),
   });
