@@ -23,6 +23,7 @@ export {
   cleanEnv,
   type InstalledPackage,
   killChildren,
+  PREFLIGHT_PEER,
   PRISM_PEERS,
   type Program,
   run,
