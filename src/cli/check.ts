@@ -10,7 +10,7 @@ export const CHECK_FLAG = { check: { type: "boolean" } } as const;
 /** How many videos `kling-v2a check` reads at once. */
 const CHECK_CONCURRENCY = 4;
 
-export const CHECK_HELP = `kling-v2a check: would Kling take these videos? Reads each one's header (a few KB by Range
+const CHECK_HELP = `kling-v2a check: would Kling take these videos? Reads each one's header (a few KB by Range
 requests, never the whole file) and checks it against Kling's limits: MP4 or MOV, at most 100 MB, 3 to 20 s, a video
 track. Needs the optional parser: npm i mediabunny
 
@@ -26,7 +26,7 @@ Exit codes: 0 all pass, 1 any refused, 2 usage, 3 none refused but some unchecke
 `;
 
 /** A video that failed its check: exit 2 for `run --check`, a failed item for `batch --check`. */
-export class VideoRefused extends KlingValidationError {
+class VideoRefused extends KlingValidationError {
   override readonly name = "VideoRefused";
   constructor(
     field: string,
@@ -37,7 +37,7 @@ export class VideoRefused extends KlingValidationError {
 }
 
 /** The preflight, loaded on first use; a missing parser becomes a usage error whose message is the install line. */
-export async function checkVideo(source: string, options: CheckVideoOptions): Promise<VideoCheck> {
+async function checkVideo(source: string, options: CheckVideoOptions): Promise<VideoCheck> {
   const preflight = await import("../preflight/index.js");
   try {
     return await preflight.checkVideo(source, options);

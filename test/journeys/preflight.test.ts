@@ -40,7 +40,7 @@ function checker(sources: string[], options = "{ timeoutMs: 2000 }"): string {
 
 describe("kling-video-to-audio/preflight, with mediabunny installed", () => {
   it("gives each case its verdict, reading a few hundred KB at most", async () => {
-    const cases: Record<string, unknown> = {
+    const cases: Record<string, object> = {
       "/media/pass-720p.mp4": { ok: true, problems: [], warnings: [] },
       "/media/pass-1080p.mov": { ok: true, facts: { container: "mov", width: 1920, height: 1080 } },
       "/media/short-2s.mp4": { ok: false, problems: [{ rule: "duration", limit: "3-20 s", actual: "2 s" }] },

@@ -20,7 +20,7 @@ export const PRISM_PEERS = [
 ];
 
 /** The optional peer of `./preflight` (and `kling-v2a check`), as docs/preflight.md tells users to install it. */
-export const PREFLIGHT_PEER = "mediabunny@^1.61.0";
+const PREFLIGHT_PEER = "mediabunny@^1.61.0";
 
 export interface InstalledPackage {
   /** The `npm pack` tarball. */

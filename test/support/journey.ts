@@ -23,7 +23,6 @@ export {
   cleanEnv,
   type InstalledPackage,
   killChildren,
-  PREFLIGHT_PEER,
   PRISM_PEERS,
   type Program,
   run,

@@ -37,9 +37,9 @@ const RECIPES: Record<string, string[][]> = {
 };
 
 /** How far the padded files reach (sparse: the zeros take no disk). */
-export const PADDED_SIZES = { "moov-end-20mb.mp4": 20 * 1024 * 1024, "over-100mb.mp4": 101 * 1024 * 1024 } as const;
+const PADDED_SIZES = { "moov-end-20mb.mp4": 20 * 1024 * 1024, "over-100mb.mp4": 101 * 1024 * 1024 } as const;
 
-export type MediaName = keyof typeof RECIPES | keyof typeof PADDED_SIZES | "truncated.mp4";
+type MediaName = keyof typeof RECIPES | keyof typeof PADDED_SIZES | "truncated.mp4";
 
 export interface PreflightMedia {
   dir: string;
