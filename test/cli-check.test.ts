@@ -109,12 +109,13 @@ describe.skipIf(buildError !== null)("--check on run and batch", () => {
   it("batch --check: a refused item fails with its problem; a rerun checks only what failed", async () => {
     const file = join(dir, "clips.txt");
     const names = ["pass-720p.mp4", "long-25s.mp4", "audio-only.mp4", "pass-1080p.mov"];
-    writeFileSync(file, `${names.map(url).join("\n")}\n`);
+    // The last line is no http(s) URL: the create refuses that item alone, as without --check.
+    writeFileSync(file, `${names.map(url).join("\n")}\nftp://example.com/clip.mp4\n`);
     const before = fake.tasks.length;
     const flags = ["--base-url", fake.url, "--api-key", KEY, "--poll-interval", "0.05", "--check", "--json"];
     const first = await kling(["batch", file, ...flags]);
     expect(first.code).toBe(1);
-    expect(JSON.parse(first.stdout)).toMatchObject({ total: 4, succeeded: 2, failed: 2 });
+    expect(JSON.parse(first.stdout)).toMatchObject({ total: 5, succeeded: 2, failed: 3 });
     expect(fake.tasks.length - before).toBe(2);
     const results = readFileSync(`${file}.results.jsonl`, "utf8")
       .trim()
@@ -126,10 +127,11 @@ describe.skipIf(buildError !== null)("--check on run and batch", () => {
     expect(byIndex[2].error.message).toContain("video: the file has no video track");
     expect(byIndex[1].task_id).toBeUndefined();
     expect(byIndex[0]).toMatchObject({ ok: true });
+    expect(byIndex[4]).toMatchObject({ ok: false, error: { name: "KlingValidationError" } });
 
     videos.reset();
     const second = await kling(["batch", file, ...flags]);
-    expect(JSON.parse(second.stdout)).toMatchObject({ skipped: 2, failed: 2 });
+    expect(JSON.parse(second.stdout)).toMatchObject({ skipped: 2, failed: 3 });
     expect(videos.requests("/media/pass-720p.mp4") + videos.requests("/media/pass-1080p.mov")).toBe(0);
     expect(videos.requests("/media/long-25s.mp4")).toBe(1);
     expect(fake.tasks.length - before).toBe(2);

@@ -149,7 +149,7 @@ describe("checkVideo: bounded reads", () => {
       const { result } = await check(path, { timeoutMs: 300 });
       expect(result.ok, path).toBeUndefined();
       expect(result.warnings, path).toEqual([
-        { rule: "unreachable", message: "cannot read the video from here: no answer within 0.3 s" },
+        { rule: "unreachable", message: "cannot read the video from here: not read within 0.3 s" },
       ]);
     }
   });

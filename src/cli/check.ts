@@ -88,9 +88,16 @@ export async function checkBeforeRun(videoUrl: unknown, io: Io, signal: AbortSig
     io.stderr.write("--check: nothing to check for --video-id (a video Kling made)\n");
     return;
   }
-  const result = await checkVideo(videoUrl, { signal });
+  const result = await checkVideo(videoUrl, { signal }).catch(notCheckable);
+  if (!result) return; // an input the create refuses itself, naming its flag
   for (const warning of result.warnings) io.stderr.write(`--check: ${warning.rule}: ${warning.message}\n`);
   if (result.ok === false) throw new VideoRefused("--video-url", result);
+}
+
+/** A `video_url` the preflight refuses as an argument (not http(s)): left to the create, which fails that input alone. */
+function notCheckable(error: unknown): undefined {
+  if (error instanceof KlingValidationError) return undefined;
+  throw error;
 }
 
 /** One check's JSON line: the result with its source, `ok` as `null` when the video could not be read. */
@@ -170,7 +177,7 @@ export async function* checkedInputs<T extends FileItem>(
   const checkItem = async (item: T) => {
     const url = item.input.video_url;
     if (typeof url !== "string" || url === "" || (await options.finished(item.input))) return undefined;
-    return checkVideo(url, { signal: options.signal });
+    return checkVideo(url, { signal: options.signal }).catch(notCheckable);
   };
   for await (const { item, result } of inOrder(items, options.concurrency, checkItem)) {
     for (const warning of result?.warnings ?? [])

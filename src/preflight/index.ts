@@ -161,7 +161,7 @@ function verdict(facts: VideoFacts, failure: Failure | undefined, record: ReadRe
   }
   if (failure?.kind === "unreachable") {
     const message =
-      failure.reason === "timeout" ? `no answer within ${seconds(timeoutMs / 1000)}` : (failure.message ?? "");
+      failure.reason === "timeout" ? `not read within ${seconds(timeoutMs / 1000)}` : (failure.message ?? "");
     warnings.push({ rule: "unreachable", message: `cannot read the video from here: ${message}` });
   }
   if (facts.hasVideo === false) {
