@@ -12,16 +12,3 @@ export const LIMITS = {
   pageSizeMax: 500,
   pageSizeDefault: 30,
 } as const;
-
-/** What Kling takes behind `video_url` (its `x-kling-video`): what the preflight checks a video by. */
-export const VIDEO_LIMITS = {
-  /** The container formats Kling takes. */
-  containers: ["mp4", "mov"],
-  /** The largest file, in bytes. */
-  maxBytes: 104857600,
-  /** The shortest and longest video, in seconds, both inclusive. */
-  minDurationSec: 3,
-  maxDurationSec: 20,
-  /** The shorter sides (720p, 1080p) that gateways such as DeerAPI state; Kling itself does not. */
-  gatewayShortSides: [720, 1080],
-} as const;

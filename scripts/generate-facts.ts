@@ -6,6 +6,7 @@ import { parse } from "yaml";
 export const FACTS_PATH = "generated/facts.ts";
 export const GUIDANCE_PATH = "generated/guidance.ts";
 export const LIMITS_PATH = "generated/limits.ts";
+export const VIDEO_LIMITS_PATH = "generated/video-limits.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ENTRY_KEYS = new Set([
@@ -128,12 +129,14 @@ function listParameter(spec: Spec, name: string): Record<string, number> {
 }
 
 /**
- * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits) and generated/guidance.ts
- * (the words of messages): three files, because each is loaded by different code (limits up front, flags on failure).
+ * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits), generated/video-limits.ts
+ * (what the preflight checks a video by) and generated/guidance.ts (the words of messages): four files, because each is
+ * loaded by different code (limits up front, flags on failure, video limits by the preflight alone).
  */
 export function generateFacts(specPath = `${root}openapi/openapi.yaml`): {
   facts: string;
   limits: string;
+  videoLimits: string;
   guidance: string;
 } {
   const spec = parse(readFileSync(specPath, "utf8")) as Spec;
@@ -184,8 +187,12 @@ export const GUIDANCE: Readonly<Record<number, readonly [happened: string, next:
 ${texts.join("\n")}
 };
 `;
-  const video = videoLimits(spec);
-  return { facts: facts(header, rows), limits: limits(header, promptMax, pageNum, pageSize, video), guidance };
+  return {
+    facts: facts(header, rows),
+    limits: limits(header, promptMax, pageNum, pageSize),
+    videoLimits: videoLimitsText(header, videoLimits(spec)),
+    guidance,
+  };
 }
 
 function facts(header: string, rows: string[]): string {
@@ -221,7 +228,6 @@ function limits(
   promptMax: number,
   pageNum: Record<string, number>,
   pageSize: Record<string, number>,
-  video: VideoLimits,
 ): string {
   return `${header}
 // The input limits that the checks before sending and the mock apply.
@@ -237,6 +243,12 @@ export const LIMITS = {
   pageSizeMax: ${pageSize.maximum},
   pageSizeDefault: ${pageSize.default},
 } as const;
+`;
+}
+
+function videoLimitsText(header: string, video: VideoLimits): string {
+  return `${header}
+// What Kling takes behind video_url: only the preflight (kling-video-to-audio/preflight) loads it.
 
 /** What Kling takes behind \`video_url\` (its \`x-kling-video\`): what the preflight checks a video by. */
 export const VIDEO_LIMITS = {

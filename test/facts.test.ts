@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CODES } from "../generated/facts.js";
-import { LIMITS, VIDEO_LIMITS } from "../generated/limits.js";
+import { LIMITS } from "../generated/limits.js";
+import { VIDEO_LIMITS } from "../generated/video-limits.js";
 import { GUIDANCE } from "../generated/guidance.js";
 import { generateFacts } from "../scripts/generate-facts.js";
 import { KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
@@ -66,7 +67,7 @@ describe("the facts src reads from the spec", () => {
       maxDurationSec: 20,
       gatewayShortSides: [720, 1080],
     });
-    expect(generateFacts(variant((t) => t.replace("maxDurationSec: 20", "maxDurationSec: 25"))).limits).toContain(
+    expect(generateFacts(variant((t) => t.replace("maxDurationSec: 20", "maxDurationSec: 25"))).videoLimits).toContain(
       "maxDurationSec: 25,",
     );
     expect(() => generateFacts(variant((t) => t.replace("minDurationSec: 3", "minDurationSec: 30")))).toThrow(

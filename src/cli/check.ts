@@ -94,7 +94,7 @@ export async function checkBeforeRun(videoUrl: unknown, io: Io, signal: AbortSig
   if (result.ok === false) throw new VideoRefused("--video-url", result);
 }
 
-/** A `video_url` the preflight refuses as an argument (not http(s)): left to the create, which fails that input alone. */
+/** A `video_url` the preflight refuses as an argument (not http(s)): left to the create, which fails it alone. */
 function notCheckable(error: unknown): undefined {
   if (error instanceof KlingValidationError) return undefined;
   throw error;

@@ -1,5 +1,5 @@
 // `kling-video-to-audio/preflight`: checkVideo says, from the video's container header, whether Kling would take it.
-import { VIDEO_LIMITS } from "../../generated/limits.js";
+import { VIDEO_LIMITS } from "../../generated/video-limits.js";
 import { KlingValidationError } from "../errors.js";
 import { checkDuration, shown } from "../validate.js";
 import {
