@@ -1,6 +1,10 @@
 // checkVideo in this process: each rule's verdict on ffmpeg-made videos over a local Range server, the bytes each check
 // costs (counted by the server), hostile servers that must end in a problem or warning, local files, bad options.
+import { copyFileSync, mkdtempSync, rmSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { VIDEO_LIMITS } from "../generated/video-limits.js";
 import { KlingValidationError } from "../src/errors.js";
 import { checkVideo, RANGE_WINDOW_BYTES, READ_BUDGET_BYTES, type VideoCheck } from "../src/preflight/index.js";
 import { type PreflightMedia, preflightMedia } from "./support/preflight-media.js";
@@ -186,6 +190,25 @@ describe("checkVideo: local files, signals, options", () => {
     const missing = await checkVideo(`${media.dir}/no-such-file.mp4`);
     expect(missing).toMatchObject({ ok: undefined, warnings: [{ rule: "unreachable" }] });
     expect(missing.warnings[0]?.message).toContain("ENOENT");
+  });
+
+  it("takes exactly 100 MB; one byte more is a problem that names the bytes, not a rounded 100 MB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kling-preflight-size-"));
+    const sizes = { limit: VIDEO_LIMITS.maxBytes, over: VIDEO_LIMITS.maxBytes + 1 };
+    for (const [name, size] of Object.entries(sizes)) {
+      copyFileSync(media.path("pass-720p.mp4"), join(dir, `${name}.mp4`));
+      truncateSync(join(dir, `${name}.mp4`), size); // sparse zeros after the media: no disk used
+    }
+    expect((await checkVideo(join(dir, "limit.mp4"))).problems.filter((p) => p.rule === "size")).toEqual([]);
+    expect((await checkVideo(join(dir, "over.mp4"))).problems.filter((p) => p.rule === "size")).toEqual([
+      {
+        rule: "size",
+        message: "the file is 104857601 bytes; Kling takes at most 100 MB",
+        limit: "100 MB",
+        actual: "104857601 bytes",
+      },
+    ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("rejects with the signal's reason when aborted, before or during the check", async () => {

@@ -139,30 +139,11 @@ async function loadMediabunny(): Promise<Mediabunny> {
 function verdict(facts: VideoFacts, failure: Failure | undefined, record: ReadRecord, timeoutMs: number): VideoCheck {
   const problems: VideoProblem[] = [];
   const warnings: VideoWarning[] = [];
-  const limits = VIDEO_LIMITS;
-  if (facts.sizeBytes !== undefined && facts.sizeBytes > limits.maxBytes) {
-    const actual = megabytes(facts.sizeBytes);
-    const limit = `${megabytes(limits.maxBytes)}`;
-    problems.push({ rule: "size", message: `the file is ${actual}; Kling takes at most ${limit}`, limit, actual });
-  }
-  const takes = limits.containers.map((c) => c.toUpperCase()).join(" or ");
-  if (failure?.kind === "format") {
-    const actual = describeHead(record.head, facts.container);
-    const why = failure.detail ? ` (${failure.detail})` : "";
-    problems.push({
-      rule: "format",
-      message: `the file is ${actual}${why}; Kling takes ${takes}`,
-      limit: takes,
-      actual,
-    });
-  } else if (facts.container && !(limits.containers as readonly string[]).includes(facts.container)) {
-    const actual = facts.container.toUpperCase();
-    problems.push({ rule: "format", message: `the video is ${actual}; Kling takes ${takes}`, limit: takes, actual });
-  }
+  if (facts.sizeBytes !== undefined) sizeRule(facts.sizeBytes, problems);
+  formatRule(facts.container, failure?.kind === "format" ? failure : undefined, record.head, problems);
   if (failure?.kind === "unreachable") {
-    const message =
-      failure.reason === "timeout" ? `not read within ${seconds(timeoutMs / 1000)}` : (failure.message ?? "");
-    warnings.push({ rule: "unreachable", message: `cannot read the video from here: ${message}` });
+    const why = failure.reason === "timeout" ? `not read within ${seconds(timeoutMs / 1000)}` : failure.message;
+    warnings.push({ rule: "unreachable", message: `cannot read the video from here: ${why}` });
   }
   if (facts.hasVideo === false) {
     const message = "the file has no video track (audio only?); Kling needs a video track";
@@ -172,6 +153,34 @@ function verdict(facts: VideoFacts, failure: Failure | undefined, record: ReadRe
   if (facts.width !== undefined && facts.height !== undefined) resolutionRule(facts.width, facts.height, warnings);
   const ok = problems.length > 0 ? false : failure ? undefined : true;
   return { ok, problems, warnings, facts };
+}
+
+function sizeRule(sizeBytes: number, problems: VideoProblem[]): void {
+  const { maxBytes } = VIDEO_LIMITS;
+  if (sizeBytes <= maxBytes) return;
+  const limit = megabytes(maxBytes);
+  // Just over the limit, the rounded figure would read as the limit itself: the bytes say it.
+  const actual = megabytes(sizeBytes) === limit ? `${sizeBytes} bytes` : megabytes(sizeBytes);
+  problems.push({ rule: "size", message: `the file is ${actual}; Kling takes at most ${limit}`, limit, actual });
+}
+
+/** A container Kling does not take, or one the parser could not read (`failure`): not MP4/MOV, or cut off. */
+function formatRule(
+  container: string | undefined,
+  failure: { detail?: string } | undefined,
+  head: Uint8Array,
+  problems: VideoProblem[],
+): void {
+  const taken = VIDEO_LIMITS.containers as readonly string[];
+  const limit = taken.map((c) => c.toUpperCase()).join(" or ");
+  if (failure) {
+    const actual = describeHead(head, container);
+    const why = failure.detail ? ` (${failure.detail})` : "";
+    problems.push({ rule: "format", message: `the file is ${actual}${why}; Kling takes ${limit}`, limit, actual });
+  } else if (container !== undefined && !taken.includes(container)) {
+    const actual = container.toUpperCase();
+    problems.push({ rule: "format", message: `the video is ${actual}; Kling takes ${limit}`, limit, actual });
+  }
 }
 
 function durationRule(durationSec: number, problems: VideoProblem[]): void {
@@ -192,14 +201,14 @@ function resolutionRule(width: number, height: number, warnings: VideoWarning[])
   warnings.push({ rule: "resolution", message, limit, actual });
 }
 
-/** Seconds for a message: two decimals at most, so 20.04 s never reads as the limit "20 s". */
+/** Seconds for a message: three decimals at most, so 20.033 s (a frame too long) never reads as the limit "20 s". */
 function seconds(value: number): string {
-  return `${Number(value.toFixed(2))} s`;
+  return `${Number(value.toFixed(3))} s`;
 }
 
-/** MB as the spec counts them (1 MB = 1,048,576 bytes), one decimal at most. */
+/** MB as the spec counts them (1 MB = 1,048,576 bytes), two decimals at most. */
 function megabytes(bytes: number): string {
-  return `${Number((bytes / 1024 / 1024).toFixed(1))} MB`;
+  return `${Number((bytes / 1024 / 1024).toFixed(2))} MB`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +218,8 @@ function megabytes(bytes: number): string {
 /** Why reading stopped short: the file is no container Kling takes, or it cannot be read from here. */
 type Failure =
   | { kind: "format"; detail?: string }
-  | { kind: "unreachable"; reason: "timeout" | "error"; message?: string };
+  | { kind: "unreachable"; reason: "timeout" }
+  | { kind: "unreachable"; reason: "error"; message: string };
 
 /** The parser's format names, as `facts.container`. */
 const CONTAINERS: Readonly<Record<string, string>> = {
