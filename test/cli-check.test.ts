@@ -90,6 +90,7 @@ describe.skipIf(buildError !== null)("kling-v2a check", () => {
       expect(run.stdout, args.join(" ")).toBe("");
     }
     expect((await kling(["check", "--help"])).stdout).toContain("Exit codes: 0 all pass, 1 any refused");
+    expect((await kling(["--help"])).stdout).toContain("kling-v2a check  URL|FILE...");
   });
 });
 
@@ -104,6 +105,10 @@ describe.skipIf(buildError !== null)("--check on run and batch", () => {
     const passing = await kling(["run", "--video-url", url("pass-720p.mp4"), ...flags]);
     expect(passing.code).toBe(0);
     expect(fake.tasks.length).toBe(before + 1);
+    // A video Kling made has no URL to read: the run goes on, saying so.
+    const byId = await kling(["run", "--video-id", "866534912876544067", ...flags]);
+    expect(byId.stderr).toContain("--check: nothing to check for --video-id");
+    expect(fake.tasks.length).toBe(before + 2);
   });
 
   it("batch --check: a refused item fails with its problem; a rerun checks only what failed", async () => {
