@@ -164,7 +164,8 @@ export interface components {
             video_id?: components["schemas"]["NotGiven"];
             /**
              * @description A publicly fetchable MP4 or MOV file, at most 100 MB and 3.0-20.0 seconds long
-             *     (some gateways also ask for 720p or 1080p). Checked by the server.
+             *     (some gateways also ask for 720p or 1080p). Checked by the server, after the create;
+             *     `x-kling-video` holds the same limits as data (the SDK's preflight checks by them).
              */
             video_url: components["schemas"]["HttpUrl"];
         };

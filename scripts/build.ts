@@ -287,6 +287,7 @@ const BUNDLE_ENTRIES = [
   "src/callbacks.ts",
   "src/proxy/index.ts",
   "src/bullmq/index.ts",
+  "src/preflight/index.ts",
   "src/cli/bin.ts",
   "src/cli/main.ts",
   "mocks/index.ts",

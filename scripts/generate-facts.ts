@@ -6,6 +6,7 @@ import { parse } from "yaml";
 export const FACTS_PATH = "generated/facts.ts";
 export const GUIDANCE_PATH = "generated/guidance.ts";
 export const LIMITS_PATH = "generated/limits.ts";
+export const VIDEO_LIMITS_PATH = "generated/video-limits.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ENTRY_KEYS = new Set([
@@ -53,7 +54,7 @@ type Spec = {
       string,
       { content?: Record<string, { examples?: Record<string, { value?: { code?: number } }> }> }
     >;
-    schemas: Record<string, { properties?: Record<string, { maxLength?: number }> }>;
+    schemas: Record<string, { properties?: Record<string, { maxLength?: number }>; allOf?: unknown[] }>;
   };
   "x-kling-codes": Record<string, CodeEntry>;
 };
@@ -86,6 +87,41 @@ function statusByCode(spec: Spec): Map<number, number> {
   return found;
 }
 
+/** What Kling takes behind `video_url` (the preflight's limits), from the property's `x-kling-video`. */
+interface VideoLimits {
+  containers: string[];
+  maxBytes: number;
+  minDurationSec: number;
+  maxDurationSec: number;
+  gatewayShortSides: number[];
+}
+
+function videoLimits(spec: Spec): VideoLimits {
+  const parts = (spec.components.schemas.CreateTaskWithVideoUrl?.allOf ?? []) as {
+    properties?: Record<string, { "x-kling-video"?: VideoLimits }>;
+  }[];
+  const found = parts.map((part) => part.properties?.video_url?.["x-kling-video"]).find(Boolean);
+  if (!found) throw new Error("CreateTaskWithVideoUrl's video_url has no x-kling-video");
+  const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
+  const ok =
+    Array.isArray(found.containers) &&
+    found.containers.length > 0 &&
+    found.containers.every((c) => typeof c === "string") &&
+    Number.isInteger(found.maxBytes) &&
+    positive(found.maxBytes) &&
+    positive(found.minDurationSec) &&
+    positive(found.maxDurationSec) &&
+    found.minDurationSec < found.maxDurationSec &&
+    Array.isArray(found.gatewayShortSides) &&
+    found.gatewayShortSides.every((side) => Number.isInteger(side) && side > 0);
+  if (!ok)
+    throw new Error(
+      "x-kling-video needs containers (texts), maxBytes (a whole number), minDurationSec < maxDurationSec and " +
+        "gatewayShortSides (whole numbers)",
+    );
+  return found;
+}
+
 function listParameter(spec: Spec, name: string): Record<string, number> {
   const parameter = spec.paths["/v1/audio/video-to-audio"]?.get?.parameters?.find((p) => p.name === name);
   if (!parameter?.schema) throw new Error(`listTasks has no ${name} parameter with a schema`);
@@ -93,12 +129,14 @@ function listParameter(spec: Spec, name: string): Record<string, number> {
 }
 
 /**
- * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits) and generated/guidance.ts
- * (the words of messages): three files, because each is loaded by different code (limits up front, flags on failure).
+ * The texts of generated/facts.ts (the codes' flags), generated/limits.ts (the input limits), generated/video-limits.ts
+ * (what the preflight checks a video by) and generated/guidance.ts (the words of messages): four files, because each is
+ * loaded by different code (limits up front, flags on failure, video limits by the preflight alone).
  */
 export function generateFacts(specPath = `${root}openapi/openapi.yaml`): {
   facts: string;
   limits: string;
+  videoLimits: string;
   guidance: string;
 } {
   const spec = parse(readFileSync(specPath, "utf8")) as Spec;
@@ -149,7 +187,12 @@ export const GUIDANCE: Readonly<Record<number, readonly [happened: string, next:
 ${texts.join("\n")}
 };
 `;
-  return { facts: facts(header, rows), limits: limits(header, promptMax, pageNum, pageSize), guidance };
+  return {
+    facts: facts(header, rows),
+    limits: limits(header, promptMax, pageNum, pageSize),
+    videoLimits: videoLimitsText(header, videoLimits(spec)),
+    guidance,
+  };
 }
 
 function facts(header: string, rows: string[]): string {
@@ -199,6 +242,25 @@ export const LIMITS = {
   pageSizeMin: ${pageSize.minimum},
   pageSizeMax: ${pageSize.maximum},
   pageSizeDefault: ${pageSize.default},
+} as const;
+`;
+}
+
+function videoLimitsText(header: string, video: VideoLimits): string {
+  return `${header}
+// What Kling takes behind video_url: only the preflight (kling-video-to-audio/preflight) loads it.
+
+/** What Kling takes behind \`video_url\` (its \`x-kling-video\`): what the preflight checks a video by. */
+export const VIDEO_LIMITS = {
+  /** The container formats Kling takes. */
+  containers: [${video.containers.map((c) => JSON.stringify(c)).join(", ")}],
+  /** The largest file, in bytes. */
+  maxBytes: ${video.maxBytes},
+  /** The shortest and longest video, in seconds, both inclusive. */
+  minDurationSec: ${video.minDurationSec},
+  maxDurationSec: ${video.maxDurationSec},
+  /** The shorter sides (720p, 1080p) that gateways such as DeerAPI state; Kling itself does not. */
+  gatewayShortSides: [${video.gatewayShortSides.join(", ")}],
 } as const;
 `;
 }

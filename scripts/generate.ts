@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CALLBACK_VALIDATOR_PATH, compileCallbackValidator } from "./compile-validators.js";
-import { FACTS_PATH, generateFacts, GUIDANCE_PATH, LIMITS_PATH } from "./generate-facts.js";
+import { FACTS_PATH, generateFacts, GUIDANCE_PATH, LIMITS_PATH, VIDEO_LIMITS_PATH } from "./generate-facts.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const check = process.argv.includes("--check");
@@ -57,8 +57,9 @@ function emit(path: string, text: string): void {
 // The callback validator: ajv standalone code, so the SDK validates callbacks without ajv at runtime.
 emit(CALLBACK_VALIDATOR_PATH, compileCallbackValidator());
 // The code table and input limits, so src never types a spec fact in by hand.
-const { facts, limits, guidance } = generateFacts();
+const { facts, limits, videoLimits, guidance } = generateFacts();
 emit(FACTS_PATH, facts);
 emit(LIMITS_PATH, limits);
+emit(VIDEO_LIMITS_PATH, videoLimits);
 emit(GUIDANCE_PATH, guidance);
 if (check) console.log("generated/ matches the spec");

@@ -62,6 +62,7 @@ function typeCheck(all: Example[]): Map<Example, string[]> {
       "kling-video-to-audio/mock": ["mocks/index.ts", "mocks/lifecycle.ts"],
       "kling-video-to-audio/bullmq": ["src/bullmq/index.ts", "src/bullmq.ts"],
       "kling-video-to-audio/callbacks": ["src/callbacks.ts"],
+      "kling-video-to-audio/preflight": ["src/preflight/index.ts"],
     },
   };
   const host = ts.createCompilerHost(options);

@@ -20,7 +20,9 @@ import { allExamples, type Example, examplesOf } from "./support/docs.js";
 import { type RecordingConsole, RUN_DIR, runExample, withCode } from "./support/docs-run.js";
 import { closeOpened, opened } from "./support/fakes/node-http.js";
 import { manifest } from "./support/mock.js";
+import { preflightMedia } from "./support/preflight-media.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
+import { startVideoServer } from "./support/video-server.js";
 
 const examples = allExamples().filter((e) => e.kind !== "signature");
 const byId = new Map(examples.map((e) => [e.id, e]));
@@ -421,6 +423,24 @@ const CLIENT: Record<string, Exercise> = {
 const SERVERS: Record<string, Exercise> = {
   "README.md › Batches": checkBatchExample,
   "docs/batches.md › Batches: `runBatch` and `kling-v2a batch`": checkBatchExample,
+  "docs/preflight.md › Preflight: `kling-video-to-audio/preflight` and `kling-v2a check`": async (ex) => {
+    // The example's cdn.example.com serves one of the ffmpeg-made test videos: a passing one, then a 25 s one.
+    const videos = await startVideoServer((await preflightMedia()).dir);
+    let file = "pass-720p.mp4";
+    routes.set("https://cdn.example.com", (request) => realFetch(new Request(`${videos.url}/media/${file}`, request)));
+    try {
+      const passing = await runExample(ex, given().globals);
+      expect(passing.locals.report).toMatchObject({ ok: true, facts: { container: "mp4", durationSec: 5 } });
+      expect(passing.console.of("log")).toEqual([["succeed"]]); // checked, then run
+      file = "long-25s.mp4";
+      const refused = await runExample(ex, given().globals);
+      expect(refused.console.of("error")).toEqual([["duration: the video is 25 s; Kling takes 3 to 20 s"]]);
+      expect(refused.console.of("log")).toEqual([]); // nothing created
+    } finally {
+      routes.delete("https://cdn.example.com");
+      await videos.close();
+    }
+  },
   "README.md › Browsers and the proxy": async (ex) => {
     const run = await runExample(ex, given().globals);
     await checkProxy((request) => (request.method === "POST" ? run.exports.POST : run.exports.GET)(request));

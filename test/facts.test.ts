@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CODES } from "../generated/facts.js";
 import { GUIDANCE } from "../generated/guidance.js";
 import { LIMITS } from "../generated/limits.js";
+import { VIDEO_LIMITS } from "../generated/video-limits.js";
 import { generateFacts } from "../scripts/generate-facts.js";
 import { KlingAccountError, KlingRateLimitError, KlingServerError } from "../src/errors.js";
 import { apiErrorFrom } from "../src/request/failure.js";
@@ -56,5 +57,24 @@ describe("the facts src reads from the spec", () => {
       ),
     ).toThrow(/1305/);
     expect(() => generateFacts(variant((t) => t.replace(/^ {2}1304: .*\n/m, "")))).toThrow(/1304/);
+  });
+
+  it("the video limits the preflight checks by come from video_url's x-kling-video", () => {
+    expect(VIDEO_LIMITS).toEqual({
+      containers: ["mp4", "mov"],
+      maxBytes: 100 * 1024 * 1024,
+      minDurationSec: 3,
+      maxDurationSec: 20,
+      gatewayShortSides: [720, 1080],
+    });
+    expect(generateFacts(variant((t) => t.replace("maxDurationSec: 20", "maxDurationSec: 25"))).videoLimits).toContain(
+      "maxDurationSec: 25,",
+    );
+    expect(() => generateFacts(variant((t) => t.replace("minDurationSec: 3", "minDurationSec: 30")))).toThrow(
+      /x-kling-video needs/,
+    );
+    expect(() => generateFacts(variant((t) => t.replace("x-kling-video:", "x-kling-vid:")))).toThrow(
+      /no x-kling-video/,
+    );
   });
 });

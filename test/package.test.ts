@@ -128,13 +128,15 @@ describe.skipIf(buildError !== null)("the package", () => {
     it("keeps openapi-fetch the only runtime dependency and Prism an optional peer", () => {
       expect(Object.keys(pkg.dependencies)).toEqual(["openapi-fetch"]);
       // The mock imports these three directly (not prism-cli), at the versions that work on Node 20.
-      // The BullMQ workers (./bullmq) need bullmq and ioredis; the SDK itself never loads them.
+      // The BullMQ workers (./bullmq) need bullmq and ioredis, the preflight (./preflight) mediabunny; the SDK itself
+      // never loads them.
       expect(pkg.peerDependencies).toEqual({
         "@stoplight/prism-core": "5.8.0",
         "@stoplight/prism-http": "5.12.0",
         "@stoplight/prism-http-server": "5.12.2",
         bullmq: "^6.7.0",
         ioredis: "^5.9.3",
+        mediabunny: "^1.61.0",
       });
       for (const name of Object.keys(pkg.peerDependencies))
         expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true);

@@ -1,10 +1,11 @@
 // `kling-v2a batch FILE`: runBatch over a JSONL or URL-list file, results appended as they finish, resumable.
 import { resolve } from "node:path";
 import type { VideoToAudioClient } from "../client.js";
-import type { BatchResult } from "../request/batch.js";
-import { batchItemId } from "../request/batch.js";
+import { DEFAULTS } from "../options.js";
+import { type BatchResult, batchItemId } from "../request/batch.js";
 import { checkCreateInput } from "../request/input.js";
 import type { CreateTaskInput, ResultRecord } from "../types.js";
+import { CHECK_FLAG, checkedInputs } from "./check.js";
 import { type Io, inCliTerms, integerFlag, positiveNumberFlag } from "./common.js";
 import { checkDownloadDir, downloadTask } from "./download.js";
 import { checkInputFile, readInputs } from "./input-file.js";
@@ -19,6 +20,7 @@ export const BATCH_OPTIONS = {
   "poll-interval": { type: "string" },
   force: { type: "boolean" },
   "max-download-mb": { type: "string" },
+  ...CHECK_FLAG,
 } as const;
 
 interface BatchFlags {
@@ -32,6 +34,8 @@ interface BatchFlags {
   force?: boolean | undefined;
   /** The largest file a download takes, in MB. */
   maxDownloadMb?: number | undefined;
+  /** Check each video before its create (`--check`). */
+  check?: boolean | undefined;
   json: boolean;
 }
 
@@ -84,8 +88,34 @@ export async function runBatchFile(
 
   /** The file line of each item runBatch sees, by runBatch's index. */
   const lineOf: number[] = [];
+  const note = (line: ResultRecord) => {
+    if (!tty && !flags.json)
+      io.stderr.write(
+        `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
+      );
+  };
+  /** `--check`: a video Kling would refuse is a failed item, recorded without a create. */
+  const inputs = !flags.check
+    ? readInputs(file)
+    : checkedInputs(readInputs(file), {
+        concurrency: flags.concurrency ?? DEFAULTS.batchConcurrency,
+        signal,
+        warn: (text) => io.stderr.write(`${text}\n`),
+        finished: async (input) => skip.size > 0 && skip.has((await itemIdOf(batchId, input)) ?? ""),
+        async refuse({ line, input }, refused) {
+          const record: ResultRecord = {
+            index: line,
+            externalTaskId: (await itemIdOf(batchId, input)) ?? "",
+            ok: false,
+          };
+          record.error = { name: refused.name, message: refused.message };
+          counts.failed++;
+          results.append(record);
+          note(record);
+        },
+      });
   async function* pending(): AsyncGenerator<CreateTaskInput> {
-    for await (const { line, input } of readInputs(file)) {
+    for await (const { line, input } of inputs) {
       if (skip.size > 0) {
         const id = await itemIdOf(batchId, input);
         if (id !== undefined && skip.has(id)) {
@@ -116,10 +146,7 @@ export async function runBatchFile(
       if (line.ok) counts.succeeded++;
       else counts.failed++;
       results.append(line);
-      if (!tty && !flags.json)
-        io.stderr.write(
-          `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
-        );
+      note(line);
     }
   } finally {
     if (timer) clearInterval(timer);
@@ -194,6 +221,7 @@ export function parseBatchFlags(values: Record<string, string | boolean | undefi
     pollIntervalMs: seconds("--poll-interval"),
     force: values.force === true,
     maxDownloadMb: positiveNumberFlag(values["max-download-mb"], "--max-download-mb", { unit: "number of MB" }),
+    check: values.check === true,
     json: values.json === true,
   };
 }

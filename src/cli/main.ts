@@ -6,6 +6,7 @@ import { KlingTimeoutError } from "../errors.js";
 import { BASE_URLS } from "../options.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { BATCH_OPTIONS, parseBatchFlags, runBatchFile } from "./batch.js";
+import { CHECK_FLAG, checkBeforeRun, runCheckCommand } from "./check.js";
 import {
   clientFrom,
   EXIT,
@@ -37,6 +38,11 @@ Many machines, one account (a BullMQ queue on Redis; npm i bullmq):
   kling-v2a enqueue FILE --redis URL [--batch-id ID]     add a batch file's items (adds nothing twice)
   kling-v2a worker  --redis URL [--account-concurrency N] [--concurrency N]   run jobs under the account's limit
   kling-v2a results --redis URL --batch-id ID            the finished items, as JSONL
+
+Preflight (needs the optional parser: npm i mediabunny):
+  kling-v2a check  URL|FILE... [--timeout SEC] [--json]   would Kling take these videos? (kling-v2a check --help)
+  --check on run and batch checks each video first: a video Kling would refuse is not created
+                   (run: exit 2; batch: a failed item with the problem, and the batch goes on)
 
 Input flags (run, create):
   --video-url URL              an MP4/MOV, 3-20 s, at most 100 MB
@@ -158,8 +164,9 @@ async function dispatch(
     io.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
+  if (command === "check") return runCheckCommand(rest, io, signal);
   const options = {
-    run: { ...GLOBAL, ...INPUT, ...WAIT },
+    run: { ...GLOBAL, ...INPUT, ...WAIT, ...CHECK_FLAG },
     create: { ...GLOBAL, ...INPUT },
     get: GLOBAL,
     wait: { ...GLOBAL, ...WAIT },
@@ -254,6 +261,7 @@ async function runOrWait(
     task = await kling.waitForTask(taskId, waitOptions);
   } else {
     noPositionals(positionals);
+    if (values.check === true) await checkBeforeRun(values["video-url"], io, signal);
     task = await kling.run(inputFrom(values), waitOptions);
   }
   progress?.stop();

@@ -72,6 +72,13 @@
 //   Prefer example= / code= and the ?__example= query form win           mock › Prefer always wins (3 tests)
 //   CORS on, any header allowed                                          mock › CORS is on ...
 //   --no-lifecycle: plain Prism, static examples                         mock › kling-v2a mock --no-lifecycle
+// Preflight (docs/preflight.md)
+//   checkVideo from /preflight with mediabunny installed: each rule's
+//   verdict (format, size, duration, video; resolution and unreachable
+//   warnings), within its bytes; a local file                           preflight › gives each case its verdict ...
+//   kling-v2a check: a line per video, exit 1 when any is refused       preflight › kling-v2a check prints a line ...
+//   without mediabunny the import works; checkVideo and check say the
+//   install line (check exits 2)                                      preflight › imports, and checkVideo rejects ...
 // The spec for other languages
 //   the three files in the package; resolve them by name with
 //   import.meta.resolve / require.resolve; node_modules/.../openapi/    exports › resolves every file entry ...; the spec files sit where

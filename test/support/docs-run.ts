@@ -15,6 +15,7 @@ const MODULES: Record<string, string> = {
   "kling-video-to-audio/callbacks": "src/callbacks.ts",
   "kling-video-to-audio/mock": "mocks/index.ts",
   "kling-video-to-audio/bullmq": "src/bullmq/index.ts",
+  "kling-video-to-audio/preflight": "src/preflight/index.ts",
   express: "test/support/fakes/express.ts",
   hono: "test/support/fakes/hono.ts",
   "node:http": "test/support/fakes/node-http.ts",

@@ -19,6 +19,9 @@ export const PRISM_PEERS = [
   "@stoplight/prism-http-server@5.12.2",
 ];
 
+/** The optional peer of `./preflight` (and `kling-v2a check`), as docs/preflight.md tells users to install it. */
+const PREFLIGHT_PEER = "mediabunny@^1.61.0";
+
 export interface InstalledPackage {
   /** The `npm pack` tarball. */
   tarball: string;
@@ -26,7 +29,8 @@ export interface InstalledPackage {
   files: string[];
   /** Whether the fresh copy had a dist/ before `npm pack` (it must not: the point is that prepack builds). */
   distBeforePack: boolean;
-  /** A consumer with the tarball and the optional Prism peers (linked in from `prismPeers`): what the journeys drive. */
+  /** A consumer with the tarball, the optional Prism peers (linked in from `prismPeers`) and the preflight's peer:
+   *  what the journeys drive. */
   consumer: string;
   /** A consumer with the tarball alone, as `npm i kling-video-to-audio` leaves it. */
   bare: string;
@@ -213,7 +217,7 @@ async function make(dir: string): Promise<InstalledPackage> {
   const [{ folder, ms: peersMs }] = await Promise.all([
     peers,
     install(bare, [tarball], ["--no-package-lock"]),
-    install(consumer, [tarball]),
+    install(consumer, [tarball, PREFLIGHT_PEER]),
   ]);
   // Node resolves the link to its real path, so Prism's own dependencies come from the peers' folder.
   await symlink(join(folder, "node_modules", "@stoplight"), join(consumer, "node_modules", "@stoplight"), "dir");
