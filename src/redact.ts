@@ -253,8 +253,20 @@ function redactText(text: string, patterns: Patterns): string {
     if (view?.start === undefined || patterns.special) findSecrets(text, patterns, spans);
     if (view?.start !== undefined) findSecrets(view.text, patterns, spans, view);
   }
-  const out = spans.length === 0 ? text : replaceSpans(text, spans);
-  return out.replace(BEARER, `$1${REDACTED}`).replace(JWT, REDACTED);
+  findTokens(text, spans);
+  return spans.length === 0 ? text : replaceSpans(text, spans);
+}
+
+/**
+ * Adds to `spans` what follows `Bearer ` and every JWT-shaped token, found in the same text as the secrets so that
+ * a JWT holding a secret (an access key in its payload) is replaced whole, not around the secret.
+ */
+function findTokens(text: string, spans: Span[]): void {
+  for (const match of text.matchAll(BEARER)) {
+    const token = match.index + (match[1] ?? "").length;
+    spans.push([token, match.index + match[0].length, EXACT]);
+  }
+  for (const match of text.matchAll(JWT)) spans.push([match.index, match.index + match[0].length, EXACT]);
 }
 
 /** Adds to `spans` (original offsets) every secret and run found in `searched`, a view of the original. */

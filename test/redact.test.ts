@@ -115,6 +115,17 @@ describe("createRedactor: bearer tokens and JWTs, as the logger always did", () 
   });
 });
 
+describe("createRedactor: a JWT that holds a key", () => {
+  it("is replaced whole, not around the key in its payload", () => {
+    const accessKey = "AK-Zq8Wm2Xr5Tn9Vb4Lc7Hd";
+    const payload = base64url(JSON.stringify({ iss: accessKey, exp: 1764026157 }));
+    const jwt = `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${payload}.z_xEp6H7-yrrTMpVUmU9yLCXICDxd2_hyhB6iWF8Sdk`;
+    const redactor = createRedactor([accessKey]);
+    expect(redactor.text(`token ${jwt} invalid`)).toBe(`token ${REDACTED} invalid`);
+    expect(redactor.text(`Authorization: Bearer ${jwt}`)).toBe(`Authorization: Bearer ${REDACTED}`);
+  });
+});
+
 describe("createRedactor: remember and json", () => {
   it("remembers signed tokens, forgetting the oldest past maxRemembered", () => {
     const redactor = createRedactor([], { maxRemembered: 2 });
