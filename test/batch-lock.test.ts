@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { LOCK_HEARTBEAT_MS, takeBatchLock } from "../src/cli/batch-lock.js";
+import { LOCK_HEARTBEAT_MS, takeBatchLock } from "../src/cli/batch-files.js";
 
 let dir: string;
 beforeEach(() => {

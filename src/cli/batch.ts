@@ -5,11 +5,11 @@ import { DEFAULTS } from "../options.js";
 import { type BatchResult, batchItemId } from "../request/batch.js";
 import { checkCreateInput } from "../request/input.js";
 import type { CreateTaskInput, ResultRecord } from "../types.js";
+import { openResultsFile } from "./batch-files.js";
 import { CHECK_FLAG, checkedInputs } from "./check.js";
 import { type Io, inCliTerms, integerFlag, positiveNumberFlag } from "./common.js";
 import { checkDownloadDir, downloadTask } from "./download.js";
 import { checkInputFile, readInputs } from "./input-file.js";
-import { openResultsFile } from "./results-file.js";
 
 export const BATCH_OPTIONS = {
   concurrency: { type: "string" },

@@ -12,7 +12,7 @@ import {
   type WaitOptions,
 } from "../options.js";
 import type { CreateTaskInput, Task } from "../types.js";
-import { type CreateControl, type CreatePath, createChecked } from "./create.js";
+import { type CreateControl, type CreatePath, createChecked, findByExternalId, type LookupSteps } from "./create.js";
 import {
   checkPageQuery,
   checkPollFloor,
@@ -23,7 +23,6 @@ import {
   PAGE_SIZE_MAX,
 } from "./input.js";
 import { createLog, type Logger } from "./log.js";
-import { findByExternalId, type LookupSteps } from "./lookup.js";
 import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
 import { waitLoop } from "./wait.js";
 
