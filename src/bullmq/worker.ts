@@ -8,7 +8,8 @@ import {
   KlingTaskFailedError,
   KlingValidationError,
 } from "../errors.js";
-import type { ClientOptions } from "../options.js";
+import { type ClientOptions, resolveOptions } from "../options.js";
+import { createRedactor } from "../redact.js";
 import { type CreateControl, isConcurrencyLimit } from "../request/create.js";
 import { checkCreateInput } from "../request/input.js";
 import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs, sleep } from "../request/retry.js";
@@ -93,7 +94,10 @@ export async function createVideoToAudioWorker(
   options: VideoToAudioWorkerOptions,
 ): Promise<Worker<VideoJobData, Task>> {
   const client = options.client ?? createClient(options.clientOptions);
-  const onError = options.onError ?? ((error: Error) => console.error(`kling-video-to-audio/bullmq: ${error.message}`));
+  // What leaves the worker (the job's failedReason and stack in Redis, its log lines) is redacted like the client's.
+  const redact = workerRedactor(options.clientOptions);
+  const onError =
+    options.onError ?? ((error: Error) => console.error(`kling-video-to-audio/bullmq: ${redact(error.message)}`));
   const queue = new Queue<VideoJobData, Task>(options.queueName, { connection: options.connection });
   queue.on("error", onError);
   let worker: Worker<VideoJobData, Task> | undefined;
@@ -105,6 +109,7 @@ export async function createVideoToAudioWorker(
     const processor = (job: Job<VideoJobData, Task>, _token: string | undefined, signal: AbortSignal | undefined) =>
       runJob(job, {
         client,
+        redact,
         signal,
         backOff,
         waitTimeoutMs: options.waitTimeoutMs,
@@ -195,6 +200,7 @@ export function accountBackOff(queue: Pick<Queue, "getRateLimitTtl" | "rateLimit
 
 interface JobContext {
   client: VideoToAudioClient;
+  redact: (text: string) => string;
   signal: AbortSignal | undefined;
   backOff: ReturnType<typeof accountBackOff>;
   waitTimeoutMs: number | undefined;
@@ -218,8 +224,27 @@ async function runJob(job: Job<VideoJobData, Task>, context: JobContext): Promis
     await report.flush();
     return task;
   } catch (error) {
-    throw jobError(error, signal);
+    throw redactedError(jobError(error, signal), context.redact);
   }
+}
+
+/** The credentials' redaction: those given in `clientOptions`, else in the environment (a given client's own keys). */
+function workerRedactor(clientOptions: ClientOptions | undefined): (text: string) => string {
+  const { apiKey, accessKey, secretKey } = resolveOptions(clientOptions ?? {});
+  const redactor = createRedactor([apiKey, accessKey, secretKey].filter((s): s is string => s !== undefined));
+  return (text) => redactor.text(text);
+}
+
+/** The error with its message and stack redacted in place: BullMQ stores both in Redis. */
+function redactedError(error: unknown, redact: (text: string) => string): unknown {
+  if (!(error instanceof Error)) return typeof error === "string" ? redact(error) : error;
+  try {
+    error.message = redact(error.message);
+    if (typeof error.stack === "string") error.stack = redact(error.stack);
+  } catch {
+    // A frozen error: BullMQ gets it as it is.
+  }
+  return error;
 }
 
 /** The job's create body, checked again (Redis data is not to be trusted blindly); the job id is the external id. */

@@ -3,7 +3,8 @@ import { constants } from "node:os";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { createClient, type VideoToAudioClient } from "../client.js";
 import { KlingTaskFailedError, KlingTimeoutError, KlingValidationError } from "../errors.js";
-import { isLoopbackUrl, resolveOptions } from "../options.js";
+import { ENV, isLoopbackUrl, readEnv, resolveOptions } from "../options.js";
+import { createRedactor } from "../redact.js";
 import { closestName } from "../request/input.js";
 
 /**
@@ -56,6 +57,34 @@ export function onStopSignals(onStop: (signal: StopSignal) => void): () => void 
 export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+}
+
+/**
+ * `io` with everything written through it redacted of the credentials in play (`--api-key` and the environment's
+ * keys), in every form an echo may give them: whatever a server, a gateway or an error says, the CLI never prints a key.
+ */
+export function redactingIo(io: Io, argv: readonly string[]): Io {
+  const given = argv.flatMap((arg, i) =>
+    arg === "--api-key" ? [argv[i + 1] ?? ""] : arg.startsWith("--api-key=") ? [arg.slice("--api-key=".length)] : [],
+  );
+  const fromEnv = [...ENV.apiKey, ...ENV.accessKey, ...ENV.secretKey].map(readEnv);
+  const secrets = [...given, ...fromEnv].filter((s): s is string => typeof s === "string" && s !== "");
+  if (secrets.length === 0) return io;
+  const redactor = createRedactor(secrets);
+  const wrap = (stream: NodeJS.WriteStream): NodeJS.WriteStream =>
+    new Proxy(stream, {
+      get(target, property) {
+        if (property === "write")
+          return (chunk: unknown, ...rest: unknown[]) =>
+            (target.write as (...args: unknown[]) => boolean)(
+              typeof chunk === "string" ? redactor.text(chunk) : chunk,
+              ...rest,
+            );
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return { stdout: wrap(io.stdout), stderr: wrap(io.stderr) };
 }
 
 /** The client for the global flags `--api-key` and `--base-url`, the environment filling in the rest. */

@@ -18,6 +18,7 @@ import {
   onStopSignals,
   parseFlags,
   positiveNumberFlag,
+  redactingIo,
   UsageError,
 } from "./common.js";
 import { checkDownloadDir, type DownloadedFile, downloadTask } from "./download.js";
@@ -123,8 +124,9 @@ interface Session {
 
 export async function main(
   argv: string[],
-  io: Io = { stdout: process.stdout, stderr: process.stderr },
+  given: Io = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
+  const io = redactingIo(given, argv);
   const [command, ...rest] = argv;
   if (command === "mock") {
     const { runMockCommand } = await import("../../mocks/command.js");
