@@ -165,7 +165,8 @@ export async function fetchPost(
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     const response = await globalThis.fetch(url, { method: "POST", headers, body, signal: timeout.signal });
-    await response.body?.cancel().catch(() => {});
+    // Not awaited: under an interceptor (MSW) a cancel may wait on the network, and only the status counts.
+    response.body?.cancel().catch(() => {});
     return response.status;
   } catch (error) {
     throw timeout.signal.aborted ? timeout.signal.reason : error;

@@ -158,10 +158,11 @@ function describeOne(violation: Violation, body: Record<string, unknown> | undef
     case "format":
       if (/https\?|"uri"/.test(message)) return `${field} must be an absolute http(s) URL${got}`;
       return `${field} ${ruleText(message)}${got}`;
-    case "type":
+    case "type": {
       if (field === undefined) return "the request body must be a JSON object";
       const rule = ruleText(message).replace(/must be (\w+)$/, (_, type: string) => `must be ${article(type)}`);
       return `${field} ${rule}${got}`;
+    }
     case "false schema":
       return `${field} is not allowed here`;
     case "415":
