@@ -168,7 +168,7 @@ describe.each(ADAPTERS)("contract on %s", (_name, start) => {
 });
 
 describe("where the adapters differ, by name", () => {
-  it("msw with no baseUrl lets a /media/ URL it did not hand out through (the app's own); the server answers 404", async () => {
+  it("msw with no baseUrl passes through a /media/ URL it did not hand out; the server says 404", async () => {
     const server = setupServer(...createMockHandlers().handlers);
     server.listen({ onUnhandledRequest: "bypass" });
     try {
