@@ -149,7 +149,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
 }
 
 /** One POST with fetch, the status resolved and the answer's body cancelled unread (only the status counts). */
-export async function fetchPost(
+async function fetchPost(
   url: string,
   headers: Record<string, string>,
   body: string,

@@ -163,7 +163,8 @@ await step("an invalid create is refused with 400, code 1201, naming the field",
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ video_url: "ftp://x" }),
   });
   const body = await response.json();
-  if (response.status !== 400 || body.code !== 1201 || !/video_url/.test(body.message)) throw new Error(JSON.stringify(body));
+  const named = response.status === 400 && body.code === 1201 && /video_url/.test(body.message);
+  if (!named) throw new Error(JSON.stringify(body));
   return body.message;
 });
 window.results = results;
