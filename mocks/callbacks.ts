@@ -109,16 +109,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
   return {
     records,
     send(taskId, status, url, body) {
-      const delivery: Delivery = {
-        id: `msg_${randomHex(12)}`,
-        taskId,
-        status,
-        url,
-        body,
-        signed: options.secret !== undefined,
-        attempts: [],
-        outcome: "pending",
-      };
+      const delivery = newDelivery(taskId, status, url, body, options.secret !== undefined);
       record(delivery);
       if (closed || pending >= maxPending) {
         options.log?.(`callback ${status} of task ${taskId} dropped: ${pending} deliveries already pending`);
@@ -174,6 +165,11 @@ async function fetchPost(
     clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
   }
+}
+
+/** A delivery's record before its first attempt; its id is the `webhook-id` every attempt carries. */
+function newDelivery(taskId: string, status: string, url: string, body: string, signed: boolean): Delivery {
+  return { id: `msg_${randomHex(12)}`, taskId, status, url, body, signed, attempts: [], outcome: "pending" };
 }
 
 function randomHex(bytes: number): string {

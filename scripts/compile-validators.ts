@@ -1,5 +1,5 @@
-// Compiles the spec's schemas into dependency-free validator modules (ajv standalone code) for generated/: callbacks, and
-// the mock's request checks (createTask's body, listTasks' query).
+// Compiles the spec's schemas into dependency-free validator modules (ajv standalone code) for generated/: callbacks,
+// and the mock's request checks (createTask's body, listTasks' query).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -116,9 +116,8 @@ export interface SchemaValidator {
 export const CREATE_VALIDATOR_PATH = "generated/create-validator.ts";
 export const LIST_QUERY_VALIDATOR_PATH = "generated/list-query-validator.ts";
 
-// biome-ignore lint: the spec is untyped JSON here
+/** The spec, untyped (scripts/ may use `any`). */
 function loadSpec(): any {
-  // biome-ignore lint: the spec is untyped JSON here
   const spec: any = parse(readFileSync(SPEC_PATH, "utf8"));
   if (!spec?.components?.schemas?.CallbackPayload) throw new Error(`${SPEC_PATH} has no components.schemas`);
   return spec;

@@ -13,7 +13,8 @@ const METHODS = ["get", "post"] as const;
 /** Base64 split in lines of this many characters, so the module stays readable by line-based tools. */
 const BASE64_LINE = 100;
 
-type Json = any; // biome-ignore lint: the spec is untyped JSON here
+/** The spec's nodes, untyped (scripts/ may use `any`). */
+type Json = any;
 
 /** The node at a local `#/...` pointer. */
 function at(spec: Json, pointer: string): Json {

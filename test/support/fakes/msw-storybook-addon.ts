@@ -1,13 +1,14 @@
 // A small stand-in for msw-storybook-addon, what the docs example touches: initialize() starts MSW (setupServer here,
 // where the addon starts setupWorker in the page) and mswLoader applies a story's `parameters.msw.handlers`.
 import { type RequestHandler } from "msw";
-import { type SetupServerApi, setupServer } from "msw/node";
+import { setupServer } from "msw/node";
 
-let server: SetupServerApi | undefined;
+let server: ReturnType<typeof setupServer> | undefined;
 
 export function initialize(): void {
-  server ??= setupServer();
-  server.listen({ onUnhandledRequest: "bypass" });
+  const started = setupServer();
+  started.listen({ onUnhandledRequest: "bypass" });
+  server = started;
 }
 
 export async function mswLoader(context: { parameters: { msw?: { handlers?: RequestHandler[] } } }): Promise<object> {
