@@ -135,6 +135,7 @@ describe.skipIf(buildError !== null)("the package", () => {
         "@stoplight/prism-http-server": "5.12.2",
         bullmq: "^6.7.0",
         ioredis: "^5.9.3",
+        msw: "^2.0.0",
       });
       for (const name of Object.keys(pkg.peerDependencies))
         expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true);
