@@ -99,6 +99,22 @@ export class MockEngine {
     return { answer, outcome: routed.outcome, ...(routed.closeConnection ? { closeConnection: true } : {}) };
   }
 
+  /**
+   * Calls each operation on the spec side once ahead of the first request (and keeps the task examples): a server
+   * there (Prism) compiles its checks of an operation on first use, which would slow a client's first calls.
+   */
+  async warm(): Promise<void> {
+    const list = { ...exampleRequest(), path: CREATE_PATH, target: CREATE_PATH };
+    const body = new TextEncoder().encode('{"video_id":"1"}');
+    const headers = new Headers({ "content-type": "application/json" });
+    const create = { ...list, method: "POST", headers, body };
+    await Promise.all([
+      ...["submitted", "processing", "succeed", "failed", "gateway"].map((name) => this.template(name)),
+      this.spec.answer(list, "example=empty"),
+      this.spec.answer(create, "example=submitted"),
+    ]);
+  }
+
   /** Forgets every task and delivery record (deliveries under way are dropped); the clock and options stay. */
   reset(): void {
     this.store.clear();

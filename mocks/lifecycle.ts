@@ -67,6 +67,7 @@ async function startLayer(prism: RunningPrism, options: MockOptions & { host: st
         },
       );
   });
+  await engine.warm();
   mockUrl = await listen(server, options.port ?? 0, options.host);
 
   let closing: Promise<void> | undefined;
