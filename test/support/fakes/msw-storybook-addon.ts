@@ -1,6 +1,6 @@
-// A small stand-in for msw-storybook-addon, what the docs example touches: initialize() starts MSW (setupServer here,
-// where the addon starts setupWorker in the page) and mswLoader applies a story's `parameters.msw.handlers`.
-import { type RequestHandler } from "msw";
+// A small stand-in for msw-storybook-addon, what the docs example touches: initialize() starts MSW (setupServer
+// here, where the addon starts setupWorker in the page) and mswLoader applies a story's `parameters.msw.handlers`.
+import type { RequestHandler } from "msw";
 import { setupServer } from "msw/node";
 
 let server: ReturnType<typeof setupServer> | undefined;
