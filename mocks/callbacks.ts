@@ -1,7 +1,5 @@
-// Callback deliveries: POSTs each status change to the task's callback_url, signed (Standard Webhooks) when a secret is set, retried with backoff, bounded.
-import { randomBytes } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
+// Callback deliveries: POSTs each status change to the task's callback_url, signed (Standard Webhooks) when a secret
+// is set, retried with backoff, bounded. How one POST is made is the adapter's (fetch, or node:http on the server).
 import { signCallback } from "../src/callbacks.js";
 import type { Delivery, DeliveryAttempt } from "./types.js";
 
@@ -20,7 +18,18 @@ export interface DelivererOptions {
   onDelivery?: ((delivery: Delivery) => void) | undefined;
   /** One line per attempt. @default none */
   log?: ((line: string) => void) | undefined;
+  /** Makes one POST and resolves the receiver's status. @default {@link fetchPost} */
+  post?: PostCallback;
 }
+
+/** One delivery attempt's POST: resolves the status; the whole exchange ends by `timeoutMs` or when `signal` aborts. */
+export type PostCallback = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+) => Promise<number>;
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -30,6 +39,8 @@ export interface Deliverer {
   /** Queues one delivery; deliveries of the same task go out one after another, in order. */
   send(taskId: string, status: string, url: string, body: string): void;
   readonly records: readonly Delivery[];
+  /** Drops what is queued or in flight (recorded `dropped`) and forgets every record; new deliveries go out again. */
+  reset(): void;
   /** Aborts attempts in flight and waits, marks what was still queued `dropped`. */
   close(): Promise<void>;
 }
@@ -42,7 +53,9 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
   const records: Delivery[] = [];
   /** The tail of each task's chain: the next delivery of that task starts after it. */
   const chains = new Map<string, Promise<void>>();
-  const stop = new AbortController();
+  const post = options.post ?? fetchPost;
+  let stop = new AbortController();
+  let closed = false;
   let pending = 0;
 
   function record(delivery: Delivery): void {
@@ -59,7 +72,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     }
   }
 
-  async function attempt(delivery: Delivery): Promise<boolean> {
+  async function attempt(delivery: Delivery, signal: AbortSignal): Promise<boolean> {
     const started = Date.now();
     const entry: DeliveryAttempt = { at: started, ms: 0 };
     delivery.attempts.push(entry);
@@ -69,7 +82,7 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
       Object.assign(headers, await signCallback(delivery.body, { secret: options.secret, id: delivery.id }));
     else headers["webhook-id"] = delivery.id;
     try {
-      entry.status = await post(delivery.url, headers, delivery.body, timeoutMs, stop.signal);
+      entry.status = await post(delivery.url, headers, delivery.body, timeoutMs, signal);
     } catch (error) {
       entry.error = describeFailure(error, timeoutMs);
     }
@@ -77,94 +90,92 @@ export function createDeliverer(options: DelivererOptions = {}): Deliverer {
     const ok = entry.status !== undefined && entry.status >= 200 && entry.status < 300;
     const try_ = `attempt ${delivery.attempts.length}/${delays.length + 1}`;
     options.log?.(
-      `callback ${delivery.status} of task ${delivery.taskId} → ${safeUrl(delivery.url)}: ${entry.status ?? entry.error} (${try_}, ${entry.ms} ms${delivery.signed ? ", signed" : ""})`,
+      `callback ${delivery.status} of task ${delivery.taskId} → ${safeUrl(delivery.url)}: ` +
+        `${entry.status ?? entry.error} (${try_}, ${entry.ms} ms${delivery.signed ? ", signed" : ""})`,
     );
     return ok;
   }
 
-  async function deliver(delivery: Delivery): Promise<void> {
+  async function deliver(delivery: Delivery, signal: AbortSignal): Promise<void> {
     for (let index = 0; ; index++) {
-      if (stop.signal.aborted) return settle(delivery, "dropped");
-      if (await attempt(delivery)) return settle(delivery, "delivered");
+      if (signal.aborted) return settle(delivery, "dropped");
+      if (await attempt(delivery, signal)) return settle(delivery, "delivered");
       const delay = delays[index];
       if (delay === undefined) return settle(delivery, "failed");
-      if (!(await sleep(delay, stop.signal))) return settle(delivery, "dropped");
+      if (!(await sleep(delay, signal))) return settle(delivery, "dropped");
     }
   }
 
   return {
     records,
     send(taskId, status, url, body) {
-      const delivery: Delivery = {
-        id: `msg_${randomBytes(12).toString("hex")}`,
-        taskId,
-        status,
-        url,
-        body,
-        signed: options.secret !== undefined,
-        attempts: [],
-        outcome: "pending",
-      };
+      const delivery = newDelivery(taskId, status, url, body, options.secret !== undefined);
       record(delivery);
-      if (stop.signal.aborted || pending >= maxPending) {
+      if (closed || pending >= maxPending) {
         options.log?.(`callback ${status} of task ${taskId} dropped: ${pending} deliveries already pending`);
         return settle(delivery, "dropped");
       }
       pending++;
       const previous = chains.get(taskId) ?? Promise.resolve();
+      const signal = stop.signal;
       const next = previous
-        .then(() => deliver(delivery))
+        .then(() => deliver(delivery, signal))
         .finally(() => {
           pending--;
           if (chains.get(taskId) === next) chains.delete(taskId);
         });
       chains.set(taskId, next);
     },
+    reset() {
+      stop.abort();
+      stop = new AbortController();
+      records.length = 0;
+    },
     async close() {
+      closed = true;
       stop.abort();
       await Promise.allSettled([...chains.values()]);
     },
   };
 }
 
-/**
- * One POST with node:http(s) (not fetch, whose "bad ports" list would refuse e.g. :6000), resolving the status. The
- * answer's body is discarded as it arrives: only the status counts, and a huge or endless body must not hold us,
- * so the whole exchange (not each socket event) is bounded by `timeoutMs`.
- */
-function post(
+/** One POST with fetch, the status resolved and the answer's body cancelled unread (only the status counts). */
+async function fetchPost(
   url: string,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const client = target.protocol === "https:" ? https : http;
-    const payload = Buffer.from(body);
-    const request = client.request(
-      target,
-      { method: "POST", headers: { ...headers, "content-length": payload.length }, agent: false },
-      (response) => {
-        resolve(response.statusCode ?? 0);
-        response.resume();
-        response.on("error", () => {});
-      },
-    );
-    const timer = setTimeout(
-      () => request.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })),
-      timeoutMs,
-    );
-    const onAbort = () => request.destroy(Object.assign(new Error("aborted"), { name: "AbortError" }));
-    signal.addEventListener("abort", onAbort, { once: true });
-    request.on("close", () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    });
-    request.on("error", reject);
-    request.end(payload);
-  });
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(Object.assign(new Error("timeout"), { name: "TimeoutError" })),
+    timeoutMs,
+  );
+  const onAbort = () => timeout.abort(Object.assign(new Error("aborted"), { name: "AbortError" }));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const response = await globalThis.fetch(url, { method: "POST", headers, body, signal: timeout.signal });
+    // Not awaited: under an interceptor (MSW) a cancel may wait on the network, and only the status counts.
+    response.body?.cancel().catch(() => {});
+    return response.status;
+  } catch (error) {
+    throw timeout.signal.aborted ? timeout.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** A delivery's record before its first attempt; its id is the `webhook-id` every attempt carries. */
+function newDelivery(taskId: string, status: string, url: string, body: string, signed: boolean): Delivery {
+  return { id: `msg_${randomHex(12)}`, taskId, status, url, body, signed, attempts: [], outcome: "pending" };
+}
+
+function randomHex(bytes: number): string {
+  return [...globalThis.crypto.getRandomValues(new Uint8Array(bytes))]
+    .map((byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** Resolves true after `ms`, or false at once when `signal` aborts. */

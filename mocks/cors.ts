@@ -1,7 +1,7 @@
-// CORS for the mock's API and media: any origin, with Authorization named explicitly (a `*` in Allow-Headers does not cover it).
-import type http from "node:http";
+// CORS for the mock's API and media: any origin, Authorization named explicitly (a `*` in Allow-Headers misses it).
+import type { Answer } from "./answer.js";
 
-/** Request headers a page may send; `Authorization` must be listed by name (Fetch standard), the rest are for clarity. */
+/** Request headers a page may send; `Authorization` must be listed by name (Fetch standard), the rest for clarity. */
 const ALLOWED_HEADERS = ["Authorization", "Content-Type", "Prefer", "Range", "Idempotency-Key", "X-Request-Id"];
 /** Response headers a page may read: the Kling and Prism diagnostics, and what a media player or downloader needs. */
 const EXPOSED_HEADERS = ["Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Retry-After", "sl-violations"];
@@ -10,9 +10,8 @@ const METHODS = "GET, HEAD, POST, OPTIONS";
 const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~\-, ]{0,1000}$/;
 
 /** The CORS headers of an actual (non-preflight) answer. The origin is echoed, so credentialed requests work too. */
-export function corsHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const origin = req.headers.origin;
-  if (typeof origin !== "string" || origin === "")
+export function corsHeaders(origin: string | null): Record<string, string> {
+  if (origin === null || origin === "")
     return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED_HEADERS.join(", ") };
   return {
     "access-control-allow-origin": origin,
@@ -22,30 +21,32 @@ export function corsHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders
   };
 }
 
-/** Whether this is a CORS preflight (an OPTIONS asking about another method), which the layer answers itself. */
-export function isPreflight(req: http.IncomingMessage): boolean {
-  return req.method === "OPTIONS" && typeof req.headers["access-control-request-method"] === "string";
+/** Whether this is a CORS preflight (an OPTIONS asking about another method), which the mock answers itself. */
+export function isPreflight(method: string, headers: Headers): boolean {
+  return method === "OPTIONS" && headers.has("access-control-request-method");
 }
 
 /** Answers a preflight: 204, any origin, the methods above, the listed headers plus whatever the page asks for. */
-export function answerPreflight(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const asked = req.headers["access-control-request-headers"];
+export function answerPreflight(headers: Headers): Answer {
+  const asked = headers.get("access-control-request-headers");
   const extra =
-    typeof asked === "string" && HEADER_LIST.test(asked)
+    asked !== null && HEADER_LIST.test(asked)
       ? asked
           .split(",")
           .map((name) => name.trim())
           .filter(Boolean)
       : [];
   const known = new Set(ALLOWED_HEADERS.map((name) => name.toLowerCase()));
-  const headers = [...ALLOWED_HEADERS, ...extra.filter((name) => !known.has(name.toLowerCase()))];
-  res.writeHead(204, {
-    ...corsHeaders(req),
-    "access-control-allow-methods": METHODS,
-    "access-control-allow-headers": headers.join(", "),
-    "access-control-max-age": "600",
-    vary: "Origin, Access-Control-Request-Headers",
-    "content-length": 0,
-  });
-  res.end();
+  const allowed = [...ALLOWED_HEADERS, ...extra.filter((name) => !known.has(name.toLowerCase()))];
+  return {
+    status: 204,
+    headers: {
+      ...corsHeaders(headers.get("origin")),
+      "access-control-allow-methods": METHODS,
+      "access-control-allow-headers": allowed.join(", "),
+      "access-control-max-age": "600",
+      vary: "Origin, Access-Control-Request-Headers",
+    },
+    body: new Uint8Array(0),
+  };
 }

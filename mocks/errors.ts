@@ -1,8 +1,8 @@
-// Turns Prism's request violations (its `sl-violations` header) into one Kling 1201 message that names each field and its rule.
+// Words request violations (Prism's `sl-violations`, or the generated validators' errors) as one Kling 1201 message.
 //
-// Prism judges the request against the spec (so the spec stays the only source of the rules); this module only words
-// its findings. Ajv reports every branch of the create body's `oneOf`, so the branch the caller meant (the one whose
-// video field is present) is kept and the other branch's complaints are dropped.
+// Prism, or the validators compiled from the spec into generated/, judge the request (so the spec stays the only source
+// of the rules); this module only words their findings. Ajv reports every branch of the create body's `oneOf`, so the
+// branch the caller meant (the one whose video field is present) is kept and the other branch's complaints dropped.
 
 export interface Violation {
   location?: unknown[];
@@ -10,7 +10,7 @@ export interface Violation {
   message?: unknown;
 }
 
-/** What the wording needs to know about the operation, taken from the spec through Prism's parsed operations. */
+/** What the wording needs to know about the operation, generated from the spec (generated/mock-spec.ts). */
 export interface OperationFacts {
   /** Every property the request body schema names (for "did you mean"). */
   bodyFields: readonly string[];
@@ -23,6 +23,35 @@ export interface OperationFacts {
 export const INVALID_PARAMETER = 1201;
 
 /** The violations in a `sl-violations` header, or an empty list when it is absent or not JSON. */
+/** ajv's error object, as the generated validators report it. */
+export interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * The generated validators' errors as Prism reports the same findings (its `convertAjvErrors`): location
+ * `["request", section, ...path]`, code the ajv keyword, message `Request <section> property|parameter <path> <rule>`.
+ */
+export function violationsFromErrors(errors: readonly SchemaError[], section: "body" | "query"): Violation[] {
+  return errors.map((error) => {
+    const path = error.instancePath.split("/").filter((segment) => segment !== "");
+    const kind = path.length === 0 ? "" : section === "body" ? "property " : "parameter ";
+    const source = `Request ${section} ${kind}${path.join(".")}${path.length > 0 ? " " : ""}`;
+    const params = error.params;
+    const allowed = Array.isArray(params.allowedValues) ? `: ${params.allowedValues.join(", ")}` : "";
+    const additional = "additionalProperty" in params ? `; found '${String(params.additionalProperty)}'` : "";
+    const unevaluated = "unevaluatedProperty" in params ? `: '${String(params.unevaluatedProperty)}'` : "";
+    return {
+      location: ["request", section, ...path],
+      code: error.keyword,
+      message: `${source}${error.message ?? ""}${allowed}${additional}${unevaluated}`,
+    };
+  });
+}
+
 export function parseViolations(header: string | string[] | undefined): Violation[] {
   if (typeof header !== "string") return [];
   try {
@@ -45,7 +74,8 @@ export function describeViolations(
 ): string {
   const record = isRecord(body) ? body : undefined;
   const queryValues = queryRecord(query, facts);
-  // "" and null mean "not given" (the spec's NotGiven; gateway samples send the unused video field as ""), as the SDK reads them.
+  // "" and null mean "not given" (the spec's NotGiven; gateway samples send the unused video field as ""), as the SDK
+  // reads them.
   const given = (field: string) =>
     record !== undefined && field in record && record[field] !== "" && record[field] !== null;
   const isBranch = (violation: Violation) => facts.branchFields.includes(fieldOf(violation, facts) ?? "");
@@ -92,7 +122,9 @@ function isNotGiven(violation: Violation): boolean {
 /** The message for a body that is not JSON at all. */
 export function describeMalformedJson(error: unknown): string {
   const why = error instanceof Error ? error.message : String(error);
-  return `Invalid parameter: the request body is not valid JSON (${clip(why, 120)}); send one JSON object such as {"video_url":"https://example.com/clip.mp4"}`;
+  const example = '{"video_url":"https://example.com/clip.mp4"}';
+  const problem = `the request body is not valid JSON (${clip(why, 120)})`;
+  return `Invalid parameter: ${problem}; send one JSON object such as ${example}`;
 }
 
 function describeOne(violation: Violation, body: Record<string, unknown> | undefined, facts: OperationFacts): string {
@@ -107,7 +139,8 @@ function describeOne(violation: Violation, body: Record<string, unknown> | undef
     case "additionalProperties": {
       const name = /'([^']*)'/.exec(message)?.[1] ?? "?";
       const hint = closest(name, facts.bodyFields);
-      return `unknown field "${name}"${hint ? ` (did you mean "${hint}"?)` : ""}; known fields: ${facts.bodyFields.join(", ")}`;
+      const meant = hint ? ` (did you mean "${hint}"?)` : "";
+      return `unknown field "${name}"${meant}; known fields: ${facts.bodyFields.join(", ")}`;
     }
     case "required":
       if (where[0] === "request" && where.length === 1) return "the request body is required: a JSON object";
@@ -125,9 +158,11 @@ function describeOne(violation: Violation, body: Record<string, unknown> | undef
     case "format":
       if (/https\?|"uri"/.test(message)) return `${field} must be an absolute http(s) URL${got}`;
       return `${field} ${ruleText(message)}${got}`;
-    case "type":
+    case "type": {
       if (field === undefined) return "the request body must be a JSON object";
-      return `${field} ${ruleText(message).replace(/must be (\w+)$/, (_, type: string) => `must be ${article(type)}`)}${got}`;
+      const rule = ruleText(message).replace(/must be (\w+)$/, (_, type: string) => `must be ${article(type)}`);
+      return `${field} ${rule}${got}`;
+    }
     case "false schema":
       return `${field} is not allowed here`;
     case "415":
@@ -219,45 +254,4 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] ?? 3;
-}
-
-/** The request-side facts of each operation, keyed `METHOD /path`, from Prism's parsed operations. */
-export function operationFacts(
-  operations: ReadonlyArray<{ method: string; path: string; request?: unknown }>,
-): Map<string, OperationFacts> {
-  const facts = new Map<string, OperationFacts>();
-  for (const operation of operations) {
-    const request = isRecord(operation.request) ? operation.request : {};
-    const body = isRecord(request.body) && Array.isArray(request.body.contents) ? request.body.contents[0] : undefined;
-    const schema = isRecord(body) ? body.schema : undefined;
-    const query = Array.isArray(request.query) ? request.query : [];
-    facts.set(`${operation.method.toUpperCase()} ${operation.path}`, {
-      bodyFields: [...collectProperties(schema)].filter((name) => name !== ""),
-      branchFields: branchFields(schema),
-      queryNames: query
-        .map((parameter) => (isRecord(parameter) ? String(parameter.name) : ""))
-        .filter((name) => name !== ""),
-    });
-  }
-  return facts;
-}
-
-function collectProperties(schema: unknown, into = new Set<string>()): Set<string> {
-  if (!isRecord(schema)) return into;
-  if (isRecord(schema.properties))
-    for (const [name, sub] of Object.entries(schema.properties)) if (sub !== false) into.add(name);
-  for (const key of ["allOf", "oneOf", "anyOf"])
-    if (Array.isArray(schema[key])) for (const sub of schema[key] as unknown[]) collectProperties(sub, into);
-  return into;
-}
-
-/** The fields each `oneOf` branch requires (through its `allOf` parts): the create body's video_id / video_url. */
-function branchFields(schema: unknown): string[] {
-  if (!isRecord(schema) || !Array.isArray(schema.oneOf)) return [];
-  const required = (sub: unknown): string[] => {
-    if (!isRecord(sub)) return [];
-    const own = Array.isArray(sub.required) ? sub.required.map(String) : [];
-    return [...own, ...(Array.isArray(sub.allOf) ? sub.allOf.flatMap(required) : [])];
-  };
-  return [...new Set(schema.oneOf.flatMap(required))];
 }

@@ -15,15 +15,15 @@
 // from other processes (2 cores, shared) falls on all clients alike. A second, identical openapi-fetch client is
 // measured too: its ratio to the first (ideally 1.000) shows the noise floor. Calls run on dist/ (the shipped
 // code), rebuilt first when src/ is newer.
-import { execFile, fork, type ChildProcess } from "node:child_process";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
+import { relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { constants as zlibConstants, gzipSync } from "node:zlib";
-import { existsSync, readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { gzipSync, constants as zlibConstants } from "node:zlib";
 import createFetchClient from "openapi-fetch";
 import type { paths } from "../generated/openapi.js";
 

@@ -291,6 +291,7 @@ const BUNDLE_ENTRIES = [
   "src/cli/bin.ts",
   "src/cli/main.ts",
   "mocks/index.ts",
+  "mocks/msw.ts",
 ];
 
 async function bundle(outdir: string): Promise<void> {

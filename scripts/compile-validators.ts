@@ -1,11 +1,15 @@
-// Compiles the spec's callback schema into a dependency-free validator module (ajv standalone code) for generated/.
+// Compiles the spec's schemas into dependency-free validator modules (ajv standalone code) for generated/: callbacks,
+// and the mock's request checks (createTask's body, listTasks' query).
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import ucs2length from "ajv/dist/runtime/ucs2length.js";
 import standaloneCode from "ajv/dist/standalone/index.js";
+import * as formatsModule from "ajv-formats/dist/formats.js";
 import { parse } from "yaml";
 
+const require_ = createRequire(import.meta.url);
 const SPEC_PATH = fileURLToPath(new URL("../openapi/openapi.yaml", import.meta.url));
 
 /** Where `npm run generate` writes the module, relative to the package root. */
@@ -108,13 +112,48 @@ export interface SchemaValidator {
 }
 `;
 
+/** Where `npm run generate` writes the mock's request validators (createTask's body, listTasks' query). */
+export const CREATE_VALIDATOR_PATH = "generated/create-validator.ts";
+export const LIST_QUERY_VALIDATOR_PATH = "generated/list-query-validator.ts";
+
+/** The spec, untyped (scripts/ may use `any`). */
+function loadSpec(): any {
+  const spec: any = parse(readFileSync(SPEC_PATH, "utf8"));
+  if (!spec?.components?.schemas?.CallbackPayload) throw new Error(`${SPEC_PATH} has no components.schemas`);
+  return spec;
+}
+
+function strippedSchemas(spec: { components: { schemas: Record<string, Json> } }): Record<string, Json> {
+  return Object.fromEntries(Object.entries(spec.components.schemas).map(([name, s]) => [name, stripAnnotations(s)]));
+}
+
+/**
+ * The standalone module for `refs` (export name → schema id) compiled by `ajv`, with its runtime helpers inlined, its
+ * exports typed, and a check that it needs no module at run time.
+ */
+function standaloneModule(ajv: Ajv2020, refs: Record<string, string>, what: string): string {
+  let code = cjsDefault(standaloneCode)(ajv, refs);
+  for (const [needle, replacement] of Object.entries(INLINE_RUNTIME)) code = code.split(needle).join(replacement);
+  let typed = 0;
+  code = code.replace(/export const (\w+) = (validate\d+);/g, (_match, name: string, fn: string) => {
+    typed++;
+    return `export const ${name}: SchemaValidator = ${fn};`;
+  });
+  if (typed !== Object.keys(refs).length)
+    throw new Error(`expected ${Object.keys(refs).length} exports in ajv's output, found ${typed}`);
+  const source = `${HEADER}${code.trimEnd()}\n${TYPES}`;
+  const runtime = /\brequire\s*\(|^\s*import\b|\bfrom\s*["']ajv|["']ajv(?:-formats)?\//m.exec(source);
+  if (runtime) {
+    throw new Error(
+      `the ${what} would need a runtime module (${JSON.stringify(runtime[0])}); inline it in INLINE_RUNTIME`,
+    );
+  }
+  return source;
+}
+
 /** Returns the source of generated/callback-validator.ts. Byte-identical for the same spec and ajv version. */
 export function compileCallbackValidator(): string {
-  // biome-ignore lint: the spec is untyped JSON here
-  const spec: any = parse(readFileSync(SPEC_PATH, "utf8"));
-  const schemas = spec?.components?.schemas;
-  if (!schemas?.CallbackPayload) throw new Error(`${SPEC_PATH} has no components.schemas.CallbackPayload`);
-
+  const spec = loadSpec();
   // Formats are not validated: the callback schema uses only int64, which `type: integer` already covers,
   // and format checks would pull ajv-formats into the runtime.
   const ajv = new Ajv2020({
@@ -123,30 +162,70 @@ export function compileCallbackValidator(): string {
     inlineRefs: false,
     code: { source: true, esm: true, lines: true },
   });
-  const stripped = Object.fromEntries(
-    Object.entries<Json>(schemas).map(([name, schema]) => [name, stripAnnotations(schema)]),
-  );
-  ajv.addSchema({ components: { schemas: stripped } }, "openapi.json");
+  ajv.addSchema({ components: { schemas: strippedSchemas(spec) } }, "openapi.json");
   const refs = Object.fromEntries(
     Object.entries(EXPORTS).map(([name, schema]) => [name, `openapi.json#/components/schemas/${schema}`]),
   );
-  let code = cjsDefault(standaloneCode)(ajv, refs);
+  return standaloneModule(ajv, refs, "callback validator");
+}
 
-  for (const [needle, replacement] of Object.entries(INLINE_RUNTIME)) code = code.split(needle).join(replacement);
-  let typed = 0;
-  code = code.replace(/export const (\w+) = (validate\d+);/g, (_match, name: string, fn: string) => {
-    typed++;
-    return `export const ${name}: SchemaValidator = ${fn};`;
+/**
+ * ajv-formats' `uri` check (the "full" mode Prism uses) as one regular expression, so that ajv inlines it: the
+ * module's own `URI` pattern, read from its source, behind a lookahead for its `NOT_URI_FRAGMENT` test (a `/` or `:`).
+ */
+function uriFormat(): RegExp {
+  const source = readFileSync(require_.resolve("ajv-formats/dist/formats.js"), "utf8");
+  const uri = /^const URI = \/(.*)\/i;$/m.exec(source)?.[1];
+  const fragment = /^const NOT_URI_FRAGMENT = \/(.*)\/;$/m.exec(source)?.[1];
+  if (!uri?.startsWith("^") || fragment !== "\\/|:")
+    throw new Error("ajv-formats/dist/formats.js: the uri format's patterns were not found; update uriFormat()");
+  const combined = new RegExp(`^(?=[\\s\\S]*(?:${fragment}))${uri.slice(1)}`, "i");
+  // Named under Node's ESM loader (cjs-module-lexer), under `.default` in tsx's CJS mode.
+  const formats = (formatsModule as { fullFormats?: typeof formatsModule.fullFormats }).fullFormats;
+  const reference = (formats ?? (formatsModule as unknown as { default: typeof formatsModule }).default.fullFormats)
+    .uri as (text: string) => boolean;
+  for (const sample of ["https://a.b/c", "a b", "ftp://x", "x", "http://a b", "mailto:x@y", "/", "http:"])
+    if (combined.test(sample) !== reference(sample))
+      throw new Error(`uriFormat() disagrees with ajv-formats on ${sample}`);
+  return combined;
+}
+
+/** An ajv for the request side as Prism validates it: every error (so each field is named), formats checked. */
+function requestAjv(coerceTypes: boolean): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: true,
+    coerceTypes,
+    inlineRefs: false,
+    code: { source: true, esm: true, lines: true },
   });
-  if (typed !== Object.keys(EXPORTS).length)
-    throw new Error(`expected ${Object.keys(EXPORTS).length} exports in ajv's output, found ${typed}`);
+  ajv.addFormat("uri", uriFormat());
+  return ajv;
+}
 
-  const source = `${HEADER}${code.trimEnd()}\n${TYPES}`;
-  const runtime = /\brequire\s*\(|^\s*import\b|\bfrom\s*["']ajv|["']ajv(?:-formats)?\//m.exec(source);
-  if (runtime) {
-    throw new Error(
-      `the callback validator would need a runtime module (${JSON.stringify(runtime[0])}); inline it in INLINE_RUNTIME`,
-    );
-  }
-  return source;
+/**
+ * Returns the sources of the mock's request validators, from the spec: createTask's body schema as it stands, and
+ * listTasks' query parameters as one object schema under their spec names (query values are strings, so types are
+ * coerced, as Prism does for parameters and never for bodies).
+ */
+export function compileRequestValidators(): { create: string; listQuery: string } {
+  const spec = loadSpec();
+  const createAjv = requestAjv(false);
+  createAjv.addSchema({ components: { schemas: strippedSchemas(spec) } }, "openapi.json");
+  const bodyRef = spec.paths["/v1/audio/video-to-audio"].post.requestBody.content["application/json"].schema.$ref;
+  if (typeof bodyRef !== "string" || !bodyRef.startsWith("#/")) throw new Error("createTask's body is not a $ref");
+  const create = standaloneModule(createAjv, { validateCreateTaskBody: `openapi.json${bodyRef}` }, "create validator");
+
+  const parameters: Array<{ name: string; in: string; required?: boolean; schema: Json }> =
+    spec.paths["/v1/audio/video-to-audio"].get.parameters;
+  const query = parameters.filter((parameter) => parameter.in === "query");
+  const querySchema = {
+    type: "object",
+    properties: Object.fromEntries(query.map((parameter) => [parameter.name, stripAnnotations(parameter.schema)])),
+    required: query.filter((parameter) => parameter.required).map((parameter) => parameter.name),
+  };
+  const queryAjv = requestAjv(true);
+  queryAjv.addSchema(querySchema, "list-query.json");
+  const listQuery = standaloneModule(queryAjv, { validateListTasksQuery: "list-query.json" }, "list query validator");
+  return { create, listQuery };
 }

@@ -2,8 +2,15 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CALLBACK_VALIDATOR_PATH, compileCallbackValidator } from "./compile-validators.js";
-import { FACTS_PATH, generateFacts, GUIDANCE_PATH, LIMITS_PATH, VIDEO_LIMITS_PATH } from "./generate-facts.js";
+import {
+  CALLBACK_VALIDATOR_PATH,
+  CREATE_VALIDATOR_PATH,
+  compileCallbackValidator,
+  compileRequestValidators,
+  LIST_QUERY_VALIDATOR_PATH,
+} from "./compile-validators.js";
+import { FACTS_PATH, GUIDANCE_PATH, generateFacts, LIMITS_PATH, VIDEO_LIMITS_PATH } from "./generate-facts.js";
+import { generateMockMedia, generateMockSpec, MOCK_MEDIA_PATH, MOCK_SPEC_PATH } from "./generate-mock-data.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const check = process.argv.includes("--check");
@@ -56,6 +63,12 @@ function emit(path: string, text: string): void {
 }
 // The callback validator: ajv standalone code, so the SDK validates callbacks without ajv at runtime.
 emit(CALLBACK_VALIDATOR_PATH, compileCallbackValidator());
+// The mock's request checks, and what it serves where there is no file system: no rule or example copied by hand.
+const requestValidators = compileRequestValidators();
+emit(CREATE_VALIDATOR_PATH, requestValidators.create);
+emit(LIST_QUERY_VALIDATOR_PATH, requestValidators.listQuery);
+emit(MOCK_SPEC_PATH, generateMockSpec());
+emit(MOCK_MEDIA_PATH, generateMockMedia());
 // The code table and input limits, so src never types a spec fact in by hand.
 const { facts, limits, videoLimits, guidance } = generateFacts();
 emit(FACTS_PATH, facts);

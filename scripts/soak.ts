@@ -1,7 +1,7 @@
 // `npm run soak`: at least 1,000 creates through runBatch against a loopback Kling injecting seeded random faults; prints the figures.
 import { parseArgs } from "node:util";
 import { createClient, KlingError } from "../src/index.js";
-import { type Fault, type FakeRequest, startFakeKling } from "../test/support/fake-kling.js";
+import { type FakeRequest, type Fault, startFakeKling } from "../test/support/fake-kling.js";
 
 export interface SoakOptions {
   /** Inputs to run. @default 1000 */

@@ -31,6 +31,7 @@ const FRAMEWORKS = `
 declare module "express" { const express: any; export default express; }
 declare module "hono" { export class Hono<E = any> { [member: string]: any; } }
 declare module "next/server" { export const NextResponse: any; }
+declare module "msw-storybook-addon" { export const initialize: any; export const mswLoader: any; }
 `;
 
 function typeCheck(all: Example[]): Map<Example, string[]> {
@@ -60,6 +61,7 @@ function typeCheck(all: Example[]): Map<Example, string[]> {
       "kling-video-to-audio": ["src/index.ts"],
       "kling-video-to-audio/proxy": ["src/proxy/index.ts"],
       "kling-video-to-audio/mock": ["mocks/index.ts", "mocks/lifecycle.ts"],
+      "kling-video-to-audio/msw": ["mocks/msw.ts"],
       "kling-video-to-audio/bullmq": ["src/bullmq/index.ts", "src/bullmq.ts"],
       "kling-video-to-audio/callbacks": ["src/callbacks.ts"],
       "kling-video-to-audio/preflight": ["src/preflight/index.ts"],

@@ -18,7 +18,9 @@ import {
 } from "../src/index.js";
 import { allExamples, type Example, examplesOf } from "./support/docs.js";
 import { type RecordingConsole, RUN_DIR, runExample, withCode } from "./support/docs-run.js";
+import { stop as stopStorybookMsw } from "./support/fakes/msw-storybook-addon.js";
 import { closeOpened, opened } from "./support/fakes/node-http.js";
+import { runCollected } from "./support/fakes/vitest.js";
 import { manifest } from "./support/mock.js";
 import { preflightMedia } from "./support/preflight-media.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
@@ -610,6 +612,25 @@ const SERVERS: Record<string, Exercise> = {
       expect(endpoint.console.of("log")).toEqual([["866889456698785798", "succeed"]]);
     } finally {
       routes.delete("http://localhost:3000");
+    }
+  },
+  "docs/mock.md › In the browser and in tests (MSW)": async (ex) => {
+    await runExample(ex);
+    // The example is a test file: its hooks and test run as Vitest would run them.
+    expect(await runCollected()).toEqual([{ name: "a created task ends with a playable MP3" }]);
+    expect(globalThis.fetch).toBe(routedFetch); // afterAll closed the server
+  },
+  "docs/mock.md › In the browser and in tests (MSW) (2)": async (ex) => {
+    const run = await runExample(ex);
+    try {
+      const preview = run.exports.default;
+      for (const loader of preview.loaders) await loader({ parameters: preview.parameters });
+      const story = createClient({ baseUrl: "http://localhost:6006/api/kling", apiKey: "storybook" });
+      const task = await story.createTask({ video_url: "https://example.com/clip.mp4" });
+      expect(task.task_id).toMatch(/^\d{18}$/);
+      expect((await story.getTask(task.task_id)).task_status).toBe("submitted");
+    } finally {
+      stopStorybookMsw();
     }
   },
   [NEEDS_REDIS]: async (ex) => {

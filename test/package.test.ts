@@ -137,6 +137,7 @@ describe.skipIf(buildError !== null)("the package", () => {
         bullmq: "^6.7.0",
         ioredis: "^5.9.3",
         mediabunny: "^1.61.0",
+        msw: "^2.0.0",
       });
       for (const name of Object.keys(pkg.peerDependencies))
         expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true);

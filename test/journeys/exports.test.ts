@@ -60,8 +60,8 @@ describe.concurrent("every entry of the exports map", () => {
     );
   });
 
-  /** Entries that load an optional peer at import; the consumer here installs Prism's peers but not BullMQ. */
-  const OPTIONAL_PEER_OF: Record<string, string> = { "./bullmq": "bullmq" };
+  /** Entries that load an optional peer at import; the consumer here installs Prism's peers but not BullMQ or msw. */
+  const OPTIONAL_PEER_OF: Record<string, string> = { "./bullmq": "bullmq", "./msw": "msw" };
 
   for (const kind of ["import", "require"] as const) {
     it(`${kind}s every module entry by name, each exporting something`, async () => {
