@@ -1,4 +1,5 @@
-// The `mock` command shared by `npm run mock` and `kling-v2a mock`: flags, the start-up hint, a clean stop; Prism loads lazily.
+// The `mock` command shared by `npm run mock` and `kling-v2a mock`: flags, the start-up hint, a clean stop; Prism loads
+// lazily.
 import { parseArgs } from "node:util";
 import type { MockOptions, RunningMock } from "./types.js";
 
@@ -140,7 +141,8 @@ export async function runMockCommand(argv: string[], options: MockCommandOptions
 
 function banner(url: string, options: MockOptions): string {
   const mode = options.lifecycle
-    ? `lifecycle: submitted ${options.submittedMs} ms → processing ${options.processingMs} ms → succeed, or failed when the input says "fail"`
+    ? `lifecycle: submitted ${options.submittedMs} ms → processing ${options.processingMs} ms → succeed, or failed ` +
+      `when the input says "fail"`
     : "static examples, chosen with Prefer";
   const auth = options.requireAuth ? " -H 'Authorization: Bearer any'" : "";
   const who = options.requireAuth ? "any bearer token works" : "no key needed";
@@ -150,10 +152,13 @@ function banner(url: string, options: MockOptions): string {
   const query = options.lifecycle ? "<task_id from the create>" : "866889456698785798";
   return [
     `Kling Video-to-Audio mock on ${url} (${mode}; ${who}; Ctrl-C stops it)`,
-    `  create: curl -s -X POST ${url}/v1/audio/video-to-audio${auth} -H 'Content-Type: application/json' -d '{"video_url":"https://example.com/clip.mp4"}'`,
+    `  create: curl -s -X POST ${url}/v1/audio/video-to-audio${auth} -H 'Content-Type: application/json' -d ` +
+      `'{"video_url":"https://example.com/clip.mp4"}'`,
     `  query:  curl -s ${url}/v1/audio/video-to-audio/${query}${auth}`,
-    `  pick:   add -H 'Prefer: example=failed' (on create: a task that ends failed) or -H 'Prefer: code=429, example=1303_concurrency_limit': the caller's Prefer always wins`,
-    `  hooks:  a create's callback_url gets a POST per status change, ${signed}; see them: curl -s ${url}/__mock/deliveries`,
+    `  pick:   add -H 'Prefer: example=failed' (on create: a task that ends failed) or -H 'Prefer: code=429, ` +
+      `example=1303_concurrency_limit': the caller's Prefer always wins`,
+    `  hooks:  a create's callback_url gets a POST per status change, ${signed}; see them: curl -s ` +
+      `${url}/__mock/deliveries`,
     "",
   ].join("\n");
 }

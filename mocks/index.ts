@@ -12,7 +12,8 @@ export const MOCK_NEEDS_PRISM = `kling-video-to-audio/mock needs Prism: ${PRISM_
  * delivered callbacks, errors that name the field, no key needed). See docs/mock.md.
  *
  * Prism is an optional peer dependency, imported here on first use, so importing this module never fails.
- * @throws Error with `code` `"ERR_PRISM_MISSING"` and {@link MOCK_NEEDS_PRISM} as its message when Prism is not installed.
+ * @throws Error with `code` `"ERR_PRISM_MISSING"` and {@link MOCK_NEEDS_PRISM} as its message when Prism is not
+ * installed.
  */
 export async function startMock(options: MockOptions = {}): Promise<RunningMock> {
   let lifecycle: typeof import("./lifecycle.js");

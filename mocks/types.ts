@@ -1,4 +1,5 @@
-// The mock's public types (options, handle, delivery records), apart from the code so that importing them never loads Prism.
+// The mock's public types (options, handle, delivery records), apart from the code so that importing them never loads
+// Prism.
 
 export type MockTaskStatus = "submitted" | "processing" | "succeed" | "failed";
 
@@ -29,15 +30,27 @@ export interface MockOptions {
   webhookSecret?: string;
   /** How long one delivery attempt may take before it counts as "no answer" and is retried. @default 3000 */
   callbackTimeoutMs?: number;
-  /** Waits before the 2nd, 3rd, ... attempt of a failed delivery; its length + 1 is the number of attempts. @default [500, 1000, 2000, 4000] */
+  /**
+   * Waits before the 2nd, 3rd, ... attempt of a failed delivery; its length + 1 is the number of attempts. @default
+   * [500, 1000, 2000, 4000]
+   */
   callbackRetryDelaysMs?: readonly number[];
   /** Called once per delivery when it settles (delivered, failed after its last attempt, or dropped). @default none */
   onDelivery?: (delivery: Delivery) => void;
-  /** Log one line per request (and the lifecycle decision). Delivery attempts are logged whenever `log` is given. @default false */
+  /**
+   * Log one line per request (and the lifecycle decision). Delivery attempts are logged whenever `log` is given.
+   * @default false
+   */
   verbose?: boolean;
-  /** The clock, in Unix milliseconds; inject one in tests to move tasks along without sleeping (callbacks then go out when a request finds a task's status changed). @default Date.now */
+  /**
+   * The clock, in Unix milliseconds; inject one in tests to move tasks along without sleeping (callbacks then go out
+   * when a request finds a task's status changed). @default Date.now
+   */
   now?: () => number;
-  /** Tasks remembered at most; beyond it the oldest are forgotten (and then answer 404 like any unknown id). @default 10000 */
+  /**
+   * Tasks remembered at most; beyond it the oldest are forgotten (and then answer 404 like any unknown id). @default
+   * 10000
+   */
   maxTasks?: number;
   /** Where log lines go. @default a line on stderr when `verbose`, else nowhere */
   log?: (line: string) => void;
@@ -68,15 +81,23 @@ export interface Delivery {
   /** Whether it carries Standard Webhooks signature headers. */
   signed: boolean;
   attempts: DeliveryAttempt[];
-  /** `pending` while attempts remain; `delivered` on a 2xx; `failed` after the last attempt; `dropped` when too many were pending or the mock closed. */
+  /**
+   * `pending` while attempts remain; `delivered` on a 2xx; `failed` after the last attempt; `dropped` when too many
+   * were pending or the mock closed.
+   */
   outcome: "pending" | "delivered" | "failed" | "dropped";
 }
 
 export interface RunningMock {
   /** `http://host:port`, without a trailing slash. */
   url: string;
-  /** Every callback delivery so far (the latest 1000), oldest first; also served as JSON at `GET /__mock/deliveries`. */
+  /**
+   * Every callback delivery so far (the latest 1000), oldest first; also served as JSON at `GET /__mock/deliveries`.
+   */
   readonly deliveries: readonly Delivery[];
-  /** Stops the layer, its timers and deliveries, and Prism; drops keep-alive connections so the port is free when it resolves. */
+  /**
+   * Stops the layer, its timers and deliveries, and Prism; drops keep-alive connections so the port is free when it
+   * resolves.
+   */
   close(): Promise<void>;
 }

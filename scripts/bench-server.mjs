@@ -1,5 +1,6 @@
 // The loopback server for `npm run bench` (scripts/bench.ts forks it, so its CPU is not on the client's event loop).
-// Answers GET /v1/audio/video-to-audio/{task_id} with a ~1 kB succeed envelope over keep-alive; reports its port over IPC.
+// Answers GET /v1/audio/video-to-audio/{task_id} with a ~1 kB succeed envelope over keep-alive; reports its port over
+// IPC.
 import { createServer } from "node:http";
 
 const PREFIX = "/v1/audio/video-to-audio/";

@@ -32,7 +32,10 @@ const TASK_PATH = "/v1/audio/video-to-audio/{task_id}" as const;
 const TASK_ID = "866889456698785798";
 const API_KEY = "bench-key-not-a-secret";
 
-/** Issue targets: createClient ≤ 7.0 kB up front (ahead of every peer), per call ≤ 1.05× openapi-fetch, cold import ≤ +10 ms. */
+/**
+ * Issue targets: createClient ≤ 7.0 kB up front (ahead of every peer), per call ≤ 1.05× openapi-fetch, cold import ≤
+ * +10 ms.
+ */
 const TARGETS = { layerPct: 5, gzipBytes: 7 * 1024, importMs: 10 } as const;
 
 const OPTIONS = {
@@ -99,7 +102,8 @@ function section(title: string): void {
   console.log(`\n${title}\n${"-".repeat(title.length)}`);
 }
 
-// One full GC before the warm-up, so every measurement starts from a clean heap. Not one per round: a full GC makes V8 drop
+// One full GC before the warm-up, so every measurement starts from a clean heap. Not one per round: a full GC makes V8
+// drop
 // optimized code that held objects it freed, and every client then runs its next ~1,500 calls re-optimizing (bare
 // openapi-fetch at twice its steady cost, the SDK's longer path at more), so per-round GCs measured that recovery
 // rather than the steady state. The rotating slices put the ordinary young-generation GCs on every client alike.

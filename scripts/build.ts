@@ -63,7 +63,10 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 type Json = any; // biome-ignore lint: the spec is untyped JSON here
 
 const SCHEMA_LIST_KEYS = ["allOf", "anyOf", "oneOf"] as const;
-/** 2020-12 keywords with no 3.0 equivalent that the converter leaves alone: refuse rather than publish an invalid 3.0 file. */
+/**
+ * 2020-12 keywords with no 3.0 equivalent that the converter leaves alone: refuse rather than publish an invalid 3.0
+ * file.
+ */
 const UNSUPPORTED_30 = [
   "prefixItems",
   "$defs",
@@ -81,7 +84,10 @@ const UNSUPPORTED_30 = [
   "$dynamicAnchor",
 ];
 
-/** Calls `visit` on every schema object (components/schemas and every `schema` of a parameter, header or media type), parents first. */
+/**
+ * Calls `visit` on every schema object (components/schemas and every `schema` of a parameter, header or media type),
+ * parents first.
+ */
 export function forEachSchema(doc: Json, visit: (schema: Json, where: string) => void): void {
   const walkSchema = (schema: Json, where: string): void => {
     if (!schema || typeof schema !== "object" || Array.isArray(schema)) return;
@@ -266,7 +272,10 @@ async function newestMtime(paths: readonly string[]): Promise<number> {
   return newest;
 }
 
-/** True when the outputs exist and `stamp` (written by an earlier build, holding its start time) is newer than every input. */
+/**
+ * True when the outputs exist and `stamp` (written by an earlier build, holding its start time) is newer than every
+ * input.
+ */
 async function upToDate(stamp: string, inputs: readonly string[], outputs: readonly string[]): Promise<boolean> {
   try {
     const startedAt = Number(await readFile(`${root}${stamp}`, "utf8"));
@@ -326,7 +335,8 @@ async function bundle(outdir: string): Promise<void> {
 async function buildCode(): Promise<string[]> {
   const startedAt = Date.now();
   // tsc writes to a sibling of dist/ at the same depth (so source-map paths stay right), then each folder is swapped
-  // in: another test run reading dist/ at the same time never sees it half-written, and a failed tsc leaves dist/ alone.
+  // in: another test run reading dist/ at the same time never sees it half-written, and a failed tsc leaves dist/
+  // alone.
   const tmp = `.dist-tmp-${process.pid}`;
   await rm(`${root}${tmp}`, { recursive: true, force: true });
   try {

@@ -1,4 +1,5 @@
-// The facts src needs from the spec, as code: Kling's code table (x-kling-codes + where each code's example sits) and input limits.
+// The facts src needs from the spec, as code: Kling's code table (x-kling-codes + where each code's example sits) and
+// input limits.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";

@@ -1,4 +1,5 @@
-// `npm run load`: 500 items through runBatch against a server that runs 5 tasks at once and answers 1303 beyond; prints the figures.
+// `npm run load`: 500 items through runBatch against a server that runs 5 tasks at once and answers 1303 beyond; prints
+// the figures.
 import { parseArgs } from "node:util";
 import { createClient } from "../src/index.js";
 import { startFakeKling } from "../test/support/fake-kling.js";

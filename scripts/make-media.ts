@@ -1,4 +1,5 @@
-// `tsx scripts/make-media.ts`: regenerates the mock's media fixtures (mocks/media/) with Debian's ffmpeg and records their measured durations.
+// `tsx scripts/make-media.ts`: regenerates the mock's media fixtures (mocks/media/) with Debian's ffmpeg and records
+// their measured durations.
 //
 // The fixtures are committed, so neither users nor CI need ffmpeg; run this only to change them. It writes
 //   mocks/media/audio.mp3   MP3, 22.05 kHz mono, 32 kbit/s CBR

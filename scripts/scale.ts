@@ -1,4 +1,5 @@
-// `npm run scale`: worker processes on a real Redis share a 5-task fake Kling account; one is killed mid-job; prints the figures.
+// `npm run scale`: worker processes on a real Redis share a 5-task fake Kling account; one is killed mid-job; prints
+// the figures.
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { enqueueVideos } from "../src/bullmq/index.js";

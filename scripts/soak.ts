@@ -1,4 +1,5 @@
-// `npm run soak`: at least 1,000 creates through runBatch against a loopback Kling injecting seeded random faults; prints the figures.
+// `npm run soak`: at least 1,000 creates through runBatch against a loopback Kling injecting seeded random faults;
+// prints the figures.
 import { parseArgs } from "node:util";
 import { createClient, KlingError } from "../src/index.js";
 import { type FakeRequest, type Fault, startFakeKling } from "../test/support/fake-kling.js";

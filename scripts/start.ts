@@ -1,4 +1,5 @@
-// `npm start`: the main job. A real video-to-audio run through the SDK against an embedded Prism mock (or the real API when a key is set).
+// `npm start`: the main job. A real video-to-audio run through the SDK against an embedded Prism mock (or the real API
+// when a key is set).
 import { parseArgs } from "node:util";
 import { BASE_URLS, createClient, KlingError, type Task } from "../src/index.js";
 import { readEnv } from "../src/options.js";

@@ -1,4 +1,5 @@
-// `tsx scripts/test-generators.ts`: clients that are not ours, made from the published spec, against the lifecycle mock.
+// `tsx scripts/test-generators.ts`: clients that are not ours, made from the published spec, against the lifecycle
+// mock.
 // Perl's OpenAPI::Client and Go's kin-openapi (Debian) and three npm generators (orval, openapi-zod-client,
 // @hey-api/openapi-ts, pinned devDependencies) each get both spec files, openapi.json (3.1) and openapi-3.0.json.
 // One PASS/FAIL line per row, then "N passed, N failed"; exits 1 if any failed. A tool that is missing is a FAIL, not

@@ -1,4 +1,5 @@
-// `tsx scripts/test-mock-browser.ts`: the packed package's mock, installed into a fresh folder, checked from Node and from a page in headless Chromium on another origin that creates a task, polls and plays its media.
+// `tsx scripts/test-mock-browser.ts`: the packed package's mock, installed into a fresh folder, checked from Node and
+// from a page in headless Chromium on another origin that creates a task, polls and plays its media.
 //
 // It also runs the mock's vitest suites (media, callbacks, errors, every documented Prefer recipe) with
 // KLING_MOCK_ENTRY pointing at the installed package's `kling-video-to-audio/mock`, one line per suite.
@@ -26,7 +27,10 @@ const packDir = join(base, "pack");
 const appDir = join(base, "app");
 const PACKAGE = "kling-video-to-audio";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** The flags known to work on this machine (no sandbox as root, no background networking on a closed network); autoplay so a page can play() without a click. */
+/**
+ * The flags known to work on this machine (no sandbox as root, no background networking on a closed network); autoplay
+ * so a page can play() without a click.
+ */
 const CHROMIUM_FLAGS = [
   "--no-sandbox",
   "--disable-gpu",

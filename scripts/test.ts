@@ -1,4 +1,5 @@
-// `npm test` (and the heavier vitest suites of .ci/run): runs vitest and ends with the plain line "N passed, N failed, N skipped".
+// `npm test` (and the heavier vitest suites of .ci/run): runs vitest and ends with the plain line "N passed, N failed,
+// N skipped".
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename } from "node:path";

@@ -3,7 +3,9 @@ import { KlingError, KlingValidationError } from "./errors.js";
 import type { JwtSigner } from "./jwt.js";
 
 export interface Credentials {
-  /** Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined */
+  /**
+   * Sent as `Authorization: Bearer <apiKey>`; wins over `accessKey`/`secretKey` when both are given. @default undefined
+   */
   apiKey?: string | undefined;
   /** Kling access key: the JWT's `iss`. Needs `secretKey`. @default undefined */
   accessKey?: string | undefined;
@@ -14,7 +16,9 @@ export interface Credentials {
 export interface Authorizer {
   /** The `Authorization` value (`Bearer …`), or `undefined` when no credentials were given. */
   authorization(): Promise<string | undefined>;
-  /** The same value when it never changes (an API key, or none), so a request need not await it; `undefined` for a JWT. */
+  /**
+   * The same value when it never changes (an API key, or none), so a request need not await it; `undefined` for a JWT.
+   */
   readonly header: string | undefined;
   /** Drops the cached JWT so the next call signs a fresh one (after codes 1003/1004). No-op for API keys. */
   renew(): void;
@@ -69,7 +73,8 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
     async authorization() {
       if (!globalThis.crypto?.subtle) {
         throw new KlingError(
-          "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an apiKey, or run in a secure context (HTTPS).",
+          "WebCrypto (crypto.subtle) is not available here, so the access/secret key JWT cannot be signed. Use an " +
+            "apiKey, or run in a secure context (HTTPS).",
         );
       }
       return (signer ?? (await load())).authorization();

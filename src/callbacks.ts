@@ -164,8 +164,8 @@ export async function verifyCallback(req: CallbackRequest, options: VerifyCallba
   if (!matched) {
     throw new KlingCallbackError(
       "invalid_signature",
-      "No webhook-signature matches the body. Check that the secret is the console's webhook secret (not the API key) " +
-        "and that the body is the raw bytes as received, not JSON that was parsed and serialized again.",
+      "No webhook-signature matches the body. Check that the secret is the console's webhook secret " +
+        "(not the API key) and that the body is the raw bytes as received, not JSON that was parsed and serialized again.",
     );
   }
   return parseCallback(body);
@@ -216,7 +216,8 @@ function parsedBody(body: unknown): KlingCallbackError {
   return new KlingCallbackError(
     "parsed_body",
     `A callback needs the raw request body (a string or Uint8Array), but got ${got}. ` +
-      "The signature covers the exact bytes Kling sent, which parsed JSON no longer has: read the body as text or bytes " +
+      "The signature covers the exact bytes Kling sent, which parsed JSON no longer has: read the body as text or " +
+      "bytes " +
       '(e.g. express.raw({ type: "application/json" }), or request.arrayBuffer()) before any JSON parser touches it.',
   );
 }
@@ -314,7 +315,8 @@ function decodeSecret(secret: string): Uint8Array<ArrayBuffer> {
     // Never echo the secret: this message ends up in logs.
     throw new KlingCallbackError(
       "invalid_secret",
-      "The webhook secret is not valid base64 after its optional whsec_ prefix. Copy it again from the Kling console's " +
+      "The webhook secret is not valid base64 after its optional whsec_ prefix. Copy it again from the Kling " +
+        "console's " +
         "webhook settings (it is not the API key).",
     );
   }

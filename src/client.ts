@@ -59,7 +59,10 @@ export interface RawClientOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer <apiKey>` when given. @default undefined */
   apiKey?: string;
-  /** The transport. @default `globalThis.fetch`, called unbound so Workers and browsers do not throw "Illegal invocation" */
+  /**
+   * The transport. @default `globalThis.fetch`, called unbound so Workers and browsers do not throw "Illegal
+   * invocation"
+   */
   fetch?: (request: Request, init?: RequestInit) => Promise<Response>;
   /** Extra headers on every request. @default {} */
   headers?: Record<string, string>;
@@ -87,7 +90,8 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     throw new KlingValidationError(
       "apiKey",
       `createClient has no API key for ${resolved.baseUrl}: pass apiKey (or accessKey and secretKey), or set ` +
-        "KLING_V2A_API_KEY (or DEERAPI_KEY) in the environment. The mock (BASE_URLS.mock) and your own proxy need none.",
+        "KLING_V2A_API_KEY (or DEERAPI_KEY) in the environment. The mock (BASE_URLS.mock) and your own proxy need " +
+        "none.",
     );
   }
   const authorizer = createAuthorizer(resolved);
@@ -139,7 +143,10 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
   return client;
 }
 
-/** Whether `baseUrl` is one of Kling's or DeerAPI's servers (BASE_URLS but the mock), which refuse a request with no key. */
+/**
+ * Whether `baseUrl` is one of Kling's or DeerAPI's servers (BASE_URLS but the mock), which refuse a request with no
+ * key.
+ */
 function needsKey(baseUrl: string): boolean {
   return Object.entries(BASE_URLS).some(([name, url]) => name !== "mock" && sameOrigin(url, baseUrl));
 }

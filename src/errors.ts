@@ -52,7 +52,10 @@ export function noteExternalTaskId<E extends KlingError>(error: E, externalTaskI
 }
 
 function withTaskNote(message: string, externalTaskId: string): string {
-  return `${message} The task may have been created: find it by external_task_id=${externalTaskId} before creating it again.`;
+  return (
+    `${message} The task may have been created: find it by external_task_id=${externalTaskId} before creating it ` +
+    `again.`
+  );
 }
 
 export interface KlingApiErrorOptions extends KlingErrorOptions {
@@ -76,7 +79,9 @@ export interface KlingApiErrorOptions extends KlingErrorOptions {
   guidance?: readonly [happened: string, next: string] | undefined;
 }
 
-/** Kling's "not found": HTTP 404, or code 1203 in any status (an unknown id, or another owner's task behind the proxy). */
+/**
+ * Kling's "not found": HTTP 404, or code 1203 in any status (an unknown id, or another owner's task behind the proxy).
+ */
 export function isNotFound(status: number | undefined, code: unknown): boolean {
   return status === 404 || code === 1203;
 }
@@ -212,13 +217,19 @@ export class KlingTimeoutError extends KlingError {
 function timeoutMessage({ kind, timeoutMs, taskId, lastStatus, request }: KlingTimeoutErrorOptions): string {
   const within = timeoutMs !== undefined ? ` within ${timeoutMs} ms` : " in time";
   if (kind === "attempt") {
-    return `${request ?? "The HTTP request"} got no answer${within} (one attempt). Raise timeoutMs if the server or network is slow.`;
+    return (
+      `${request ?? "The HTTP request"} got no answer${within} (one attempt). Raise timeoutMs if the server or ` +
+      `network is slow.`
+    );
   }
   if (taskId === undefined) {
     return `${request ?? "The operation"} did not finish${within}: the deadline passed. Raise timeoutMs, or try again.`;
   }
   const seen = lastStatus ? ` (last status: ${lastStatus})` : "";
-  return `Task ${taskId} did not finish${within}${seen}. It keeps running on the server: wait for it again with waitForTask("${taskId}").`;
+  return (
+    `Task ${taskId} did not finish${within}${seen}. It keeps running on the server: wait for it again with ` +
+    `waitForTask("${taskId}").`
+  );
 }
 
 /** Input rejected before anything was sent: which field, and why. */

@@ -1,4 +1,5 @@
-// Kling's JWT: HS256 over the access key, signed with WebCrypto and cached; loaded by auth.ts only when access/secret keys are used.
+// Kling's JWT: HS256 over the access key, signed with WebCrypto and cached; loaded by auth.ts only when access/secret
+// keys are used.
 
 /** Life of a signed token, per Kling's docs. */
 export const TOKEN_LIFE_SEC = 1800;

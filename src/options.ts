@@ -48,13 +48,21 @@ export interface ClientOptions {
   timeoutMs?: number | undefined;
   /** Retries after the first attempt. @default 2 */
   maxRetries?: number | undefined;
-  /** The transport; forward `init` (it carries each attempt's abort signal). @default `globalThis.fetch`, called unbound */
+  /**
+   * The transport; forward `init` (it carries each attempt's abort signal). @default `globalThis.fetch`, called unbound
+   */
   fetch?: ((request: Request, init?: RequestInit) => Promise<Response>) | undefined;
   /** Where log lines go. @default console */
   logger?: Logger | undefined;
-  /** The least severe level written; `debug` logs every attempt, retry and poll. @default env `KLING_V2A_LOG`, then "warn" */
+  /**
+   * The least severe level written; `debug` logs every attempt, retry and poll. @default env `KLING_V2A_LOG`, then
+   * "warn"
+   */
   logLevel?: LogLevel | undefined;
-  /** Allow a key in a browser, where any visitor can read it. Prefer a server proxy (`kling-video-to-audio/proxy`). @default false */
+  /**
+   * Allow a key in a browser, where any visitor can read it. Prefer a server proxy (`kling-video-to-audio/proxy`).
+   * @default false
+   */
   dangerouslyAllowBrowser?: boolean | undefined;
 }
 
@@ -76,7 +84,10 @@ export interface LookupOptions extends RequestOptions {
 export interface WaitOptions {
   /** Cancels the whole wait (attempts, retry sleeps and poll sleeps) at once. @default undefined */
   signal?: AbortSignal | undefined;
-  /** The whole wait, in ms; then `KlingTimeoutError` (the task keeps running). @default DEFAULTS.waitTimeoutMs (options.ts) */
+  /**
+   * The whole wait, in ms; then `KlingTimeoutError` (the task keeps running). @default DEFAULTS.waitTimeoutMs
+   * (options.ts)
+   */
   timeoutMs?: number | undefined;
   /** Retries of each HTTP call. @default the client's `maxRetries` (2) */
   maxRetries?: number | undefined;
@@ -136,7 +147,9 @@ function fromEnv(names: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The options every entry (client, proxy, CLI, batch, workers) runs with: checked, defaults and environment applied. */
+/**
+ * The options every entry (client, proxy, CLI, batch, workers) runs with: checked, defaults and environment applied.
+ */
 export interface ResolvedOptions {
   apiKey: string | undefined;
   accessKey: string | undefined;

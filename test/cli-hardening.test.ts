@@ -48,7 +48,7 @@ let dir: string;
 let files: Server;
 let filesUrl: string;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "kling-hardening-"));
+  dir = mkdtempSync(join(tmpdir(), "kling-cli-signals-"));
   files = createServer((req, res) => {
     const chunk = Buffer.alloc(64 * 1024, 7);
     if (req.url?.includes("/big-chunked/") || req.url?.includes("/big-announced/")) {

@@ -1,4 +1,5 @@
-// enqueueVideos: a batch's items as BullMQ jobs whose ids are their external_task_ids, so adding them again adds nothing.
+// enqueueVideos: a batch's items as BullMQ jobs whose ids are their external_task_ids, so adding them again adds
+// nothing.
 import type { JobsOptions, Queue } from "bullmq";
 import { KlingValidationError } from "../errors.js";
 import { batchItemId } from "../request/batch.js";
@@ -35,7 +36,10 @@ export interface VideoJobData {
   batchId: string;
   /** The item's position in the `inputs` of the enqueueVideos call that added it (the first, for identical inputs). */
   index: number;
-  /** @internal The start (attemptsStarted) whose create Kling refused with 1303: the next start need not look the task up. */
+  /**
+   * @internal The start (attemptsStarted) whose create Kling refused with 1303: the next start need not look the task
+   * up.
+   */
   refusedStart?: number;
 }
 
@@ -47,7 +51,10 @@ export interface EnqueueOptions {
   batchId?: string | undefined;
   /** BullMQ job options merged over DEFAULT_JOB_OPTIONS (`jobId` is always the external_task_id). @default {} */
   jobOptions?: Omit<JobsOptions, "jobId"> | undefined;
-  /** The `index` each job records, by input position (e.g. the items' lines in a file). @default the position in `inputs` */
+  /**
+   * The `index` each job records, by input position (e.g. the items' lines in a file). @default the position in
+   * `inputs`
+   */
   indexes?: readonly number[] | undefined;
   /**
    * Told, once the jobs are added, how many were new and how many ids the queue already held (waiting, running, or
@@ -142,7 +149,8 @@ function checkJobId(id: string, index: number): void {
   if (problem) {
     throw new KlingValidationError(
       `inputs[${index}].external_task_id`,
-      `inputs[${index}]: external_task_id "${id}" ${problem}, which BullMQ cannot take as a job id; use another id (or none, to derive one). Nothing was enqueued.`,
+      `inputs[${index}]: external_task_id "${id}" ${problem}, which BullMQ cannot take as a job id; use another id ` +
+        `(or none, to derive one). Nothing was enqueued.`,
     );
   }
 }
@@ -165,7 +173,8 @@ function sameItem(first: VideoJobData, input: CreateTaskInput, index: number): v
   if (canonical(a) === canonical(b)) return;
   throw new KlingValidationError(
     `inputs[${index}].external_task_id`,
-    `inputs[${index}] has the external_task_id of inputs[${first.index}] ("${first.input.external_task_id}") but a different body; each task needs its own id. Nothing was enqueued.`,
+    `inputs[${index}] has the external_task_id of inputs[${first.index}] ("${first.input.external_task_id}") but a ` +
+      `different body; each task needs its own id. Nothing was enqueued.`,
   );
 }
 

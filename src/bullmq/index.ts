@@ -1,4 +1,5 @@
-// The `kling-video-to-audio/bullmq` entry: many workers on many machines share one Kling account through a BullMQ queue.
+// The `kling-video-to-audio/bullmq` entry: many workers on many machines share one Kling account through a BullMQ
+// queue.
 export {
   DEFAULT_BATCH_ID,
   DEFAULT_JOB_OPTIONS,

@@ -1,4 +1,5 @@
-// batchResults: a batch's finished jobs read back from the queue, one plain record per job (what `kling-v2a results` prints).
+// batchResults: a batch's finished jobs read back from the queue, one plain record per job (what `kling-v2a results`
+// prints).
 import type { Job, Queue } from "bullmq";
 import type { ResultRecord, Task } from "../types.js";
 import type { VideoJobData } from "./enqueue.js";
@@ -23,7 +24,8 @@ export async function* batchResults(
   batchId: string,
   progress: BatchProgress = { pending: 0 },
 ): AsyncGenerator<BatchJobResult> {
-  // By state, not by the job's fields: a job that completed on a retry still carries its earlier attempt's failedReason.
+  // By state, not by the job's fields: a job that completed on a retry still carries its earlier attempt's
+  // failedReason.
   for await (const job of jobsOf(queue, ["completed"], batchId)) yield describe(job as Job<VideoJobData, Task>, true);
   for await (const job of jobsOf(queue, ["failed"], batchId)) yield describe(job as Job<VideoJobData, Task>, false);
   progress.pending = 0;

@@ -1,4 +1,5 @@
-// createVideoToAudioWorker: a BullMQ worker whose jobs create their task once, wait for it, and share one Kling account.
+// createVideoToAudioWorker: a BullMQ worker whose jobs create their task once, wait for it, and share one Kling
+// account.
 import { type ConnectionOptions, type Job, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import { controlledCreateOf, createClient, type VideoToAudioClient } from "../client.js";
 import {
@@ -55,7 +56,10 @@ export interface VideoToAudioWorkerOptions {
   accountConcurrency?: number | undefined;
   /** Jobs this worker runs at once. @default accountConcurrency */
   concurrency?: number | undefined;
-  /** One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default 600000 */
+  /**
+   * One attempt's wait for its task, in ms; then the attempt fails and the retry waits for the same task. @default
+   * 600000
+   */
   waitTimeoutMs?: number | undefined;
   /** The steady interval between status polls, in ms. @default 5000 (the first polls come sooner) */
   pollIntervalMs?: number | undefined;

@@ -19,7 +19,9 @@ import type { ResultRecord } from "../types.js";
 export interface ResultsFile {
   /** External ids that succeeded in an earlier run: their items are skipped. */
   readonly succeeded: ReadonlySet<string>;
-  /** Appends one JSON line and flushes it to the OS before resolving, so a crash loses at most the line being written. */
+  /**
+   * Appends one JSON line and flushes it to the OS before resolving, so a crash loses at most the line being written.
+   */
   append(record: ResultRecord): void;
   /** Closes the file and removes the lock. Safe to call twice. */
   close(): void;

@@ -80,7 +80,9 @@ export async function runBatchFile(
     const rate = finished / Math.max(seconds, 0.001);
     const left = total - counts.skipped - finished;
     const eta = rate > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : "";
-    const line = `done ${counts.succeeded} · failed ${counts.failed} · running ${counts.running}${counts.skipped ? ` · skipped ${counts.skipped}` : ""} · ${rate.toFixed(2)}/s${eta}`;
+    const line =
+      `done ${counts.succeeded} · failed ${counts.failed} · running ` +
+      `${counts.running}${counts.skipped ? ` · skipped ${counts.skipped}` : ""} · ${rate.toFixed(2)}/s${eta}`;
     io.stderr.write(tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : `${line}\n`);
   };
   const timer = tty ? setInterval(() => draw(), 250) : undefined;
@@ -91,7 +93,8 @@ export async function runBatchFile(
   const note = (line: ResultRecord) => {
     if (!tty && !flags.json)
       io.stderr.write(
-        `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
+        `${line.ok ? "ok" : "failed"} ${line.externalTaskId}${line.task_id ? ` task ${line.task_id}` : ""}` +
+          `${line.error ? `: ${inCliTerms(line.error.message)}` : ""}\n`,
       );
   };
   /** `--check`: a video Kling would refuse is a failed item, recorded without a create. */
@@ -168,7 +171,8 @@ export async function runBatchFile(
   else {
     io.stdout.write(
       `batch ${batchId}: ${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.skipped} already done` +
-        `${notStarted > 0 ? `, ${notStarted} not started (deadline): run the same command again to resume` : ""}\nresults: ${summary.results}\n`,
+        `${notStarted > 0 ? `, ${notStarted} not started (deadline): run the same command again to resume` : ""}` +
+        `\nresults: ${summary.results}\n`,
     );
   }
   return counts.failed > 0 || notStarted > 0 ? 1 : 0;

@@ -61,7 +61,8 @@ export interface Io {
 
 /**
  * `io` with everything written through it redacted of the credentials in play (`--api-key` and the environment's
- * keys), in every form an echo may give them: whatever a server, a gateway or an error says, the CLI never prints a key.
+ * keys), in every form an echo may give them: whatever a server, a gateway or an error says, the CLI never prints a
+ * key.
  */
 export function redactingIo(io: Io, argv: readonly string[]): Io {
   const given = argv.flatMap((arg, i) =>
@@ -94,7 +95,8 @@ export function clientFrom(values: Record<string, string | boolean | undefined>)
   const resolved = resolveOptions(options);
   if (!resolved.hasCredentials && !isLoopbackUrl(resolved.baseUrl)) {
     throw new UsageError(
-      "no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY)",
+      "no API key: pass --api-key, or set KLING_V2A_API_KEY (or DEERAPI_KEY, or KLING_V2A_ACCESS_KEY and " +
+        "KLING_V2A_SECRET_KEY)",
     );
   }
   return createClient(options);

@@ -25,7 +25,9 @@ export const DEFAULT_MAX_DOWNLOAD_MB = 512;
 const MB = 1_048_576;
 
 export interface DownloadOptions {
-  /** Replace files that already exist; without it an existing file is an error and nothing is downloaded. @default false */
+  /**
+   * Replace files that already exist; without it an existing file is an error and nothing is downloaded. @default false
+   */
   force?: boolean | undefined;
   /** Give up a transfer that sends no data for this long, in ms. @default 30000 */
   stallMs?: number | undefined;
@@ -82,7 +84,8 @@ export async function downloadTask(task: Task, dir: string, options: DownloadOpt
   if (taken.length > 0) {
     throw new KlingValidationError(
       "--download",
-      `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; pass --force to overwrite.`,
+      `${taken.map((f) => f.path).join(", ")} already exist${taken.length === 1 ? "s" : ""}: nothing was downloaded; ` +
+        `pass --force to overwrite.`,
     );
   }
   checkDownloadDir(dir);
@@ -189,7 +192,8 @@ async function transfer(
   });
   if (!response.ok || !response.body) {
     throw new KlingConnectionError(
-      `Could not download ${url}: HTTP ${response.status}. Result files are deleted 30 days after the task was created.`,
+      `Could not download ${url}: HTTP ${response.status}. Result files are deleted 30 days after the task was ` +
+        `created.`,
       {
         status: response.status,
       },
@@ -247,7 +251,10 @@ function progressLine(name: string, bytes: number, total: number | undefined): s
   const ratio = Math.min(1, bytes / total);
   const width = 24;
   const filled = Math.round(ratio * width);
-  return `↓ ${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${size(bytes)}/${size(total)}`;
+  return (
+    `↓ ${name} [${"#".repeat(filled)}${".".repeat(width - filled)}] ` +
+    `${String(Math.round(ratio * 100)).padStart(3)}% ${size(bytes)}/${size(total)}`
+  );
 }
 
 function safeName(stem: string): string {

@@ -1,4 +1,5 @@
-// `kling-v2a worker | enqueue | results`: the BullMQ workers, feeding a queue from a batch file, and reading results back.
+// `kling-v2a worker | enqueue | results`: the BullMQ workers, feeding a queue from a batch file, and reading results
+// back.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { KlingValidationError } from "../errors.js";
 import type { Task } from "../types.js";
@@ -234,7 +235,8 @@ async function worker(
   const running = await ours.createVideoToAudioWorker({ ...options, client });
   const log = (line: string) => io.stderr.write(`${line}\n`);
   log(
-    `worker ready: queue ${options.queueName} on ${redis.shown}, concurrency ${running.concurrency}; Ctrl-C hands running jobs back`,
+    `worker ready: queue ${options.queueName} on ${redis.shown}, concurrency ${running.concurrency}; Ctrl-C hands ` +
+      `running jobs back`,
   );
   running.on("active", (job) =>
     log(`started ${job.id}${job.attemptsStarted > 1 ? ` (start ${job.attemptsStarted})` : ""}`),
@@ -339,7 +341,8 @@ async function results(
       io.stdout.write(`${JSON.stringify(line)}\n`);
     }
     io.stderr.write(
-      `batch ${batchId}: ${counts.succeeded} succeeded, ${counts.failed} failed, ${progress.pending} not finished yet\n`,
+      `batch ${batchId}: ${counts.succeeded} succeeded, ${counts.failed} failed, ${progress.pending} not finished ` +
+        `yet\n`,
     );
     return counts.failed > 0 ? EXIT.taskFailed : EXIT.ok;
   } finally {

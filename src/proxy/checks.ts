@@ -1,4 +1,5 @@
-// What the proxy checks on a request before anything goes upstream: the operation, the Origin, the media type, the page query.
+// What the proxy checks on a request before anything goes upstream: the operation, the Origin, the media type, the page
+// query.
 import { KlingValidationError } from "../errors.js";
 import { checkPageQuery } from "../request/input.js";
 
@@ -57,7 +58,8 @@ export function checkAllowedOrigins(origins: readonly string[] | undefined): Rea
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== String(origin).replace(/\/$/, "")) {
       throw new KlingValidationError(
         "allowedOrigins",
-        `allowedOrigins takes exact origins such as "https://app.example" (scheme, host and port; no path, no wildcard), not ${quoted(JSON.stringify(origin) ?? String(origin))}.`,
+        `allowedOrigins takes exact origins such as "https://app.example" (scheme, host and port; no path, no ` +
+          `wildcard), not ${quoted(JSON.stringify(origin) ?? String(origin))}.`,
       );
     }
     out.add(parsed.origin);
@@ -65,13 +67,18 @@ export function checkAllowedOrigins(origins: readonly string[] | undefined): Rea
   return out;
 }
 
-/** Whether a Content-Type is JSON (`application/json`, any parameters): what browsers cannot send cross-site without a preflight. */
+/**
+ * Whether a Content-Type is JSON (`application/json`, any parameters): what browsers cannot send cross-site without a
+ * preflight.
+ */
 export function isJsonContentType(value: string | null): boolean {
   if (value === null) return false;
   return value.split(";")[0]!.trim().toLowerCase() === "application/json";
 }
 
-/** Decimal digits only: `0x10`, `1e1`, `+5`, ` 5` and `5.0` all read as numbers in JavaScript, and none is forwarded. */
+/**
+ * Decimal digits only: `0x10`, `1e1`, `+5`, ` 5` and `5.0` all read as numbers in JavaScript, and none is forwarded.
+ */
 const DECIMAL = /^[0-9]{1,4}$/;
 
 /** The list query as checked integers; anything else (unknown or repeated names, non-decimal values) throws. */

@@ -25,7 +25,9 @@ export type { NodeHandler, NodeRequest, NodeResponse } from "./node.js";
 export { MAX_BROWSER_ID_LENGTH } from "./owner.js";
 export { toNodeHandler };
 
-/** On every answer: per-user data must never sit in a shared cache, and reflected input must never be sniffed as HTML. */
+/**
+ * On every answer: per-user data must never sit in a shared cache, and reflected input must never be sniffed as HTML.
+ */
 export const SAFE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "application/json",
   "cache-control": "no-store",
@@ -47,7 +49,9 @@ export const TASK_NOT_FOUND = "Task not found.";
 
 /** Who is calling, as your app knows them. */
 export interface ProxyCaller {
-  /** A stable id of your app's user (the session's user id, not an email that can change); compared exactly as given. */
+  /**
+   * A stable id of your app's user (the session's user id, not an email that can change); compared exactly as given.
+   */
   owner: string;
 }
 
@@ -69,17 +73,29 @@ export interface ProxyOptions {
   authorize: (
     request: Request,
   ) => ProxyCaller | null | undefined | false | Promise<ProxyCaller | null | undefined | false>;
-  /** Origins besides the request URL's own that may call (`https://app.example`; exact, no wildcard). @default [] (same origin only) */
+  /**
+   * Origins besides the request URL's own that may call (`https://app.example`; exact, no wildcard). @default [] (same
+   * origin only)
+   */
   allowedOrigins?: readonly string[] | undefined;
-  /** Where Kling calls back, chosen by the server: a URL, or one per caller (`undefined`: none). The browser's `callback_url` is always dropped. @default undefined */
+  /**
+   * Where Kling calls back, chosen by the server: a URL, or one per caller (`undefined`: none). The browser's
+   * `callback_url` is always dropped. @default undefined
+   */
   callbackUrl?: string | ((caller: ProxyCaller) => string | undefined) | undefined;
   /** The largest create body read, in bytes; a larger one gets 413 and is not read further. @default 16384 */
   maxBodyBytes?: number | undefined;
   /** How long a create body may take to arrive, in ms; then 408. @default 10000 */
   bodyTimeoutMs?: number | undefined;
-  /** The limit for the upstream side of one proxied request (every call it makes), in ms; then 504 (code 5002). @default DEFAULTS.timeoutMs (options.ts) */
+  /**
+   * The limit for the upstream side of one proxied request (every call it makes), in ms; then 504 (code 5002). @default
+   * DEFAULTS.timeoutMs (options.ts)
+   */
   timeoutMs?: number | undefined;
-  /** The most upstream list pages (of 500 tasks) one list request reads to find the caller's tasks. @default DEFAULTS.scanPages (options.ts) */
+  /**
+   * The most upstream list pages (of 500 tasks) one list request reads to find the caller's tasks. @default
+   * DEFAULTS.scanPages (options.ts)
+   */
   listScanPages?: number | undefined;
   /**
    * The key of the owner tags inside stored `external_task_id`s (at least 16 characters). Set it so users keep their
@@ -180,7 +196,9 @@ function requireAuthorize(options: ProxyOptions): void {
   if (typeof options?.authorize !== "function") {
     throw new KlingValidationError(
       "authorize",
-      'createProxy needs authorize(request), returning { owner } for a caller it lets in or a falsy value: without it anyone who can reach the server uses your Kling account. For an open proxy, say so: authorize: () => ({ owner: "public" }).',
+      "createProxy needs authorize(request), returning { owner } for a caller it lets in or a falsy value: " +
+        "without it anyone who can reach the server uses your Kling account. For an open proxy, say so: " +
+        'authorize: () => ({ owner: "public" }).',
     );
   }
 }
@@ -245,7 +263,8 @@ async function handle(flow: Flow, tagOf: (owner: string) => Promise<string>, req
       flow,
       403,
       1103,
-      `Cross-origin request refused: Origin ${quoted(request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)")} is not this site and not in allowedOrigins.`,
+      `Cross-origin request refused: Origin ${quoted(request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)")}` +
+        " is not this site and not in allowedOrigins.",
     );
   }
   const caller = await callerOf(flow.config.authorize, request);
@@ -254,7 +273,8 @@ async function handle(flow: Flow, tagOf: (owner: string) => Promise<string>, req
       flow,
       500,
       5000,
-      "The server's authorize hook failed or returned no owner; it must return { owner: <non-empty string> } or a falsy value.",
+      "The server's authorize hook failed or returned no owner; it must return { owner: <non-empty string> } or a " +
+        "falsy value.",
     );
   if (!caller) return fail(flow, 401, 1000, "Not authorized by this server.");
 
@@ -347,7 +367,10 @@ async function readBody(flow: Flow, request: Request): Promise<Uint8Array | Resp
   }
 }
 
-/** What goes upstream: the checked input under the caller's stored id, without the browser's callback_url, with the server's. */
+/**
+ * What goes upstream: the checked input under the caller's stored id, without the browser's callback_url, with the
+ * server's.
+ */
 function upstreamBody(
   flow: Flow,
   bytes: Uint8Array,

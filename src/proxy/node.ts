@@ -1,4 +1,5 @@
-// toNodeHandler: a Fetch-API handler on Node's http server, streaming the request body and cancelling when the caller leaves.
+// toNodeHandler: a Fetch-API handler on Node's http server, streaming the request body and cancelling when the caller
+// leaves.
 
 /** Minimal shapes of Node's IncomingMessage and ServerResponse, so this module needs no Node types at run time. */
 export interface NodeRequest {
@@ -28,14 +29,19 @@ const FALLBACK_ORIGIN = "http://localhost";
 // A host name or IPv4 address (letters, digits, `-`, `_`, `.`) or a bracketed IPv6 address, then an optional port.
 const PLAIN_HOST = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 
-/** After answering early (413, 401, 408…), the rest of an upload is read and dropped up to this much, then the socket is closed. */
+/**
+ * After answering early (413, 401, 408…), the rest of an upload is read and dropped up to this much, then the socket is
+ * closed.
+ */
 const DRAIN_MAX_BYTES = 1024 * 1024;
 /** …or for this long, whichever comes first. */
 const DRAIN_MAX_MS = 2000;
 
 /**
- * Adapts a proxy handler to `http.createServer((req, res) => …)` (and Express, mounted at a prefix). The body is streamed
- * into the Request with back-pressure (never buffered here), the Request's signal aborts when the response closes before
+ * Adapts a proxy handler to `http.createServer((req, res) => …)` (and Express, mounted at a prefix). The body is
+ * streamed
+ * into the Request with back-pressure (never buffered here), the Request's signal aborts when the response closes
+ * before
  * it was sent (the caller left), and an upload left unread by an early answer is drained within bounds, then cut.
  */
 export function toNodeHandler(handler: (request: Request) => Promise<Response>): NodeHandler {
@@ -147,7 +153,10 @@ function bodyStream(req: NodeRequest, state: { open: boolean }): ReadableStream<
   });
 }
 
-/** Reads and drops what is left of an upload after the answer went out, within bounds, so the answer is not lost to a reset. */
+/**
+ * Reads and drops what is left of an upload after the answer went out, within bounds, so the answer is not lost to a
+ * reset.
+ */
 function drain(req: NodeRequest): void {
   let drained = 0;
   const timer = setTimeout(() => req.destroy(), DRAIN_MAX_MS);

@@ -1,4 +1,5 @@
-// Owner scoping: the external_task_id the proxy stores is an HMAC tag of the caller's owner, a dot, then the browser's own id.
+// Owner scoping: the external_task_id the proxy stores is an HMAC tag of the caller's owner, a dot, then the browser's
+// own id.
 import { KlingValidationError } from "../errors.js";
 import { base64url } from "../jwt.js";
 import { checkTaskId } from "../request/input.js";
@@ -10,7 +11,9 @@ export const OWNER_TAG_LENGTH = 16;
  * (16-character tag, a dot, the browser's id) always fit.
  */
 export const MAX_STORED_ID_LENGTH = 64;
-/** The longest `external_task_id` a browser may send through the proxy: what is left of 64 after the tag and the dot. */
+/**
+ * The longest `external_task_id` a browser may send through the proxy: what is left of 64 after the tag and the dot.
+ */
 export const MAX_BROWSER_ID_LENGTH = MAX_STORED_ID_LENGTH - OWNER_TAG_LENGTH - 1;
 /** Domain separation: the HMAC key (often the API key) signs nothing else with this label. */
 const LABEL = "kling-video-to-audio/proxy/owner-tag/v1\u0000";

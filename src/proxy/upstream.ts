@@ -1,4 +1,5 @@
-// One call from the proxy to the API: only the headers it chooses, bounded in time and size, answered as parsed JSON or a ready error.
+// One call from the proxy to the API: only the headers it chooses, bounded in time and size, answered as parsed JSON or
+// a ready error.
 import { MAX_ANSWER_BYTES, ReadLimitError, readLimited } from "../read-limited.js";
 
 export interface Upstream {

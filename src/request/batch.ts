@@ -22,7 +22,10 @@ export async function batchItemId(batchId: string, input: CreateTaskInput): Prom
   return `${batchId}-${hex}`;
 }
 
-/** The input as JSON with its keys sorted; an invalid input (not an object, or not serialisable) still gets a stable text. */
+/**
+ * The input as JSON with its keys sorted; an invalid input (not an object, or not serialisable) still gets a stable
+ * text.
+ */
 function canonicalJson(input: unknown): string {
   try {
     if (typeof input === "object" && input !== null) {
@@ -46,13 +49,18 @@ export interface BatchOptions extends WaitOptions {
    * (and paying for) them again. @default a random id: the batch cannot be resumed
    */
   batchId?: string | undefined;
-  /** Called with each item's result as it finishes; if it throws, the batch stops with that error. @default undefined */
+  /**
+   * Called with each item's result as it finishes; if it throws, the batch stops with that error. @default undefined
+   */
   onItem?: ((result: BatchResult) => void) | undefined;
   /** The whole batch, in ms: no create starts after it, running waits end with KlingTimeoutError. @default no limit */
   timeoutMs?: number | undefined;
   /** One item's create and wait, in ms. @default DEFAULTS.waitTimeoutMs (options.ts) */
   itemTimeoutMs?: number | undefined;
-  /** On resume, how many list pages (of 500 tasks) to scan for the batch's earlier tasks. @default DEFAULTS.scanPages (options.ts) */
+  /**
+   * On resume, how many list pages (of 500 tasks) to scan for the batch's earlier tasks. @default DEFAULTS.scanPages
+   * (options.ts)
+   */
   resumeScanPages?: number | undefined;
 }
 
@@ -168,7 +176,8 @@ export class BatchItems {
     const cancel = () => item.abort(this.signal.reason);
     this.cancels.add(cancel);
     const itemDeadline = Math.min(settings.deadline, Date.now() + settings.itemTimeoutMs);
-    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for ever.
+    // The item's deadline also covers its create: an account that answers 1303 for ever must not hold the item for
+    // ever.
     const createTimer = setTimeout(
       () =>
         item.abort(
@@ -254,7 +263,9 @@ export class BatchItems {
     return task;
   }
 
-  /** Waits `delay`, or less when `slot` and one of the batch's tasks ends first; an abort of `signal` ends it at once. */
+  /**
+   * Waits `delay`, or less when `slot` and one of the batch's tasks ends first; an abort of `signal` ends it at once.
+   */
   private async untilSlotOrDelay(slot: boolean, delay: number, signal: AbortSignal): Promise<void> {
     const timer = new AbortController();
     const onCaller = () => timer.abort(signal.reason);

@@ -77,7 +77,10 @@ async function scan(steps: LookupSteps, externalTaskId: string, maxPages: number
 export interface CreateControl {
   /** Absolute epoch ms: no attempt, lookup or backoff runs past it. @default undefined (no deadline) */
   deadline?: number | undefined;
-  /** The task may exist already (a resumed batch item, a queue job taken over): look it up before the first send. @default false */
+  /**
+   * The task may exist already (a resumed batch item, a queue job taken over): look it up before the first send.
+   * @default false
+   */
   mayExist?: boolean | undefined;
   /**
    * Handles code 1303 (the account runs as many tasks as it may) in place of the transport's retries: resolve to send
@@ -181,7 +184,8 @@ export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions)
       ambiguous = true;
       if (attempt < options.maxRetries) await sleep(boundedDelay(backoffDelayMs(attempt), deadline), signal);
       steps.log.warn(
-        `createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before sending it again`,
+        `createTask attempt ${attempt + 1} failed ambiguously; looking up external_task_id=${externalTaskId} before ` +
+          `sending it again`,
       );
       const existing = await lookupOrExplain(steps, externalTaskId, signal, error);
       if (existing) return existing;
@@ -192,7 +196,9 @@ export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions)
   }
 }
 
-/** The lookup; a lookup that fails is reported as the create's failure (`failure`, when there is one), naming the id. */
+/**
+ * The lookup; a lookup that fails is reported as the create's failure (`failure`, when there is one), naming the id.
+ */
 async function lookupOrExplain(
   steps: CreateSteps,
   externalTaskId: string,

@@ -74,7 +74,10 @@ function byStatus(status: number) {
   return BY_STATUS.find(([matches]) => matches(status)) as (typeof BY_STATUS)[number];
 }
 
-/** The API error for an answer: the class picked by Kling `code` first, HTTP status second; `retryable` per the retry table. */
+/**
+ * The API error for an answer: the class picked by Kling `code` first, HTTP status second; `retryable` per the retry
+ * table.
+ */
 export function apiErrorFrom(input: ApiErrorInput): KlingApiError {
   const [, StatusClass, happened, next] = byStatus(input.status);
   const ErrorClass = classByCode(input.code) ?? StatusClass;
@@ -174,7 +177,8 @@ export function tooLargeFailure(
 ): Failure {
   return {
     error: new KlingConnectionError(
-      `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.maxBytes} bytes (${error.message}), far more than any Kling answer; ` +
+      `${context.describe(request)} answered HTTP ${response.status} with a body over ${error.maxBytes} bytes ` +
+        `(${error.message}), far more than any Kling answer; ` +
         "it was not read. Check the base URL: it may point at a file server or a broken gateway.",
       { status: response.status, cause: error },
     ),
@@ -210,12 +214,15 @@ export function redirectFailure(
   };
 }
 
-/** The fetch threw (after the request was handed to it): a connection error, ambiguous unless it provably never left. */
+/**
+ * The fetch threw (after the request was handed to it): a connection error, ambiguous unless it provably never left.
+ */
 export function networkFailure(context: FailureContext, request: Request, error: unknown): Failure {
   const code = errorCode(error);
   const detail = context.redact(error instanceof Error ? error.message : String(error));
   const connection = new KlingConnectionError(
-    `${context.describe(request)} could not reach the server: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}. ` +
+    `${context.describe(request)} could not reach the server: ` +
+      `${detail}${code && !detail.includes(code) ? ` (${code})` : ""}. ` +
       "Check the network connection and the base URL.",
     { cause: cleanCause(error, context.redact) },
   );
@@ -232,7 +239,9 @@ export type ParsedAnswer =
   | { json: true; body: unknown; code: number | undefined; requestId: string | undefined }
   | { json: false; syntax: unknown };
 
-/** Parses an answer's text: the JSON, its Kling `code` (a number, or a numeric string from gateways) and `request_id`. */
+/**
+ * Parses an answer's text: the JSON, its Kling `code` (a number, or a numeric string from gateways) and `request_id`.
+ */
 export function parseAnswer(text: string): ParsedAnswer {
   let body: unknown;
   try {

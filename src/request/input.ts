@@ -25,7 +25,8 @@ export function checkTaskId(taskId: unknown, field = "taskId"): string {
   if (!isPlainSegment(taskId)) {
     throw new KlingValidationError(
       field,
-      `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ${shown(taskId)}.`,
+      `${field} must be a task id such as "866889456698785798" (letters, digits, . _ ~ : @ + = -), not ` +
+        `${shown(taskId)}.`,
     );
   }
   return taskId;
@@ -108,7 +109,8 @@ export function checkCreateInput(input: unknown): CreateTaskInput {
       const hint = closestName(key, FIELDS);
       throw new KlingValidationError(
         key === "" ? '""' : key,
-        `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ${FIELDS.join(", ")}.`,
+        `Unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; the API rejects unknown fields. Known: ` +
+          `${FIELDS.join(", ")}.`,
       );
     }
     // Kling's own documented example sends these empty, and gateway samples send the unused video field as "".

@@ -1,4 +1,5 @@
-// The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first call.
+// The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first
+// call.
 import type { Authorizer } from "../auth.js";
 import type { RawClient, VideoToAudioClient } from "../client.js";
 import { KlingConnectionError, KlingValidationError } from "../errors.js";
@@ -53,7 +54,8 @@ export function clientMethods(connection: Connection): ClientMethods {
   const log = createLog(connection.logger ?? console, resolved.logLevel, authorizer.secrets);
   const { maxRetries } = resolved;
   log.debug("request code loaded (transport, retries, safe create, waits), with this client's first call");
-  // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal invocation".
+  // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal
+  // invocation".
   const baseFetch = connection.fetch ?? platformFetch;
   const transport = createTransport({
     fetch: baseFetch,
@@ -206,7 +208,8 @@ function taskOf(data: { data?: Task } | undefined, operation: string): Task {
   const task = data?.data;
   if (!task || typeof task.task_id !== "string" || typeof task.task_status !== "string") {
     throw new KlingConnectionError(
-      `${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an unexpected body.`,
+      `${operation} answered without a task in \`data\` (no task_id/task_status); the server or gateway sent an ` +
+        `unexpected body.`,
     );
   }
   return task;

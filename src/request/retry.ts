@@ -86,7 +86,9 @@ function clamp(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
 }
 
-/** Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer. */
+/**
+ * Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);

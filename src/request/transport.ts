@@ -135,7 +135,8 @@ export function attemptBudget(config: TransportConfig, call: CallOptions, now: n
 /** The debug line of an answered attempt. */
 export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
   log.debug(
-    `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
+    `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} ` +
+      `request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
   );
 }
 

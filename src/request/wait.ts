@@ -102,7 +102,8 @@ export async function waitLoop(
       if (error instanceof KlingTimeoutError && error.kind === "wait") throw timeout();
       if (!isTransient(error)) throw error;
       lastError = error;
-      // A poll that ran into the wait's own deadline (its attempt got only what was left) is the timeout, not an outage.
+      // A poll that ran into the wait's own deadline (its attempt got only what was left) is the timeout, not an
+      // outage.
       if (now() >= options.deadline) throw timeout();
       log.warn(`poll ${poll} of task ${taskId} failed, polling again on schedule: ${(error as Error).message}`);
     }
