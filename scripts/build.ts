@@ -5,7 +5,7 @@
 //   tsx scripts/build.ts --skip-docs        code and spec only (what the tests need)
 //   tsx scripts/build.ts --only=spec,docs   a subset of: code, spec, docs
 //
-// The three steps run concurrently. Exported `build()` is used by test/global-setup.ts.
+// The three steps run concurrently. Exported `build()` is used by test/setup/build.ts.
 import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";

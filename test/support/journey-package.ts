@@ -1,4 +1,4 @@
-// Makes the package as users get it, once per test run (test/global-setup.ts calls `makePackage` in the background):
+// Makes the package as users get it, once per test run (test/setup/package.ts calls `makePackage` in the background):
 // a fresh copy of the sources (as a clone has them: no dist/, so `prepack` must build), `npm pack`, and installs into
 // consumer folders outside the repo. Also the child-process primitives the journeys share. No vitest import: this runs
 // in vitest's main process.
@@ -258,11 +258,6 @@ export async function makePackage(dir: string): Promise<void> {
   const ready = join(dir, READY_FILE);
   await writeFile(`${ready}.tmp`, JSON.stringify(outcome));
   await rename(`${ready}.tmp`, ready); // whole, or not there: a waiter never reads half a file
-}
-
-/** Whether a test file drives the packed package (so the run must make it): the journeys and the package test. */
-export function needsPackage(file: string): boolean {
-  return /[\\/]test[\\/](journeys[\\/].*|package)\.test\.ts$/.test(file);
 }
 
 export interface Program {

@@ -1,5 +1,5 @@
 // The journeys' side of the package made once per run (test/support/journey-package.ts, started by
-// test/global-setup.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
+// test/setup/package.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
 import { existsSync, watch } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -43,7 +43,7 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
       cleanup();
       reject(
         new Error(
-          `${path} did not appear within ${timeoutMs} ms: test/global-setup.ts did not finish packing and installing the package`,
+          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and installing the package`,
         ),
       );
     }, timeoutMs);
@@ -58,7 +58,7 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
 
 let mine: Promise<InstalledPackage> | undefined;
 
-/** The packed and installed package of this run, once test/global-setup.ts has made it. */
+/** The packed and installed package of this run, once test/setup/package.ts has made it. */
 export function installedPackage(): Promise<InstalledPackage> {
   mine ??= (async () => {
     const outcome = JSON.parse(await waitForFile(join(inject("journeyDir"), READY_FILE), 300_000)) as Outcome;

@@ -1,0 +1,22 @@
+// Global setup of the projects that run the built package (integration, journeys): dist/ and the published spec files
+// (not the HTML reference), rebuilt only when their sources changed; the outcome given as inject("buildError").
+import type { TestProject } from "vitest/node";
+import { build } from "../../scripts/build.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Why `npm run build --skip-docs` failed, or null when it worked. Only the packaging tests fail on it. */
+    buildError: string | null;
+  }
+}
+
+/** Held on globalThis: each project loads its global setup in a module graph of its own, and one build serves all. */
+const shared = globalThis as { klingBuild?: Promise<string | null> };
+
+export default async function setup(project: TestProject) {
+  shared.klingBuild ??= build({ parts: ["code", "spec"], ifChanged: true, log: () => {} }).then(
+    () => null,
+    (error: unknown) => (error instanceof Error ? error.message : String(error)),
+  );
+  project.provide("buildError", await shared.klingBuild);
+}
