@@ -1,7 +1,8 @@
 // Opens the built HTML API reference (dist/docs/index.html, from `npm run build`) in headless Chromium with every
 // non-file request blocked, and checks what a reader must find on it: the three operations, the status callback and
 // every Kling business error code. Saves a full-page screenshot to artifacts/reference.png. One PASS/FAIL line per
-// check; exits 1 on any failure. Not part of `npm test` (it needs Debian's chromium: `apt-get install -y chromium`).
+// check, then "N passed, N failed"; exits 1 on any failure. Not part of `npm test` (it needs Debian's chromium:
+// `apt-get install -y chromium`).
 //
 //   tsx test/ci/check-docs.ts [--chromium /path/to/chromium]     (or CHROMIUM_PATH=...)
 import { existsSync, mkdirSync, statSync } from "node:fs";
@@ -42,9 +43,17 @@ const ERROR_CODES = [
   5001, 5002,
 ];
 
+let passes = 0;
 let failures = 0;
+/** The closing "N passed, N failed" line that .ci/run adds up, and the exit code. */
+function finish(): never {
+  console.log(`${passes} passed, ${failures} failed`);
+  process.exit(failures === 0 && passes > 0 ? 0 : 1);
+}
+
 function report(ok: boolean, name: string, detail = ""): void {
-  if (!ok) failures++;
+  if (ok) passes++;
+  else failures++;
   console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`);
 }
 
@@ -89,7 +98,7 @@ async function examplesUnder(page: Page, status: string): Promise<{ code: number
 
 if (!existsSync(docsPath)) {
   report(false, "dist/docs/index.html exists", "run `npm run build` first");
-  process.exit(1);
+  finish();
 }
 if (!existsSync(executablePath)) {
   report(
@@ -97,7 +106,7 @@ if (!existsSync(executablePath)) {
     `Chromium at ${executablePath}`,
     "install it with `apt-get install -y chromium` or pass --chromium <path>",
   );
-  process.exit(1);
+  finish();
 }
 
 const browser = await chromium.launch({
@@ -209,5 +218,4 @@ try {
   await browser.close();
 }
 
-console.log(failures === 0 ? "docs check: all passed" : `docs check: ${failures} failed`);
-process.exit(failures === 0 ? 0 : 1);
+finish();

@@ -58,7 +58,7 @@ export function examplesOf(file: string, text = readFileSync(join(root, file), "
 }
 
 /** The Markdown files whose examples are checked: the README and every page of docs/. */
-export const DOC_FILES = [
+const DOC_FILES = [
   "README.md",
   ...readdirSync(join(root, "docs"))
     .filter((f) => f.endsWith(".md"))

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The optional Prism peers, pinned as README's Install section tells users to install them for `kling-v2a mock`. */
-export const PRISM_PEERS = [
+const PRISM_PEERS = [
   "@stoplight/prism-core@5.8.0",
   "@stoplight/prism-http@5.12.0",
   "@stoplight/prism-http-server@5.12.2",
@@ -238,9 +238,9 @@ async function make(dir: string): Promise<InstalledPackage> {
 }
 
 /** The shared mock's lifecycle: a task ends about 0.6 s after its create. */
-export const FAST_MOCK = ["--submitted-ms", "200", "--processing-ms", "400"];
+const FAST_MOCK = ["--submitted-ms", "200", "--processing-ms", "400"];
 /** Tasks that stay `submitted` for 10 minutes: only a timeout or an abort can end a wait there. */
-export const SLOW_MOCK = ["--submitted-ms", "600000"];
+const SLOW_MOCK = ["--submitted-ms", "600000"];
 
 /** Where `makePackage` leaves its outcome for the tests: written whole (renamed into place) when done. */
 export const READY_FILE = "ready.json";

@@ -23,7 +23,6 @@ export {
   cleanEnv,
   type InstalledPackage,
   killChildren,
-  PRISM_PEERS,
   type Program,
   run,
   type RunOptions,
@@ -92,7 +91,7 @@ export interface NodeOptions extends RunOptions {
  * Writes `source` as a program in the consumer folder (`.mjs` ES module or `.cjs` CommonJS) and runs it with this
  * Node; it imports the package by name, as an app does.
  */
-export async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
+async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
   const dir = options.dir ?? pkg.consumer;
   const file = join(dir, `journey-${process.pid}-${++scripts}.${options.type ?? "mjs"}`);
   await writeFile(file, source);

@@ -42,7 +42,7 @@ export function deref(node: any, pointer: string): { node: any; pointer: string 
   return { node, pointer };
 }
 
-export type Method = "get" | "post";
+type Method = "get" | "post";
 
 export interface SpecOperation {
   path: string;
