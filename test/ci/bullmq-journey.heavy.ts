@@ -48,8 +48,10 @@ beforeAll(async () => {
     join(consumer, "package.json"),
     JSON.stringify({ name: "consumer", private: true, version: "1.0.0", type: "module" }),
   );
+  // --prefer-offline, not --offline: a fresh resolution reads packuments that `npm ci` never cached (see
+  // test/support/journey-package.ts), so --offline passes only on a machine whose cache some other install warmed.
   const installed = await npm(
-    ["install", tarball, "--offline", "--no-audit", "--no-fund", "--no-package-lock"],
+    ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--no-package-lock"],
     consumer,
   );
   if (installed.code !== 0) throw new Error(`npm install of the tarball failed:\n${installed.stderr}`);
@@ -101,7 +103,7 @@ describe.each(commands)("installed with bullmq, through %s", (_label, queue, com
         "install",
         `bullmq@${pkg.devDependencies.bullmq}`,
         `ioredis@${pkg.devDependencies.ioredis}`,
-        "--offline",
+        "--prefer-offline",
         "--no-audit",
         "--no-fund",
         "--no-package-lock",
