@@ -110,7 +110,7 @@ let inputs = 0;
 /** A valid create input, new each time (so no two tests share a task by accident). */
 const freshInput = (): CreateTaskInput => ({ video_url: `${VIDEO}?n=${++inputs}` });
 
-/** Names every example may take as given (the PRELUDE of test/docs-examples.test.ts), real at run time. */
+/** Names every example may take as given (the PRELUDE of test/integration/docs-examples.test.ts), real at run time. */
 function given(overrides: Record<string, unknown> = {}) {
   const calls = {
     save: [] as unknown[][],
