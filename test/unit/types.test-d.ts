@@ -4,9 +4,9 @@ import type { components } from "../../generated/openapi.js";
 import {
   createClient,
   type CreateTaskInput,
-  KlingApiError,
-  KlingError,
-  KlingTimeoutError,
+  type KlingApiError,
+  type KlingError,
+  type KlingTimeoutError,
   type Task,
   type TaskStatus,
   type VideoToAudioClient,
