@@ -2,6 +2,7 @@
 // (not the HTML reference), rebuilt only when their sources changed; the outcome given as inject("buildError").
 import type { TestProject } from "vitest/node";
 import { build } from "../../scripts/build.js";
+import { once, startAll } from "./start.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,13 +11,15 @@ declare module "vitest" {
   }
 }
 
-/** Held on globalThis: each project loads its global setup in a module graph of its own, and one build serves all. */
-const shared = globalThis as { klingBuild?: Promise<string | null> };
+export const start = () =>
+  once("build", () =>
+    build({ parts: ["code", "spec"], ifChanged: true, log: () => {} }).then(
+      () => null,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    ),
+  );
 
 export default async function setup(project: TestProject) {
-  shared.klingBuild ??= build({ parts: ["code", "spec"], ifChanged: true, log: () => {} }).then(
-    () => null,
-    (error: unknown) => (error instanceof Error ? error.message : String(error)),
-  );
-  project.provide("buildError", await shared.klingBuild);
+  await startAll(project);
+  project.provide("buildError", await start());
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { killChildren, makePackage } from "../support/journey-package.js";
+import { once, startAll } from "./start.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,12 +15,19 @@ declare module "vitest" {
   }
 }
 
+/** Resolves with the folder at once; `packing` (never rejects) ends when the package is made. */
+export const start = () =>
+  once("package", async () => {
+    // Outside the repo, so nothing installed there can resolve a package from the repo's node_modules.
+    const journeyDir = await mkdtemp(join(tmpdir(), "kling-journeys-"));
+    return { journeyDir, packing: makePackage(journeyDir) };
+  });
+
 export default async function setup(project: TestProject) {
-  // Outside the repo, so nothing installed there can resolve a package from the repo's node_modules.
-  const journeyDir = await mkdtemp(join(tmpdir(), "kling-journeys-"));
+  await startAll(project);
+  // The pack is not awaited: it runs beside the other projects' tests. The journeys wait for its ready file.
+  const { journeyDir, packing } = await start();
   project.provide("journeyDir", journeyDir);
-  // Not awaited: it runs beside the other projects' tests. The journeys wait for its ready file.
-  const packing = makePackage(journeyDir);
   return async () => {
     await killChildren(); // a pack or install still running when the run was cut short
     await packing;

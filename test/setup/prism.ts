@@ -2,6 +2,7 @@
 // inject("prismUrl").
 import type { TestProject } from "vitest/node";
 import { startPrism } from "../../mocks/prism.js";
+import { once, startAll } from "./start.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -9,8 +10,11 @@ declare module "vitest" {
   }
 }
 
+export const start = () => once("prism", () => startPrism({ errors: true }));
+
 export default async function setup(project: TestProject) {
-  const prism = await startPrism({ errors: true });
+  await startAll(project);
+  const prism = await start();
   project.provide("prismUrl", prism.url);
   return () => prism.close();
 }
