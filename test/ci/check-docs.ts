@@ -82,6 +82,7 @@ async function examplesUnder(page: Page, status: string): Promise<{ code: number
   await page.getByRole("tab", { name: status, exact: true }).last().click();
   const panel = page.locator('[data-testid="panel-body"]').last();
   const found: { code: number; label: string }[] = [];
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a reader sees
   const shown = (await panel.innerText()).match(/"code": (\d{4})/);
   if (shown?.[1]) found.push({ code: Number(shown[1]), label: `shown example, "code": ${shown[1]}` });
   const dropdown = panel.getByRole("button", { name: "Example" });
@@ -151,6 +152,7 @@ try {
     const name = `operation ${op.operationId}: "${op.summary}", ${op.method} ${op.path}`;
     await attempt(name, async () => {
       await open(page, `${docsUrl}#/video-to-audio/${op.operationId.toLowerCase()}`, op.summary);
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a reader sees
       const text = await page.locator("body").innerText();
       const shown = text.includes(op.path) && text.includes(op.method);
       report(
@@ -167,6 +169,7 @@ try {
     await page.locator("h2, h3, h4", { hasText: "Callbacks" }).first().waitFor();
     await page.getByText(CALLBACK_SUMMARY).first().click();
     await page.getByText("webhook-signature").first().waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a reader sees
     const text = await page.locator("body").innerText();
     // The payload's own field, not the callback's key: that name shows only where some description happens to quote it.
     const ok = ["webhook-id", "webhook-timestamp", "webhook-signature", "task_status"].every((s) => text.includes(s));

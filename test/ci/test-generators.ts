@@ -204,6 +204,7 @@ function binOf(name: string, command: string): string {
 }
 
 async function debVersion(pkg: string): Promise<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Version} field, not a template
   const result = await runChild("dpkg-query", ["-W", "-f=${Version}", pkg]);
   return result.code === 0 && result.stdout ? result.stdout : "missing";
 }

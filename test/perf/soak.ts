@@ -70,7 +70,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakFigures> {
     if (random() >= faultRate) return undefined;
     let roll = random() * totalWeight;
     for (const [name, weight, make] of FAULTS) {
-      if ((roll -= weight) < 0) {
+      roll -= weight;
+      if (roll < 0) {
         faults[name] = (faults[name] ?? 0) + 1;
         return make(random);
       }

@@ -64,7 +64,9 @@ interface Slot {
   locals?: Record<string, unknown>;
 }
 
-const slots = ((globalThis as { __docsRun?: Record<string, Slot> }).__docsRun ??= {});
+const shared = globalThis as { __docsRun?: Record<string, Slot> };
+shared.__docsRun ??= {};
+const slots = shared.__docsRun;
 let counter = 0;
 
 function bindingNames(name: ts.BindingName, out: string[]): void {
