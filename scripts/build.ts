@@ -60,7 +60,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 // OpenAPI 3.1 → 3.0
 // ---------------------------------------------------------------------------------------------
 
-type Json = any; // biome-ignore lint: the spec is untyped JSON here
+type Json = any; // the spec is untyped JSON here
 
 const SCHEMA_LIST_KEYS = ["allOf", "anyOf", "oneOf"] as const;
 /** 2020-12 keywords with no 3.0 equivalent that the converter leaves alone: refuse rather than publish an invalid 3.0 file. */
@@ -88,14 +88,17 @@ export function forEachSchema(doc: Json, visit: (schema: Json, where: string) =>
     visit(schema, where); // before the children: it may restructure them
     for (const key of SCHEMA_LIST_KEYS) {
       if (Array.isArray(schema[key]))
-        schema[key].forEach((s: Json, i: number) => walkSchema(s, `${where}/${key}/${i}`));
+        for (const [i, s] of (schema[key] as Json[]).entries()) walkSchema(s, `${where}/${key}/${i}`);
     }
     for (const [name, s] of Object.entries<Json>(schema.properties ?? {})) walkSchema(s, `${where}/properties/${name}`);
     for (const key of ["items", "not", "additionalProperties"]) walkSchema(schema[key], `${where}/${key}`);
   };
   const walkDoc = (node: Json, where: string): void => {
     if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach((n, i) => walkDoc(n, `${where}/${i}`));
+    if (Array.isArray(node)) {
+      for (const [i, n] of node.entries()) walkDoc(n, `${where}/${i}`);
+      return;
+    }
     for (const [key, child] of Object.entries<Json>(node)) {
       if (key === "example" || key === "examples") continue; // example values are data, not schemas
       if (key === "schema") walkSchema(child, `${where}/schema`);

@@ -110,7 +110,7 @@ export interface SchemaValidator {
 
 /** Returns the source of generated/callback-validator.ts. Byte-identical for the same spec and ajv version. */
 export function compileCallbackValidator(): string {
-  // biome-ignore lint: the spec is untyped JSON here
+  // The spec is untyped JSON here.
   const spec: any = parse(readFileSync(SPEC_PATH, "utf8"));
   const schemas = spec?.components?.schemas;
   if (!schemas?.CallbackPayload) throw new Error(`${SPEC_PATH} has no components.schemas.CallbackPayload`);

@@ -208,7 +208,7 @@ describe("signCallback / verifyCallback (Standard Webhooks)", () => {
       "missing_headers",
     );
     expect(none.message).toMatch(/webhook-id, webhook-timestamp, webhook-signature headers/);
-    const inMs = { ...full, "webhook-timestamp": String(T * 1000) + "x" };
+    const inMs = { ...full, "webhook-timestamp": `${T * 1000}x` };
     await expectReason(
       verifyCallback({ headers: inMs, body: BODY }, { secret: SECRET, now: atT() }),
       "missing_headers",

@@ -123,13 +123,19 @@ describe("createClient options", () => {
     vi.stubEnv("KLING_V2A_BASE_URL", baseUrl);
     const seen: string[] = [];
     const kling = createClient({
-      fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)),
+      fetch: (request, init) => {
+        seen.push(request.headers.get("authorization") ?? "");
+        return fetch(request, init);
+      },
     });
     await kling.getTask("866889456698785798");
     expect(seen).toEqual(["Bearer deer-key-from-env-123"]);
     vi.stubEnv("KLING_V2A_API_KEY", "v2a-key-wins-over-deer");
     const first = createClient({
-      fetch: (request, init) => (seen.push(request.headers.get("authorization") ?? ""), fetch(request, init)),
+      fetch: (request, init) => {
+        seen.push(request.headers.get("authorization") ?? "");
+        return fetch(request, init);
+      },
     });
     await first.getTask("866889456698785798");
     expect(seen[1]).toBe("Bearer v2a-key-wins-over-deer");

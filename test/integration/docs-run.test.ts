@@ -364,7 +364,10 @@ async function serve(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve()))),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
@@ -461,7 +464,9 @@ const SERVERS: Record<string, Exercise> = {
     let served: ((request: Request) => Promise<Response> | Response) | undefined;
     const Deno = {
       env: { get: (name: string) => process.env[name] },
-      serve: (handler: typeof served) => void (served = handler),
+      serve: (handler: typeof served) => {
+        served = handler;
+      },
     };
     await runExample(ex, given({ Deno }).globals);
     expect(served).toBeTypeOf("function");
@@ -481,12 +486,10 @@ const SERVERS: Record<string, Exercise> = {
     const g = globalThis as Record<PropertyKey, unknown>;
     const proxyRun = await runExample(example("docs/proxy.md › The proxy: browsers without keys"), given().globals);
     const reached: Request[] = [];
-    routes.set(
-      "http://app.example",
-      async (request) => (
-        reached.push(request.clone()), proxyRun.locals.proxy(new Request(request, { headers: withCookie(request) }))
-      ),
-    );
+    routes.set("http://app.example", async (request) => {
+      reached.push(request.clone());
+      return proxyRun.locals.proxy(new Request(request, { headers: withCookie(request) }));
+    });
     g.location = { href: "http://app.example/" };
     g[origin] = new URL("http://app.example/");
     const keys = { DEERAPI_KEY: undefined, KLING_V2A_API_KEY: undefined };
@@ -668,6 +671,7 @@ describe("documentation examples, run", () => {
 
     it("a callback handler that verifies with the wrong secret fails its check", async () => {
       const broken = withCode(example("docs/callbacks.md › Cloudflare Worker"), (code) =>
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the example's source, where ${...} is meant
         code.replace("secret: env.KLING_WEBHOOK_SECRET", "secret: `whsec_${btoa('other')}`"),
       );
       const run = await runExample(broken);

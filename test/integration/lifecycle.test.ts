@@ -343,7 +343,11 @@ describe("startMock options and close()", () => {
 describe("runMockCommand", () => {
   function sink() {
     let text = "";
-    return { write: (chunk: string) => ((text += chunk), true), text: () => text };
+    const write = (chunk: string) => {
+      text += chunk;
+      return true;
+    };
+    return { write, text: () => text };
   }
 
   it("prints help with examples", async () => {

@@ -10,12 +10,14 @@ describe("startPrism({ verbose: true })", () => {
   it("writes Prism's log lines on stderr and nothing on stdout", async () => {
     const stdout: string[] = [];
     const stderr: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation(
-      (chunk: string | Uint8Array) => (stdout.push(String(chunk)), true),
-    );
-    vi.spyOn(process.stderr, "write").mockImplementation(
-      (chunk: string | Uint8Array) => (stderr.push(String(chunk)), true),
-    );
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
     const prism = await startPrism({ verbose: true });
     try {
       const response = await fetch(`${prism.url}/v1/audio/video-to-audio/866889456698785798`, {

@@ -29,7 +29,7 @@ async function spectralProblems(doc: unknown): Promise<{ errors: string[]; warni
   };
 }
 
-// biome-ignore lint: the specs are untyped JSON here
+// The specs are untyped JSON here.
 let yaml: any, json: any, v30: any;
 
 const buildError = inject("buildError");

@@ -71,9 +71,9 @@ describe("openapi/openapi.yaml", () => {
         if (typeof schema[key] === "boolean") booleans.push(`${where}/${key}`);
       }
       for (const key of ["allOf", "anyOf", "oneOf", "prefixItems"]) {
-        (schema[key] ?? []).forEach(
-          (s: unknown, i: number) => typeof s === "boolean" && booleans.push(`${where}/${key}/${i}`),
-        );
+        for (const [i, s] of ((schema[key] ?? []) as unknown[]).entries()) {
+          if (typeof s === "boolean") booleans.push(`${where}/${key}/${i}`);
+        }
       }
       // `additionalProperties: false` and `unevaluatedProperties: false` are keywords with a boolean value, not subschemas.
     });

@@ -17,7 +17,10 @@ function recordingQueue() {
   const calls: Array<Array<{ name: string; data: any; opts?: any }>> = [];
   return {
     calls,
-    addBulk: async (jobs: Array<{ name: string; data: any; opts?: any }>) => (calls.push(jobs), [] as never[]),
+    addBulk: async (jobs: Array<{ name: string; data: any; opts?: any }>) => {
+      calls.push(jobs);
+      return [] as never[];
+    },
   };
 }
 
@@ -222,7 +225,13 @@ describe("kling-v2a worker | enqueue | results: usage", () => {
     let out = "";
     let err = "";
     const stream = (write: (s: string) => void) =>
-      ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
+      ({
+        write: (s: string) => {
+          write(s);
+          return true;
+        },
+        isTTY: false,
+      }) as unknown as NodeJS.WriteStream;
     return {
       io: { stdout: stream((s) => (out += s)), stderr: stream((s) => (err += s)) },
       out: () => out,

@@ -393,7 +393,9 @@ function urlKind(value: string): string {
   const way = clientUrlOk(value) ? "sent" : "refused";
   const port = /^https?:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(value)?.[1];
   if (/^https?:\/\//i.test(value) && !/^https?:\/\//.test(value)) return `upper-case scheme ${way}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is about control characters
   if (/[\s\x00-\x1f\x7f]/.test(value)) return `whitespace or control character ${way}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: non-ASCII is what \x00-\x7f leaves out
   if (/[^\x00-\x7f]/.test(value)) return `non-ASCII ${way}`;
   if (value.includes("\\")) return `backslash ${way}`;
   if (/^https?:\/\/(?:[/?#]|$)/i.test(value)) return `empty host ${way}`;

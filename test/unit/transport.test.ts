@@ -783,7 +783,7 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
     const { createServer } = await import("node:http");
     let requests = 0;
     let closedEarly = 0;
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       const n = ++requests;
       res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
       if (n === 1 || n === 4) return; // never answers
