@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/bullmq-*.heavy.ts"],
+    include: ["test/ci/bullmq-*.heavy.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // The files share the machine's two cores with worker processes: one file at a time keeps timings sane.

@@ -1,21 +1,58 @@
-// Vitest: one Prism server and the packed package for the whole run (globalSetup), unit, contract and journey tests
-// (the installed package's last), and type tests (*.test-d.ts).
+// Vitest: one project per folder of test/, each with only the global setup it needs (a project's setup runs only when
+// the run includes one of its files), so `npx vitest run test/unit/<file>` starts nothing. The installed package's
+// journeys run last, while the pack they wait for is made in the background. Type tests: test/unit/*.test-d.ts.
 import { defineConfig } from "vitest/config";
-import { PackageTestsLast } from "./test/sequencer.js";
+import { JourneysLast } from "./test/setup/sequencer.js";
+
+/** What every project shares: generous timeouts for a loaded 2-core machine. */
+const base = { testTimeout: 15_000, hookTimeout: 30_000 };
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts"],
-    testTimeout: 15_000,
-    hookTimeout: 30_000,
     // Two files at a time on these 2-core machines: most tests wait on sockets and child processes, not on the CPU.
     maxWorkers: 2,
-    sequence: { sequencer: PackageTestsLast },
-    typecheck: {
-      enabled: true,
-      include: ["test/**/*.test-d.ts"],
-      tsconfig: "./tsconfig.json",
-    },
+    sequence: { sequencer: JourneysLast },
+    projects: [
+      {
+        // The packed, installed package (and the pack itself): first here so its setup starts the pack first.
+        test: {
+          ...base,
+          name: "journeys",
+          include: ["test/journeys/**/*.test.ts"],
+          globalSetup: ["test/setup/package.ts", "test/setup/build.ts"],
+        },
+      },
+      {
+        // Child processes of the built CLI, the mock with Prism in-process, the spec and docs checks.
+        test: {
+          ...base,
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/setup/build.ts"],
+        },
+      },
+      {
+        // The client against one real Prism server for the run (inject("prismUrl")).
+        test: {
+          ...base,
+          name: "contract",
+          include: ["test/contract/**/*.test.ts"],
+          globalSetup: ["test/setup/prism.ts"],
+        },
+      },
+      {
+        // Small seeded soak and load runs in-process (test/perf/ also holds the full-size harnesses).
+        test: { ...base, name: "perf", include: ["test/perf/**/*.test.ts"] },
+      },
+      {
+        // Pure: no Prism, no build, no pack, no child process. The inner loop.
+        test: {
+          ...base,
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          typecheck: { enabled: true, include: ["test/unit/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
+        },
+      },
+    ],
   },
 });

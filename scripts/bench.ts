@@ -414,7 +414,7 @@ async function measureStub(envelope: string): Promise<{ bareUs: number; sdkUs: n
         }
       }
     }
-    us.forEach((values, c) => per[c]!.push(median(values)));
+    for (const [c, values] of us.entries()) per[c]!.push(median(values));
   }
   return { bareUs: median(per[0]!), sdkUs: median(per[1]!), layerUs: per[1]!.map((v, r) => v - per[0]![r]!) };
 }

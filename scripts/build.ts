@@ -5,7 +5,7 @@
 //   tsx scripts/build.ts --skip-docs        code and spec only (what the tests need)
 //   tsx scripts/build.ts --only=spec,docs   a subset of: code, spec, docs
 //
-// The three steps run concurrently. Exported `build()` is used by test/global-setup.ts.
+// The three steps run concurrently. Exported `build()` is used by test/setup/build.ts.
 import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -60,7 +60,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 // OpenAPI 3.1 → 3.0
 // ---------------------------------------------------------------------------------------------
 
-type Json = any; // biome-ignore lint: the spec is untyped JSON here
+type Json = any; // the spec is untyped JSON here
 
 const SCHEMA_LIST_KEYS = ["allOf", "anyOf", "oneOf"] as const;
 /**
@@ -94,14 +94,17 @@ export function forEachSchema(doc: Json, visit: (schema: Json, where: string) =>
     visit(schema, where); // before the children: it may restructure them
     for (const key of SCHEMA_LIST_KEYS) {
       if (Array.isArray(schema[key]))
-        schema[key].forEach((s: Json, i: number) => walkSchema(s, `${where}/${key}/${i}`));
+        for (const [i, s] of (schema[key] as Json[]).entries()) walkSchema(s, `${where}/${key}/${i}`);
     }
     for (const [name, s] of Object.entries<Json>(schema.properties ?? {})) walkSchema(s, `${where}/properties/${name}`);
     for (const key of ["items", "not", "additionalProperties"]) walkSchema(schema[key], `${where}/${key}`);
   };
   const walkDoc = (node: Json, where: string): void => {
     if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach((n, i) => walkDoc(n, `${where}/${i}`));
+    if (Array.isArray(node)) {
+      for (const [i, n] of node.entries()) walkDoc(n, `${where}/${i}`);
+      return;
+    }
     for (const [key, child] of Object.entries<Json>(node)) {
       if (key === "example" || key === "examples") continue; // example values are data, not schemas
       if (key === "schema") walkSchema(child, `${where}/schema`);

@@ -47,7 +47,10 @@ try {
 }
 /** Writes `path`, or with --check fails when what is on disk differs from `text`. */
 function emit(path: string, text: string): void {
-  if (!check) return writeFileSync(`${root}${path}`, text);
+  if (!check) {
+    writeFileSync(`${root}${path}`, text);
+    return;
+  }
   let onDisk = "";
   try {
     onDisk = readFileSync(`${root}${path}`, "utf8");

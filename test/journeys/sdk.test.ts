@@ -175,8 +175,8 @@ describe.concurrent("errors", () => {
     const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: SLOW });
       const created = await kling.createTask({ video_url: "https://example.com/slow.mp4" });
-      const e = await errorOf(kling.waitForTask(created.task_id, { timeoutMs: 300, pollIntervalMs: 50 }));
-      const again = await errorOf(kling.waitForTask(e.taskId, { timeoutMs: 300, pollIntervalMs: 50 }));
+      const e = await errorOf(kling.waitForTask(created.task_id, { timeoutMs: 2_000, pollIntervalMs: 50 }));
+      const again = await errorOf(kling.waitForTask(e.taskId, { timeoutMs: 2_000, pollIntervalMs: 50 }));
       const now = await kling.getTask(e.taskId);
       console.log(JSON.stringify({ ...describe(e), timeout: e instanceof k.KlingTimeoutError, same: e.taskId === created.task_id,
         again: describe(again), now: now.task_status }));`);

@@ -110,7 +110,13 @@ function watch(name: string, child: ChildProcess): WorkerProcess {
       const seen = lines.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
           reject(

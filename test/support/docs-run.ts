@@ -68,7 +68,9 @@ interface Slot {
   locals?: Record<string, unknown>;
 }
 
-const slots = ((globalThis as { __docsRun?: Record<string, Slot> }).__docsRun ??= {});
+const shared = globalThis as { __docsRun?: Record<string, Slot> };
+shared.__docsRun ??= {};
+const slots = shared.__docsRun;
 let counter = 0;
 
 function bindingNames(name: ts.BindingName, out: string[]): void {
@@ -84,7 +86,7 @@ const isDeclare = (node: ts.Node) =>
  * on its first line the given names it does not declare itself (so a fragment that imports or defines `kling` keeps
  * its own), and at its end its top-level bindings handed back. Line numbers stay those of the example.
  */
-export function prepare(example: Example, key: string, given: readonly string[]): string {
+function prepare(example: Example, key: string, given: readonly string[]): string {
   const source = ts.createSourceFile("example.ts", example.code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const declared: string[] = [];
   const imported: string[] = [];
@@ -129,7 +131,7 @@ export function prepare(example: Example, key: string, given: readonly string[])
 }
 
 /** How long an example may take before the run counts as hung. */
-export const RUN_BOUND_MS = 10_000;
+const RUN_BOUND_MS = 10_000;
 
 /**
  * Runs the example once with `globals` as the names it takes as given; rejects with what it threw (or when it has not

@@ -7,7 +7,7 @@ export const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * One ```ts block. Its info string says what it is:
- * - ```ts — code: type-checked, and run by test/docs-run.test.ts;
+ * - ```ts — code: type-checked, and run by test/integration/docs-run.test.ts;
  * - ```ts signature — not code (a list of signatures): neither;
  * - ```ts no-run — <reason> — code that is type-checked but cannot run in a test, for the reason given.
  */
@@ -58,7 +58,7 @@ export function examplesOf(file: string, text = readFileSync(join(root, file), "
 }
 
 /** The Markdown files whose examples are checked: the README and every page of docs/. */
-export const DOC_FILES = [
+const DOC_FILES = [
   "README.md",
   ...readdirSync(join(root, "docs"))
     .filter((f) => f.endsWith(".md"))

@@ -48,7 +48,7 @@ export interface FakeKlingOptions {
   fault?: (request: FakeRequest) => Fault | undefined;
 }
 
-export interface FakeTask {
+interface FakeTask {
   task_id: string;
   external_task_id: string | undefined;
   body: Record<string, unknown>;

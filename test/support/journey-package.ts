@@ -1,4 +1,4 @@
-// Makes the package as users get it, once per test run (test/global-setup.ts calls `makePackage` in the background):
+// Makes the package as users get it, once per test run (test/setup/package.ts calls `makePackage` in the background):
 // a fresh copy of the sources (as a clone has them: no dist/, so `prepack` must build), `npm pack`, and installs into
 // consumer folders outside the repo. Also the child-process primitives the journeys share. No vitest import: this runs
 // in vitest's main process.
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The optional Prism peers, pinned as README's Install section tells users to install them for `kling-v2a mock`. */
-export const PRISM_PEERS = [
+const PRISM_PEERS = [
   "@stoplight/prism-core@5.8.0",
   "@stoplight/prism-http@5.12.0",
   "@stoplight/prism-http-server@5.12.2",
@@ -242,9 +242,9 @@ async function make(dir: string): Promise<InstalledPackage> {
 }
 
 /** The shared mock's lifecycle: a task ends about 0.6 s after its create. */
-export const FAST_MOCK = ["--submitted-ms", "200", "--processing-ms", "400"];
+const FAST_MOCK = ["--submitted-ms", "200", "--processing-ms", "400"];
 /** Tasks that stay `submitted` for 10 minutes: only a timeout or an abort can end a wait there. */
-export const SLOW_MOCK = ["--submitted-ms", "600000"];
+const SLOW_MOCK = ["--submitted-ms", "600000"];
 
 /** Where `makePackage` leaves its outcome for the tests: written whole (renamed into place) when done. */
 export const READY_FILE = "ready.json";
@@ -262,11 +262,6 @@ export async function makePackage(dir: string): Promise<void> {
   const ready = join(dir, READY_FILE);
   await writeFile(`${ready}.tmp`, JSON.stringify(outcome));
   await rename(`${ready}.tmp`, ready); // whole, or not there: a waiter never reads half a file
-}
-
-/** Whether a test file drives the packed package (so the run must make it): the journeys and the package test. */
-export function needsPackage(file: string): boolean {
-  return /[\\/]test[\\/](journeys[\\/].*|package)\.test\.ts$/.test(file);
 }
 
 export interface Program {

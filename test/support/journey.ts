@@ -1,5 +1,5 @@
 // The journeys' side of the package made once per run (test/support/journey-package.ts, started by
-// test/global-setup.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
+// test/setup/package.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
 import { existsSync, watch } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -23,7 +23,6 @@ export {
   cleanEnv,
   type InstalledPackage,
   killChildren,
-  PRISM_PEERS,
   type Program,
   type RunOptions,
   type RunResult,
@@ -43,7 +42,7 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
       cleanup();
       reject(
         new Error(
-          `${path} did not appear within ${timeoutMs} ms: test/global-setup.ts did not finish packing and installing the package`,
+          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and installing the package`,
         ),
       );
     }, timeoutMs);
@@ -58,7 +57,7 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
 
 let mine: Promise<InstalledPackage> | undefined;
 
-/** The packed and installed package of this run, once test/global-setup.ts has made it. */
+/** The packed and installed package of this run, once test/setup/package.ts has made it. */
 export function installedPackage(): Promise<InstalledPackage> {
   mine ??= (async () => {
     const outcome = JSON.parse(await waitForFile(join(inject("journeyDir"), READY_FILE), 300_000)) as Outcome;
@@ -92,7 +91,7 @@ export interface NodeOptions extends RunOptions {
  * Writes `source` as a program in the consumer folder (`.mjs` ES module or `.cjs` CommonJS) and runs it with this
  * Node; it imports the package by name, as an app does.
  */
-export async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
+async function node(pkg: InstalledPackage, source: string, options: NodeOptions = {}): Promise<RunResult> {
   const dir = options.dir ?? pkg.consumer;
   const file = join(dir, `journey-${process.pid}-${++scripts}.${options.type ?? "mjs"}`);
   await writeFile(file, source);

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-export interface UpstreamRequest {
+interface UpstreamRequest {
   method: string;
   /** The raw request target, query included, as it arrived. */
   url: string;
@@ -12,7 +12,7 @@ export interface UpstreamRequest {
   body: string;
 }
 
-export interface UpstreamTask {
+interface UpstreamTask {
   task_id: string;
   external_task_id: string | undefined;
   body: Record<string, unknown>;

@@ -14,7 +14,7 @@ type MockModule = typeof import("../../mocks/index.js");
 
 /**
  * The mock under test: `KLING_MOCK_ENTRY` (a file path, e.g. an installed package's dist/mocks/index.js, as
- * scripts/test-mock-browser.ts sets it) or else `fallback` (the source, unless a test asks for the build).
+ * test/ci/test-mock-browser.ts sets it) or else `fallback` (the source, unless a test asks for the build).
  */
 export async function loadMock(fallback: "source" | "dist" = "source"): Promise<MockModule> {
   const entry = process.env.KLING_MOCK_ENTRY;

@@ -6,7 +6,6 @@ import addFormats from "ajv-formats";
 import { parse } from "yaml";
 
 export const specPath = fileURLToPath(new URL("../../openapi/openapi.yaml", import.meta.url));
-// biome-ignore lint: the spec is untyped JSON here
 export const spec: any = parse(readFileSync(specPath, "utf8"));
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -42,7 +41,7 @@ export function deref(node: any, pointer: string): { node: any; pointer: string 
   return { node, pointer };
 }
 
-export type Method = "get" | "post";
+type Method = "get" | "post";
 
 export interface SpecOperation {
   path: string;

@@ -18,9 +18,18 @@ export interface App {
 function express(): App {
   const routes: Array<{ method: string | undefined; path: string; prefix: boolean; handlers: Handler[] }> = [];
   const app = ((req: Req, res: Res) => {
-    res.sendStatus = (status) => (res.writeHead(status, { "content-type": "text/plain" }).end(String(status)), res);
-    res.status = (status) => ((res.statusCode = status), res);
-    res.send = (body) => (res.end(body), res);
+    res.sendStatus = (status) => {
+      res.writeHead(status, { "content-type": "text/plain" }).end(String(status));
+      return res;
+    };
+    res.status = (status) => {
+      res.statusCode = status;
+      return res;
+    };
+    res.send = (body) => {
+      res.end(body);
+      return res;
+    };
     req.originalUrl = req.url;
     const path = (req.url ?? "/").split("?")[0]!;
     const chain = routes
@@ -37,7 +46,10 @@ function express(): App {
     };
     next();
   }) as App;
-  app.post = (path, ...handlers) => (routes.push({ method: "POST", path, prefix: false, handlers }), app);
+  app.post = (path, ...handlers) => {
+    routes.push({ method: "POST", path, prefix: false, handlers });
+    return app;
+  };
   app.use = (path, ...handlers) => {
     if (typeof path === "function")
       routes.push({ method: undefined, path: "", prefix: true, handlers: [path, ...handlers] });

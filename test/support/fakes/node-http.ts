@@ -13,7 +13,9 @@ export interface Opened {
 }
 
 /** Every server the examples opened, oldest first (on globalThis: one list however this module is imported). */
-export const opened: Opened[] = ((globalThis as { __docsServers?: Opened[] }).__docsServers ??= []);
+const shared = globalThis as { __docsServers?: Opened[] };
+shared.__docsServers ??= [];
+export const opened: Opened[] = shared.__docsServers;
 
 export function createServer(...args: Parameters<typeof http.createServer>): http.Server {
   const server = http.createServer(...(args as [http.RequestListener]));
