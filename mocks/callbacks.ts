@@ -31,7 +31,7 @@ export type PostCallback = (
   signal: AbortSignal,
 ) => Promise<number>;
 
-export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
+const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000];
 const DEFAULT_TIMEOUT_MS = 3000;
 const USER_AGENT = "kling-video-to-audio-mock";
 

@@ -229,7 +229,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The known field a typo most likely meant: at most two edits away, case ignored. */
-export function closest(name: string, known: readonly string[]): string | undefined {
+function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const field of known) {

@@ -18,7 +18,7 @@ export interface MediaFile {
 export type MediaSet = Record<MediaKind, MediaFile>;
 
 /** Where the media routes live, under the API's base: `${base}/media/<task_id>.mp3`. */
-export const MEDIA_PREFIX = "/media/";
+const MEDIA_PREFIX = "/media/";
 const KINDS: readonly MediaKind[] = ["mp3", "wav", "mp4"];
 
 let decoded: MediaSet | undefined;
@@ -89,7 +89,7 @@ function parseRange(header: string, size: number): [number, number] | "unsatisfi
 }
 
 /** Seconds as the API writes them: `"3.056"` for audio, `"3.0"` for video (the spec's examples' precision). */
-export function durationText(seconds: number, decimals: number): string {
+function durationText(seconds: number, decimals: number): string {
   return seconds.toFixed(decimals);
 }
 

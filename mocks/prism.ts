@@ -31,7 +31,7 @@ export interface RunningPrism {
 }
 
 // From mocks/ (the source), dist/mocks/ or dist/chunks/ (the bundles) alike: the spec ships at openapi/openapi.yaml.
-export const SPEC_PATH = fileURLToPath(
+const SPEC_PATH = fileURLToPath(
   new URL("../openapi/openapi.yaml", import.meta.url).href.replace(/\/dist\/openapi\//, "/openapi/"),
 );
 

@@ -2,7 +2,7 @@
 // keys are used.
 
 /** Life of a signed token, per Kling's docs. */
-export const TOKEN_LIFE_SEC = 1800;
+const TOKEN_LIFE_SEC = 1800;
 /** `nbf` slack for clocks slightly ahead of Kling's. */
 const NOT_BEFORE_SKEW_SEC = 5;
 /** Re-sign when fewer than this many seconds remain, so a token never expires in flight. */

@@ -130,7 +130,9 @@ export async function createVideoToAudioWorker(
     const started = worker;
     started.on("error", onError);
     // A job whose lock could not be renewed now belongs to whichever worker takes it over: stop watching it here.
-    started.on("lockRenewalFailed", (ids) => ids.forEach((id) => started.cancelJob(id, "lock lost")));
+    started.on("lockRenewalFailed", (ids) => {
+      for (const id of ids) started.cancelJob(id, "lock lost");
+    });
     started.on("closed", () => void queue.close().catch(() => {}));
     started.run().catch((error: Error) => started.emit("error", error));
     await started.waitUntilReady();

@@ -113,7 +113,7 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** A flag's value when it is a non-empty string. */
-export function str(value: string | boolean | undefined): string | undefined {
+function str(value: string | boolean | undefined): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 

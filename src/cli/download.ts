@@ -18,10 +18,10 @@ export interface DownloadedFile {
 }
 
 /** A transfer that sends nothing for this long is given up. */
-export const DOWNLOAD_STALL_MS = 30_000;
+const DOWNLOAD_STALL_MS = 30_000;
 
 /** The largest file a download takes unless `--max-download-mb` says otherwise, in MB (an audio track is a few MB). */
-export const DEFAULT_MAX_DOWNLOAD_MB = 512;
+const DEFAULT_MAX_DOWNLOAD_MB = 512;
 const MB = 1_048_576;
 
 export interface DownloadOptions {
@@ -64,7 +64,7 @@ export function checkDownloadDir(dir: string): void {
 }
 
 /** The files a task offers, named `<task_id>.mp3` / `.wav` (`<task_id>-2.mp3` for a second track). */
-export function plannedFiles(task: Task, dir: string): Array<Omit<DownloadedFile, "bytes">> {
+function plannedFiles(task: Task, dir: string): Array<Omit<DownloadedFile, "bytes">> {
   const files: Array<Omit<DownloadedFile, "bytes">> = [];
   (task.task_result?.audios ?? []).forEach((audio, index) => {
     const stem = index === 0 ? task.task_id : `${task.task_id}-${index + 1}`;

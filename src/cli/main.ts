@@ -319,7 +319,8 @@ function describeTask(task: Task): string {
     if (audio.url_mp3) lines.push(`  mp3 ${audio.url_mp3}`);
     if (audio.url_wav) lines.push(`  wav ${audio.url_wav}`);
   });
-  (task.task_result?.videos ?? []).forEach((video, i) => lines.push(`video ${i + 1} with audio: ${video.url}`));
+  for (const [i, video] of (task.task_result?.videos ?? []).entries())
+    lines.push(`video ${i + 1} with audio: ${video.url}`);
   if (task.task_status === "succeed") lines.push("result files are deleted 30 days after the task was created");
   return `${lines.join("\n")}\n`;
 }

@@ -19,11 +19,11 @@ import {
 } from "./common.js";
 import { readInputs } from "./input-file.js";
 
-export const QUEUE_COMMANDS = ["worker", "enqueue", "results"] as const;
+const QUEUE_COMMANDS = ["worker", "enqueue", "results"] as const;
 export type QueueCommand = (typeof QUEUE_COMMANDS)[number];
 
 /** The queue the commands use unless `--queue` names another (the name api.md's example uses). */
-export const DEFAULT_QUEUE = "kling-v2a";
+const DEFAULT_QUEUE = "kling-v2a";
 /** How long a command waits for Redis to answer at start before it gives up (exit 3). */
 const CONNECT_TIMEOUT_MS = 10_000;
 

@@ -5,12 +5,12 @@ import { base64url } from "../jwt.js";
 import { checkTaskId } from "../request/input.js";
 
 /** Characters of the owner tag: 12 bytes of HMAC-SHA256 (96 bits), base64url without padding. */
-export const OWNER_TAG_LENGTH = 16;
+const OWNER_TAG_LENGTH = 16;
 /**
  * The longest external_task_id the proxy stores. Kling documents no limit; 64 is a margin that ids of this shape
  * (16-character tag, a dot, the browser's id) always fit.
  */
-export const MAX_STORED_ID_LENGTH = 64;
+const MAX_STORED_ID_LENGTH = 64;
 /**
  * The longest `external_task_id` a browser may send through the proxy: what is left of 64 after the tag and the dot.
  */

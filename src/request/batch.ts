@@ -141,7 +141,7 @@ interface BatchSettings {
  * One run's items against the account: each item's create (with the batch's handling of code 1303) and wait, the
  * slots the batch holds on the account, and the cancellation of every item when the batch stops.
  */
-export class BatchItems {
+class BatchItems {
   readonly limit: AdaptiveLimit;
   /** Items whose task exists on the server and is being waited for: each holds one of the account's slots. */
   holding = 0;

@@ -22,7 +22,7 @@ import { isAmbiguousFailure } from "./transport.js";
  * (`"supported"`: its 404 then means "no such task") or a scan finds a task the GET missed (`"unsupported"`: a
  * gateway that takes only task ids on that path, so later lookups go straight to the scan).
  */
-export type DirectLookup = "unknown" | "supported" | "unsupported";
+type DirectLookup = "unknown" | "supported" | "unsupported";
 
 export interface LookupSteps {
   /** GET of the query path with this id. */
@@ -91,7 +91,7 @@ export interface CreateControl {
 }
 
 /** The steps safe create is made of, supplied by the client (and replaced in tests). */
-export interface CreateSteps {
+interface CreateSteps {
   /** One create request; must throw at once (not retry) on a failure after which the task may exist. */
   send(): Promise<Task>;
   /** The task created under the external id, if any. */
@@ -99,7 +99,7 @@ export interface CreateSteps {
   log: Log;
 }
 
-export interface SafeCreateOptions extends CreateControl {
+interface SafeCreateOptions extends CreateControl {
   externalTaskId: string;
   /** Sends after an ambiguous failure (each preceded by a lookup). */
   maxRetries: number;
@@ -160,7 +160,7 @@ export function isConcurrencyLimit(error: unknown): error is KlingRateLimitError
  * is returned, otherwise the create is sent again, up to `maxRetries` times. A rejection of a re-send (perhaps "that
  * id exists") gets one more lookup. Whatever is thrown after an ambiguous failure names the id.
  */
-export async function safeCreate(steps: CreateSteps, options: SafeCreateOptions): Promise<Task> {
+async function safeCreate(steps: CreateSteps, options: SafeCreateOptions): Promise<Task> {
   const { externalTaskId, signal, deadline } = options;
   let ambiguous = options.mayExist === true;
   let lookupFirst = ambiguous;

@@ -64,7 +64,7 @@ export function checkWaitOptions(
  * The shortest poll interval against a real server: below it, a seconds-for-milliseconds slip would poll the account
  * hundreds of times a second. The mock on this machine may be polled faster.
  */
-export const MIN_POLL_INTERVAL_MS = 500;
+const MIN_POLL_INTERVAL_MS = 500;
 
 /** Refuses a `pollIntervalMs` under {@link MIN_POLL_INTERVAL_MS} unless `baseUrl` is on this machine (the mock). */
 export function checkPollFloor(pollIntervalMs: unknown, baseUrl: string): void {

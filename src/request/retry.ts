@@ -6,9 +6,9 @@ import { KlingApiError, KlingConnectionError, KlingTimeoutError } from "../error
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** Largest delay the SDK honours from `Retry-After` / `retry-after-ms`. */
-export const MAX_RETRY_AFTER_MS = 60_000;
+const MAX_RETRY_AFTER_MS = 60_000;
 /** Cap of the exponential backoff. */
-export const MAX_BACKOFF_MS = 8_000;
+const MAX_BACKOFF_MS = 8_000;
 
 /**
  * Whether an answer is worth retrying, per api.md "Retries". The Kling `code` decides first, because

@@ -91,7 +91,7 @@ export interface CallOptions {
 }
 
 /** An attempt that succeeded: the answer for openapi-fetch, and what the log line reports. */
-export interface Answered {
+interface Answered {
   problem?: undefined;
   response: Response;
   code?: number | undefined;
@@ -99,7 +99,7 @@ export interface Answered {
 }
 
 /** What one attempt came to: the answer on success, else what went wrong, still raw (retry-loop.ts types it). */
-export type Outcome =
+type Outcome =
   | Answered
   | { problem: "timeout"; budget: number; sent: boolean }
   | { problem: "network"; error: unknown }
@@ -110,7 +110,7 @@ export type Outcome =
   | { problem: "redirect"; response: Response; target: string | undefined };
 
 /** What the retry loop takes over from the transport after a failed first attempt. */
-export interface TransportParts {
+interface TransportParts {
   config: TransportConfig;
   /** One attempt, as the first one ran. */
   attempt(
@@ -127,13 +127,13 @@ export interface TransportParts {
  * How long the next attempt of a call may take: the call's (or the transport's) `timeoutMs`, cut to what is left
  * before the call's deadline; 0 once the deadline has passed (the caller then throws instead of trying).
  */
-export function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
+function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
   const budget = call.timeoutMs ?? config.timeoutMs;
   return call.deadline === undefined ? budget : Math.max(0, Math.min(budget, call.deadline - now));
 }
 
 /** The debug line of an answered attempt. */
-export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
+function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
   log.debug(
     `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} ` +
       `request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
@@ -141,7 +141,7 @@ export function logAnswer(log: Log, request: Request, outcome: Answered, started
 }
 
 /** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */
-export function describe(request: Request): string {
+function describe(request: Request): string {
   try {
     return `${request.method} ${new URL(request.url).pathname}`;
   } catch {
@@ -364,7 +364,7 @@ export function isAmbiguousFailure(error: unknown): boolean {
 }
 
 /** Where the call stands when its first attempt failed. */
-export interface FirstFailure {
+interface FirstFailure {
   request: Request;
   init: RequestInit | undefined;
   call: CallOptions;
@@ -379,7 +379,7 @@ export interface FirstFailure {
  * Goes on from a failed first attempt: retries per the retry table (`maxRetries`, backoff or `Retry-After`, the
  * deadline), renews an expired JWT once, and throws the typed error when no retry is left or allowed.
  */
-export async function retryAfterFirst(parts: TransportParts, first: FirstFailure): Promise<Response> {
+async function retryAfterFirst(parts: TransportParts, first: FirstFailure): Promise<Response> {
   const { config, now } = parts;
   const { request, init, call, outer } = first;
   const { authorizer, log } = config;

@@ -5,13 +5,13 @@ import type { Log } from "./log.js";
 import { isTransient, sleep } from "./retry.js";
 
 /** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
-export const FIRST_POLL_MS = 1_000;
+const FIRST_POLL_MS = 1_000;
 /** Each poll waits this much longer than the one before, up to the steady interval. */
-export const POLL_GROWTH = 1.5;
+const POLL_GROWTH = 1.5;
 /** The steady interval between polls once the task has been running a while. */
-export const STEADY_POLL_MS = 5_000;
+const STEADY_POLL_MS = 5_000;
 /** Every delay is spread by ±20% so that many waiters do not poll in lockstep. */
-export const POLL_JITTER = 0.2;
+const POLL_JITTER = 0.2;
 
 /**
  * The delay before poll number `poll` (0 = the first): 1 s, 1.5 s, 2.25 s, 3.4 s, then 5 s for good, each

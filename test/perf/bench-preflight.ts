@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
+import { build } from "../../scripts/build.js";
 import { startFakeKling } from "../support/fake-kling.js";
 import { preflightMedia } from "../support/preflight-media.js";
 import { startVideoServer, type VideoServer } from "../support/video-server.js";
-import { build } from "../../scripts/build.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);

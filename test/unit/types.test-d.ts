@@ -4,9 +4,9 @@ import type { components } from "../../generated/openapi.js";
 import {
   type CreateTaskInput,
   createClient,
-  KlingApiError,
-  KlingError,
-  KlingTimeoutError,
+  type KlingApiError,
+  type KlingError,
+  type KlingTimeoutError,
   type Task,
   type TaskStatus,
   type VideoToAudioClient,

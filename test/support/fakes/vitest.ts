@@ -11,7 +11,7 @@ export const beforeEach = (fn: Fn) => void collected.beforeEach.push(fn);
 export const afterEach = (fn: Fn) => void collected.afterEach.push(fn);
 export const afterAll = (fn: Fn) => void collected.afterAll.push(fn);
 export const test = (name: string, fn: Fn) => void tests.push({ name, fn });
-export const it = test;
+export { test as it };
 
 /** Runs what the examples collected (then forgets it): each test's name with its error, undefined when it passed. */
 export async function runCollected(): Promise<Array<{ name: string; error?: unknown }>> {
