@@ -11,10 +11,10 @@ import {
   noteExternalTaskId,
 } from "../errors.js";
 import { DEFAULTS, type RequestOptions } from "../options.js";
+import type { Log } from "../redact.js";
 import type { CreateTaskInput, Task } from "../types.js";
+import { backoffDelayMs, sleep } from "./failure.js";
 import { checkCreateInput, checkRequestOptions, isPlainSegment, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./input.js";
-import type { Log } from "./log.js";
-import { backoffDelayMs, sleep } from "./retry.js";
 import { isAmbiguousFailure } from "./transport.js";
 
 /**

@@ -12,6 +12,7 @@ import {
   type ResolvedOptions,
   type WaitOptions,
 } from "../options.js";
+import { createLog, type Logger } from "../redact.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { type CreateControl, type CreatePath, createChecked, findByExternalId, type LookupSteps } from "./create.js";
 import {
@@ -23,7 +24,6 @@ import {
   PAGE_NUM_MAX,
   PAGE_SIZE_MAX,
 } from "./input.js";
-import { createLog, type Logger } from "./log.js";
 import { type CallOptions, createTransport, type TransportFetch } from "./transport.js";
 import { waitLoop } from "./wait.js";
 

@@ -4,18 +4,20 @@ import { CODES } from "../../generated/facts.js";
 import type { Authorizer } from "../auth.js";
 import { KlingError, KlingTimeoutError } from "../errors.js";
 import { MAX_ANSWER_BYTES, ReadLimitError, readBoundedText } from "../read-limited.js";
+import type { Log } from "../redact.js";
 import {
   answerFailure,
+  anySignal,
   type Failure,
   type FailureContext,
   networkFailure,
+  nextDelayMs,
   type ParsedAnswer,
   parseAnswer,
   redirectFailure,
+  sleep,
   tooLargeFailure,
 } from "./failure.js";
-import type { Log } from "./log.js";
-import { anySignal, nextDelayMs, sleep } from "./retry.js";
 
 /**
  * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).

@@ -1,8 +1,8 @@
 // Waiting for a task: an adaptive, jittered polling schedule under one deadline and one AbortSignal.
 import { KlingTaskFailedError, KlingTimeoutError } from "../errors.js";
+import type { Log } from "../redact.js";
 import type { Task } from "../types.js";
-import type { Log } from "./log.js";
-import { isTransient, sleep } from "./retry.js";
+import { isTransient, sleep } from "./failure.js";
 
 /** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
 const FIRST_POLL_MS = 1_000;

@@ -7,7 +7,7 @@ import {
   KlingValidationError,
   type VideoToAudioClient,
 } from "../../src/index.js";
-import { isRetryable } from "../../src/request/retry.js";
+import { isRetryable } from "../../src/request/failure.js";
 import { ERROR_CODES } from "../support/error-codes.js";
 import { operations, responseExamples, validatorAt } from "../support/spec.js";
 

@@ -9,8 +9,7 @@ import { LIMITS } from "../../generated/limits.js";
 import { VIDEO_LIMITS } from "../../generated/video-limits.js";
 import { generateFacts } from "../../scripts/generate-facts.js";
 import { KlingAccountError, KlingRateLimitError, KlingServerError } from "../../src/errors.js";
-import { apiErrorFrom } from "../../src/request/failure.js";
-import { isRetryable } from "../../src/request/retry.js";
+import { apiErrorFrom, isRetryable } from "../../src/request/failure.js";
 
 const spec = readFileSync(new URL("../../openapi/openapi.yaml", import.meta.url), "utf8");
 

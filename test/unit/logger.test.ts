@@ -1,7 +1,7 @@
 // The redacting, level-filtered log: what passes each level and what never reaches the logger.
 import { describe, expect, it } from "vitest";
 import { parseLogLevel } from "../../src/options.js";
-import { createLog, type Logger } from "../../src/request/log.js";
+import { createLog, type Logger } from "../../src/redact.js";
 
 function recorder() {
   const lines: Array<[level: string, args: unknown[]]> = [];

@@ -4,8 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createClient } from "../../src/index.js";
 import { createProxy } from "../../src/proxy/index.js";
-import { createRedactor, REDACTED } from "../../src/redact.js";
-import { createLog, type Logger } from "../../src/request/log.js";
+import { createLog, createRedactor, type Logger, REDACTED } from "../../src/redact.js";
 
 const KEY = "sk-Ab3dEf6hQw9rTyUiJk6lMn";
 const BARE = KEY.slice(3);

@@ -1,6 +1,6 @@
 // The retry policy (src/request/retry.ts): the retry table code by code, backoff, Retry-After, and the cancellable sleep.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffDelayMs, isRetryable, retryAfterMs, sleep } from "../../src/request/retry.js";
+import { backoffDelayMs, isRetryable, retryAfterMs, sleep } from "../../src/request/failure.js";
 
 describe("isRetryable", () => {
   // The documented table: HTTP status as Kling sends it, code, and whether api.md retries it.

@@ -13,7 +13,7 @@ import {
   KlingServerError,
   KlingTimeoutError,
 } from "../../src/errors.js";
-import { createLog } from "../../src/request/log.js";
+import { createLog } from "../../src/redact.js";
 import {
   type CallOptions,
   createTransport,

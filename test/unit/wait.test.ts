@@ -6,7 +6,7 @@ import {
   KlingTaskFailedError,
   KlingTimeoutError,
 } from "../../src/errors.js";
-import { createLog } from "../../src/request/log.js";
+import { createLog } from "../../src/redact.js";
 import { pollDelayMs, waitLoop } from "../../src/request/wait.js";
 import type { Task } from "../../src/types.js";
 
