@@ -523,14 +523,16 @@ async function main(): Promise<void> {
   );
   for (const chunk of main.lazy) {
     console.log(
-      `  loaded on first use (import()): ${chunk.inputs.join(", ")}: ${bytes(chunk.minBytes)} min, ${bytes(chunk.gzipBytes)} min+gzip`,
+      `  loaded on first use (import()): ${chunk.inputs.join(", ")}: ${bytes(chunk.minBytes)} min, ` +
+        `${bytes(chunk.gzipBytes)} min+gzip`,
     );
   }
   const peers = sizes.filter((s) => s.name.startsWith("peer:"));
   const ahead = peers.every((peer) => main.gzipBytes < peer.gzipBytes);
   const sizeOk = main.gzipBytes <= TARGETS.gzipBytes && ahead;
   console.log(
-    `\n  createClient with its dependencies: ${bytes(main.gzipBytes)} min+gzip, target ≤ ${bytes(TARGETS.gzipBytes)} and below every peer ` +
+    `\n  createClient with its dependencies: ${bytes(main.gzipBytes)} min+gzip, target ≤ ${bytes(TARGETS.gzipBytes)} ` +
+      `and below every peer ` +
       `(${peers.map((p) => `${p.name.slice(6)} ${kb(p.gzipBytes)}`).join(", ")}): ${verdict(sizeOk)}`,
   );
   // The whole picture, not only the target: what a first call adds, and what run() needs in all (each peer loads all of
@@ -539,7 +541,8 @@ async function main(): Promise<void> {
   if (firstCall) {
     console.log(
       `  the first call adds ${bytes(firstCall.gzipBytes)} (transport, retries, safe create, waits), so run() needs ` +
-        `${bytes(main.gzipBytes + firstCall.gzipBytes)} (${kb(main.gzipBytes + firstCall.gzipBytes)}) min+gzip in all, in ${main.files + firstCall.files} files`,
+        `${bytes(main.gzipBytes + firstCall.gzipBytes)} (${kb(main.gzipBytes + firstCall.gzipBytes)}) min+gzip in ` +
+        `all, in ${main.files + firstCall.files} files`,
     );
   }
   // Hand-written lines up front: the src/ files that put bytes into the up-front bundle, read as they are.
@@ -549,13 +552,15 @@ async function main(): Promise<void> {
   const lines = upFrontSources.reduce((n, file) => n + file.length - (file.at(-1) === "" ? 1 : 0), 0);
   const codeLines = upFrontSources.flat().filter((line) => !/^\s*($|\/\/|\/\*|\*)/.test(line)).length;
   console.log(
-    `  hand-written code up front: ${upFrontSources.length} src/ files, ${lines} lines (${codeLines} neither blank nor comments), target ≤ 1,500: ${verdict(lines <= 1500)}`,
+    `  hand-written code up front: ${upFrontSources.length} src/ files, ${lines} lines (${codeLines} neither blank ` +
+      `nor comments), target ≤ 1,500: ${verdict(lines <= 1500)}`,
   );
   summary.push(`bundle ${kb(main.gzipBytes)} min+gzip (≤ 7 kB, below the peers) ${verdict(sizeOk)}`);
 
   // 2. Per call --------------------------------------------------------------------------------
   section(
-    `Per call (loopback, keep-alive, server in its own process; ${ROUNDS} rounds × ${CALLS} calls per client, interleaved in slices of ${SLICE})`,
+    `Per call (loopback, keep-alive, server in its own process; ${ROUNDS} rounds × ${CALLS} calls per client, ` +
+      `interleaved in slices of ${SLICE})`,
   );
   const server = await startServer();
   let calls: CallResults;
@@ -567,7 +572,8 @@ async function main(): Promise<void> {
     await stopServer(server.child);
   }
   console.log(
-    `  ${server.bodyBytes} B JSON envelope per answer; ${WARMUP} warm-up calls per client; measured in ${calls.seconds.toFixed(1)} s`,
+    `  ${server.bodyBytes} B JSON envelope per answer; ${WARMUP} warm-up calls per client; measured in ` +
+      `${calls.seconds.toFixed(1)} s`,
   );
   console.log(
     table(
@@ -613,18 +619,21 @@ async function main(): Promise<void> {
   const limit = 1 + TARGETS.layerPct / 100;
   const clear = quantile(sdkBare, 0.9) <= limit || quantile(sdkBare, 0.1) > limit;
   console.log(
-    `\n  layer overhead vs bare openapi-fetch: ${pct(layer)} (median; p10–p90 ${pct(quantile(sdkBare, 0.1))} … ${pct(quantile(sdkBare, 0.9))}; ` +
+    `\n  layer overhead vs bare openapi-fetch: ${pct(layer)} (median; p10–p90 ${pct(quantile(sdkBare, 0.1))} … ` +
+      `${pct(quantile(sdkBare, 0.9))}; ` +
       `${layerUs.toFixed(1)} µs per call), target ≤ ${TARGETS.layerPct}%: ${verdict(layerOk)}` +
       (clear
         ? ""
         : ` (the p10–p90 spread straddles ${TARGETS.layerPct}%: rerun on a quieter machine or with more --rounds)`),
   );
   console.log(
-    `  noise floor (A/A control): ${pct(median(control))} median, p10–p90 ${pct(quantile(control, 0.1))} … ${pct(quantile(control, 0.9))}`,
+    `  noise floor (A/A control): ${pct(median(control))} median, p10–p90 ${pct(quantile(control, 0.1))} … ` +
+      `${pct(quantile(control, 0.9))}`,
   );
   const stub = await measureStub(envelope);
   console.log(
-    `  the layer's own CPU, stub fetch (no network, ${ROUNDS} rounds): bare openapi-fetch ${stub.bareUs.toFixed(1)} µs/call, ` +
+    `  the layer's own CPU, stub fetch (no network, ${ROUNDS} rounds): bare openapi-fetch ${stub.bareUs.toFixed(1)} ` +
+      `µs/call, ` +
       `SDK ${stub.sdkUs.toFixed(1)} µs/call, layer +${median(stub.layerUs).toFixed(1)} µs ` +
       `(p10–p90 ${quantile(stub.layerUs, 0.1).toFixed(1)} … ${quantile(stub.layerUs, 0.9).toFixed(1)})`,
   );
@@ -653,15 +662,20 @@ async function main(): Promise<void> {
   const extraDone = median(doneOf(PACKAGE)) - median(doneOf(OPENAPI_FETCH));
   const importOk = extraImport <= TARGETS.importMs;
   console.log(
-    `\n  the SDK adds ${extraImport.toFixed(1)} ms to importing openapi-fetch alone (process start → done: ${extraDone >= 0 ? "+" : ""}${extraDone.toFixed(1)} ms; ` +
-      `p10–p90 of the SDK's import ${quantile(importOf(PACKAGE), 0.1).toFixed(1)}–${quantile(importOf(PACKAGE), 0.9).toFixed(1)} ms), target ≤ +${TARGETS.importMs} ms: ${verdict(importOk)}`,
+    `\n  the SDK adds ${extraImport.toFixed(1)} ms to importing openapi-fetch alone (process start → done: ` +
+      `${extraDone >= 0 ? "+" : ""}${extraDone.toFixed(1)} ms; ` +
+      `p10–p90 of the SDK's import ` +
+      `${quantile(importOf(PACKAGE), 0.1).toFixed(1)}–${quantile(importOf(PACKAGE), 0.9).toFixed(1)} ms), target ≤ ` +
+      `+${TARGETS.importMs} ms: ${verdict(importOk)}`,
   );
   const extraByPath = median(importOf(PACKAGE_PATH)) - median(importOf(OPENAPI_FETCH_PATH));
   console.log(
-    `  (both by file path instead: ${extraByPath >= 0 ? "+" : ""}${extraByPath.toFixed(1)} ms, the SDK's lookup of openapi-fetch by name included)`,
+    `  (both by file path instead: ${extraByPath >= 0 ? "+" : ""}${extraByPath.toFixed(1)} ms, the SDK's lookup of ` +
+      `openapi-fetch by name included)`,
   );
   console.log(
-    `  (for scale: the first touch of globalThis.Response loads Node's undici, ${median(importOf(RESPONSE)).toFixed(1)} ms; ` +
+    `  (for scale: the first touch of globalThis.Response loads Node's undici, ` +
+      `${median(importOf(RESPONSE)).toFixed(1)} ms; ` +
       "openapi-fetch defers that to the first request, so an import that touches it at load time pays it here)",
   );
   summary.push(

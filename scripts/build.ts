@@ -240,7 +240,8 @@ export function downConvert(doc31: Json): DownConvertResult {
   const untyped = arraysWithoutItems(out);
   if (untyped.length > 0)
     throw new Error(
-      `${untyped.join(", ")}: an array without "items" is not valid OpenAPI 3.0; give it items (\`items: {}\` for any) in ${OUTPUTS.specYaml}`,
+      `${untyped.join(", ")}: an array without "items" is not valid OpenAPI 3.0; give it items (\`items: {}\` for ` +
+        `any) in ${OUTPUTS.specYaml}`,
     );
   return { doc: out, notes };
 }

@@ -59,7 +59,8 @@ function emit(path: string, text: string): void {
   }
   if (onDisk !== text) {
     console.error(
-      `generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${path} differs.`,
+      `generated/ is out of date with openapi/openapi.yaml: run \`npm run generate\` and commit the result.\n${path} ` +
+        `differs.`,
     );
     process.exit(1);
   }

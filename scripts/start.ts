@@ -20,7 +20,8 @@ let baseUrl = configuredBaseUrl;
 if (useRealApi) {
   if (!values["video-url"]) {
     console.error(
-      "An API key is set, so `npm start` would use the real API: pass the video with `npm start -- --video-url https://…/clip.mp4`.",
+      "An API key is set, so `npm start` would use the real API: pass the video with `npm start -- --video-url " +
+        "https://…/clip.mp4`.",
     );
     process.exit(2);
   }

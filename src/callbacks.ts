@@ -165,7 +165,8 @@ export async function verifyCallback(req: CallbackRequest, options: VerifyCallba
     throw new KlingCallbackError(
       "invalid_signature",
       "No webhook-signature matches the body. Check that the secret is the console's webhook secret " +
-        "(not the API key) and that the body is the raw bytes as received, not JSON that was parsed and serialized again.",
+        "(not the API key) and that the body is the raw bytes as received, not JSON that was parsed and " +
+        "serialized again.",
     );
   }
   return parseCallback(body);

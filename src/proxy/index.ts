@@ -263,8 +263,7 @@ async function handle(flow: Flow, tagOf: (owner: string) => Promise<string>, req
       flow,
       403,
       1103,
-      `Cross-origin request refused: Origin ${quoted(request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)")}` +
-        " is not this site and not in allowedOrigins.",
+      `Cross-origin request refused: Origin ${quoted(originOf(request))} is not this site and not in allowedOrigins.`,
     );
   }
   const caller = await callerOf(flow.config.authorize, request);
@@ -542,4 +541,9 @@ function reply(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The request's Origin for a message, or what stands for it when absent. */
+function originOf(request: Request): string {
+  return request.headers.get("origin") ?? "(none; Sec-Fetch-Site: cross-site)";
 }

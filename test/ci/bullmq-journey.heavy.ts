@@ -1,4 +1,5 @@
-// The installed package's queue commands: `npm pack`, install into a folder outside the repo, then enqueue/worker/results.
+// The installed package's queue commands: `npm pack`, install into a folder outside the repo, then
+// enqueue/worker/results.
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -182,7 +183,8 @@ describe.each(commands)("installed with bullmq, through %s", (_label, queue, com
 describe("the ./bullmq subpath, installed", () => {
   it("imports and exposes enqueueVideos and createVideoToAudioWorker", async () => {
     const script =
-      'const m = await import("kling-video-to-audio/bullmq"); console.log(typeof m.enqueueVideos, typeof m.createVideoToAudioWorker, typeof m.batchResults)';
+      'const m = await import("kling-video-to-audio/bullmq"); console.log(typeof m.enqueueVideos, typeof ' +
+      "m.createVideoToAudioWorker, typeof m.batchResults)";
     const result = await run(process.execPath, ["--input-type=module", "-e", script], consumer);
     expect(result.stderr).toBe("");
     expect(result.stdout.trim()).toBe("function function function");

@@ -1,4 +1,5 @@
-// kling-video-to-audio/bullmq on a real redis-server: worker processes, SIGKILL mid-job, 1303, re-enqueueing, failing tasks.
+// kling-video-to-audio/bullmq on a real redis-server: worker processes, SIGKILL mid-job, 1303, re-enqueueing, failing
+// tasks.
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -84,7 +85,8 @@ async function finished(
     if (done.completed + done.failed >= items) return done;
     if (Date.now() > deadline)
       throw new Error(
-        `only ${JSON.stringify(done)} of ${items} jobs finished in ${timeoutMs} ms: ${JSON.stringify(await queue.getJobCounts())}`,
+        `only ${JSON.stringify(done)} of ${items} jobs finished in ${timeoutMs} ms: ` +
+          `${JSON.stringify(await queue.getJobCounts())}`,
       );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -93,8 +95,10 @@ async function finished(
 const createsOf = (fake: FakeKling) => fake.requests.filter((r) => r.method === "POST").length;
 
 describe("worker processes sharing one account", () => {
-  it("run every job once, never more tasks at once than accountConcurrency, and re-enqueueing adds nothing", async () => {
-    // No limit at the server: the peak it sees is what the workers ran at once, so this fails without global concurrency.
+  it("run every job once, never more tasks at once than accountConcurrency, and re-enqueueing adds " +
+    "nothing", async () => {
+    // No limit at the server: the peak it sees is what the workers ran at once, so this fails without global
+    // concurrency.
     const fake = await fakeKling({ taskDurationMs: 600 });
     const queue = newQueue();
     const limit = 4;
@@ -347,7 +351,8 @@ describe("one worker, real Redis", () => {
       { input: { video_url: "ftp://example.com/x.mp4" } },
       { jobId: "bad-url", attempts: 5 },
     );
-    await queue.add("video-to-audio", { input: { video_url: "https://example.com/x.mp4" } }, { attempts: 5 }); // a numeric id, no external id
+    // a numeric id, no external id
+    await queue.add("video-to-audio", { input: { video_url: "https://example.com/x.mp4" } }, { attempts: 5 });
     await queue.add("video-to-audio", "not an object", { jobId: "no-input", attempts: 5 });
     expect(await finished(queue, 3)).toEqual({ completed: 0, failed: 3 });
     const failed = await queue.getJobs(["failed"]);

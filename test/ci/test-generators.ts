@@ -1,4 +1,5 @@
-// `tsx test/ci/test-generators.ts`: clients that are not ours, made from the published spec, against the lifecycle mock.
+// `tsx test/ci/test-generators.ts`: clients that are not ours, made from the published spec, against the lifecycle
+// mock.
 // Perl's OpenAPI::Client and Go's kin-openapi (Debian) and three npm generators (orval, openapi-zod-client,
 // @hey-api/openapi-ts, pinned devDependencies) each get both spec files, openapi.json (3.1) and openapi-3.0.json.
 // One PASS/FAIL line per row, then "N passed, N failed"; exits 1 if any failed. A tool that is missing is a FAIL, not
@@ -170,7 +171,8 @@ async function row(
   const ms = Math.round(performance.now() - started);
   rows.push({ tool, version, spec, name, ok, detail, ms });
   console.log(
-    `${ok ? "PASS" : "FAIL"} ${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} s)${detail ? `: ${detail.split("\n")[0]}` : ""}`,
+    `${ok ? "PASS" : "FAIL"} ${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} ` +
+      `s)${detail ? `: ${detail.split("\n")[0]}` : ""}`,
   );
   if (!ok && detail.includes("\n"))
     console.log(
@@ -465,7 +467,9 @@ const GENERATORS: Generator[] = [
     generate: async (spec, dir) => {
       await node(binOf("orval", "orval"), ["--input", spec, "--output", join(dir, "api.ts"), "--client", "fetch"]);
     },
-    usage: `import type { CreateTaskRequest, TaskStatus } from "./api";\n${typeRules("CreateTaskRequest", "TaskStatus")}`,
+    usage:
+      `import type { CreateTaskRequest, TaskStatus } from ` +
+      `"./api";\n${typeRules("CreateTaskRequest", "TaskStatus")}`,
   },
   {
     key: "zod",
@@ -474,7 +478,10 @@ const GENERATORS: Generator[] = [
     generate: async (spec, dir) => {
       await node(binOf("openapi-zod-client", "openapi-zod-client"), [spec, "-o", join(dir, "client.ts")]);
     },
-    usage: `import type { z } from "zod";\nimport { schemas } from "./client";\ntype Request = z.input<typeof schemas.CreateTaskRequest>;\ntype Status = z.infer<typeof schemas.TaskStatus>;\n${typeRules("Request", "Status")}`,
+    usage:
+      `import type { z } from "zod";\nimport { schemas } from "./client";\ntype Request = z.input<typeof ` +
+      `schemas.CreateTaskRequest>;\ntype Status = z.infer<typeof ` +
+      `schemas.TaskStatus>;\n${typeRules("Request", "Status")}`,
   },
   {
     key: "hey",
@@ -483,7 +490,9 @@ const GENERATORS: Generator[] = [
     generate: async (spec, dir) => {
       await node(binOf("@hey-api/openapi-ts", "openapi-ts"), ["-i", spec, "-o", dir]);
     },
-    usage: `import type { CreateTaskRequest, TaskStatus } from "./types.gen";\n${typeRules("CreateTaskRequest", "TaskStatus")}`,
+    usage:
+      `import type { CreateTaskRequest, TaskStatus } from ` +
+      `"./types.gen";\n${typeRules("CreateTaskRequest", "TaskStatus")}`,
   },
 ];
 

@@ -1,4 +1,5 @@
-// `tsx test/ci/test-mock-browser.ts`: the packed package's mock, installed into a fresh folder, checked from Node and from a page in headless Chromium on another origin that creates a task, polls and plays its media.
+// `tsx test/ci/test-mock-browser.ts`: the packed package's mock, installed into a fresh folder, checked from Node and
+// from a page in headless Chromium on another origin that creates a task, polls and plays its media.
 //
 // It also runs the mock's vitest suites (media, callbacks, errors, every documented Prefer recipe) with
 // KLING_MOCK_ENTRY pointing at the installed package's `kling-video-to-audio/mock`, one line per suite.
@@ -284,7 +285,8 @@ await check("<audio crossOrigin> WAV: loadedmetadata, duration matches duration_
   assert(Math.abs(el.duration - Number(audio0().duration_wav)) <= TOLERANCE, "duration " + el.duration + " vs " + audio0().duration_wav);
   return "duration " + el.duration + " s, task " + audio0().duration_wav;
 });
-await check("<video crossOrigin> MP4: loadedmetadata, duration matches videos[0].duration, frames and an audio track", async () => {
+await check("<video crossOrigin> MP4: loadedmetadata, duration matches videos[0].duration, frames and an audio " +
+  "track", async () => {
   const video = task.task_result.videos[0];
   const el = await metadata(document.createElement("video"), video.url);
   assert(Math.abs(el.duration - Number(video.duration)) <= TOLERANCE, "duration " + el.duration + " vs " + video.duration);

@@ -4,7 +4,8 @@
 // package's createProxy at /api/kling; the page calls it with no key) and workerd (miniflare). One PASS/FAIL line per
 // runtime, then "N passed, N failed"; exits 1 if any failed. A runtime that cannot be installed is a FAIL, not a skip.
 //
-//   tsx test/ci/test-runtimes.ts [--only=node20,bun,chromium-proxy,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a browser)
+//   tsx test/ci/test-runtimes.ts [--only=node20,bun,chromium-proxy,...] [--timeout=60]     (CHROMIUM_PATH=... to pick a
+// browser)
 //
 // Everything goes under .runtimes/ (git-ignored):
 //   pack/    the tarball of this checkout (npm pack, after `build --skip-docs`)
@@ -410,11 +411,13 @@ try {
     const pageText = await page.evaluate(() => document.body.innerText);
     const fail = (problem) => { result.ok = false; (result.problems = result.problems ?? []).push(problem); };
     const foreign = requests.filter((r) => new URL(r.url).origin !== pageOrigin);
-    if (foreign.length > 0) fail("the page called another origin: " + foreign.map((r) => r.method + " " + r.url).join(", "));
+    if (foreign.length > 0) fail("the page called another origin: " +
+      "" + foreign.map((r) => r.method + " " + r.url).join(", "));
     const apiCalls = requests.filter((r) => new URL(r.url).pathname.startsWith("/api/kling/"));
     if (apiCalls.length === 0) fail("the page made no request to /api/kling/");
     const keyed = requests.filter((r) => r.headers.authorization !== undefined);
-    if (keyed.length > 0) fail("the page sent an Authorization header: " + keyed.map((r) => r.method + " " + r.url).join(", "));
+    if (keyed.length > 0) fail("the page sent an Authorization header: " +
+      "" + keyed.map((r) => r.method + " " + r.url).join(", "));
     const leaks = [
       ...requests.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "request " + r.method + " " + r.url),
       ...responses.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "response " + r.status + " " + r.url),
@@ -424,7 +427,8 @@ try {
     if (leaks.length > 0) fail("the server key reached the page: " + leaks.join(", "));
     const apiResponses = responses.filter((r) => new URL(r.url).pathname.startsWith("/api/kling/"));
     (result.checks = result.checks ?? []).push(
-      "same origin, no Authorization from the page, server key in none of " + requests.length + " requests / " + responses.length +
+      "same origin, no Authorization from the page, server key in none of " +
+        "" + requests.length + " requests / " + responses.length +
         " responses (" + apiResponses.length + " from /api/kling) / the page",
     );
   }
@@ -486,7 +490,8 @@ try {
   if (res.status === 400 && body && body.code === 1201) result.checks.push("bad body → " + res.status + " code " + body.code);
   else {
     result.ok = false;
-    result.problems.push("a bad body through the proxy answered " + res.status + " " + JSON.stringify(body) + ", not 400 with code 1201");
+    result.problems.push("a bad body through the proxy answered " +
+      "" + res.status + " " + JSON.stringify(body) + ", not 400 with code 1201");
   }
 } catch (error) {
   result.ok = false;
@@ -503,7 +508,8 @@ try {
   if (res.status === 415) result.checks.push("text/plain create → " + res.status);
   else {
     result.ok = false;
-    result.problems.push("a text/plain create through the proxy answered " + res.status + " " + JSON.stringify(body) + ", not 415");
+    result.problems.push("a text/plain create through the proxy answered " +
+      "" + res.status + " " + JSON.stringify(body) + ", not 415");
   }
 } catch (error) {
   result.ok = false;
@@ -806,7 +812,9 @@ const ROWS: Row[] = [
   {
     name: "chromium via proxy",
     key: "chromium-proxy",
-    how: "Debian chromium + playwright-core; same-origin page, createProxy (installed kling-video-to-audio/proxy) at /api/kling, no key in the page",
+    how:
+      "Debian chromium + playwright-core; same-origin page, createProxy (installed kling-video-to-audio/proxy) at " +
+      "/api/kling, no key in the page",
     run: async (ctx) => {
       if (!existsSync(CHROMIUM))
         throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -829,16 +837,19 @@ const ROWS: Row[] = [
       const creates = upstream.filter((call) => call.method === "POST").length;
       if (creates !== 1)
         problems.push(
-          `the mock got ${creates} creates through the proxy, not 1 (neither the bad body nor the text/plain create may be forwarded)`,
+          `the mock got ${creates} creates through the proxy, not 1 (neither the bad body nor the text/plain create ` +
+            `may be forwarded)`,
         );
       const unkeyed = upstream.filter((call) => call.authorization !== `Bearer ${SERVER_KEY}`);
       if (upstream.length === 0) problems.push("the proxy sent nothing upstream");
       if (unkeyed.length > 0)
         problems.push(
-          `${unkeyed.length} upstream calls without the server key: ${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`,
+          `${unkeyed.length} upstream calls without the server key: ` +
+            `${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`,
         );
       const gets = upstream.length - creates;
-      const detail = `${outcome.detail}; upstream (${ctx.proxy.file}): ${creates} POST + ${gets} GET, all with the server key`;
+      const detail =
+        `${outcome.detail}; upstream (${ctx.proxy.file}): ${creates} POST + ${gets} GET, all with the ` + `server key`;
       return problems.length > 0
         ? { ok: false, detail: problems.join("; "), ...(outcome.version ? { version: outcome.version } : {}) }
         : { ...outcome, detail };

@@ -1,4 +1,5 @@
-// Every client method against the real Prism mock, steered with `Prefer` through an openapi-fetch middleware; options and guards.
+// Every client method against the real Prism mock, steered with `Prefer` through an openapi-fetch middleware; options
+// and guards.
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import {
   createClient,

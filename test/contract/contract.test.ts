@@ -1,4 +1,5 @@
-// Contract tests: the typed low-level client against a real Prism server; every named example comes back and matches its schema.
+// Contract tests: the typed low-level client against a real Prism server; every named example comes back and matches
+// its schema.
 import { describe, expect, inject, it } from "vitest";
 import { createRawClient } from "../../src/client.js";
 import { operations, responseExamples, responseSchemaPointer, spec, validatorAt } from "../support/spec.js";

@@ -47,23 +47,27 @@ describe("createProxy", () => {
     for (const request of fake.requests) expect(request.authorization).toBe(`Bearer ${SERVER_KEY}`);
   });
 
-  it("keeps the SDK's safe create safe through it: an answer lost after the commit is found again, never billed twice", async () => {
-    let posts = 0;
-    fake = await startFakeKling({
-      uniqueExternalIds: true,
-      fault: (request) => (request.method === "POST" && ++posts === 1 ? { kind: "drop-after-commit" } : undefined),
-    });
-    const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
-    const browserLike = createClient({ baseUrl, logLevel: "off" });
-    const task = await browserLike.createTask({
-      video_url: "https://example.com/clip.mp4",
-      external_task_id: "order-42",
-    });
-    expect(fake.tasks).toHaveLength(1);
-    expect(task.task_id).toBe(fake.tasks[0]!.task_id);
-    expect(task.task_info?.external_task_id).toBe("order-42");
-    expect(fake.tasks[0]!.external_task_id).not.toBe("order-42");
-  });
+  it(
+    "keeps the SDK's safe create safe through it: an answer lost after the commit is found again, never billed " +
+      "twice",
+    async () => {
+      let posts = 0;
+      fake = await startFakeKling({
+        uniqueExternalIds: true,
+        fault: (request) => (request.method === "POST" && ++posts === 1 ? { kind: "drop-after-commit" } : undefined),
+      });
+      const baseUrl = await serve({ apiKey: SERVER_KEY, baseUrl: fake.url });
+      const browserLike = createClient({ baseUrl, logLevel: "off" });
+      const task = await browserLike.createTask({
+        video_url: "https://example.com/clip.mp4",
+        external_task_id: "order-42",
+      });
+      expect(fake.tasks).toHaveLength(1);
+      expect(task.task_id).toBe(fake.tasks[0]!.task_id);
+      expect(task.task_info?.external_task_id).toBe("order-42");
+      expect(fake.tasks[0]!.external_task_id).not.toBe("order-42");
+    },
+  );
 
   it("answers a bad body with a Kling-shaped 400 (1201) naming the field, and forwards nothing", async () => {
     fake = await startFakeKling();
@@ -131,19 +135,25 @@ describe("createProxy", () => {
     await expect(client.createTask({ video_url: "ftp://x" } as never)).rejects.toBeInstanceOf(KlingValidationError);
   });
 
-  it("in front of the Prism mock: the caller's Prefer does not steer the upstream, validation stays Kling-shaped", async () => {
-    const baseUrl = await serve({ apiKey: "mock", baseUrl: inject("prismUrl") });
-    const client = createClient({ baseUrl, logLevel: "off" });
-    const created = await client.createTask({ video_url: "https://example.com/clip.mp4", external_task_id: "prism-1" });
-    // Prism answers with its static example, whose external_task_id is not this caller's: the proxy shows none.
-    expect(created.task_id).toBe("866889456698785798");
-    expect(created.task_info?.external_task_id).toBeUndefined();
-    // Prism's static example task carries someone else's external_task_id, so through the proxy it is nobody's task.
-    const steered = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, {
-      headers: { Prefer: "example=failed" },
-    });
-    expect(steered.status).toBe(404);
-    expect((await steered.json()).code).toBe(1203);
-    await expect(client.getTask("866889456698785798")).rejects.toBeInstanceOf(KlingInvalidRequestError);
-  });
+  it(
+    "in front of the Prism mock: the caller's Prefer does not steer the upstream, validation stays " + "Kling-shaped",
+    async () => {
+      const baseUrl = await serve({ apiKey: "mock", baseUrl: inject("prismUrl") });
+      const client = createClient({ baseUrl, logLevel: "off" });
+      const created = await client.createTask({
+        video_url: "https://example.com/clip.mp4",
+        external_task_id: "prism-1",
+      });
+      // Prism answers with its static example, whose external_task_id is not this caller's: the proxy shows none.
+      expect(created.task_id).toBe("866889456698785798");
+      expect(created.task_info?.external_task_id).toBeUndefined();
+      // Prism's static example task carries someone else's external_task_id, so through the proxy it is nobody's task.
+      const steered = await fetch(`${baseUrl}/v1/audio/video-to-audio/866889456698785798`, {
+        headers: { Prefer: "example=failed" },
+      });
+      expect(steered.status).toBe(404);
+      expect((await steered.json()).code).toBe(1203);
+      await expect(client.getTask("866889456698785798")).rejects.toBeInstanceOf(KlingInvalidRequestError);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// The built CLI under the accidents users meet: Ctrl-C, crashes mid-write, two runs at once, bad paths, stalled downloads.
+// The built CLI under the accidents users meet: Ctrl-C, crashes mid-write, two runs at once, bad paths, stalled
+// downloads.
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -110,27 +111,30 @@ describe.skipIf(buildError !== null)("kling-v2a batch, resumed and raced", () =>
     await fake.close();
   });
 
-  it("a second run on the same results file is refused while the first holds its lock; a stale lock is taken over", async () => {
-    const fake = await startFakeKling({ taskDurationMs: 40 });
-    const file = join(dir, "locked.txt");
-    writeFileSync(file, "https://example.com/locked.mp4\n");
-    writeFileSync(
-      `${file}.results.jsonl.lock`,
-      JSON.stringify({ pid: process.pid, host: (await import("node:os")).hostname() }),
-    );
-    const refused = await kling(["batch", file, ...common(fake)]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/another kling-v2a batch \(pid \d+/);
-    expect(fake.requests).toHaveLength(0);
-    writeFileSync(
-      `${file}.results.jsonl.lock`,
-      JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname() }),
-    );
-    const taken = await kling(["batch", file, ...common(fake)]);
-    expect(taken.code).toBe(0);
-    expect(existsSync(`${file}.results.jsonl.lock`)).toBe(false);
-    await fake.close();
-  });
+  it(
+    "a second run on the same results file is refused while the first holds its lock; a stale lock is taken " + "over",
+    async () => {
+      const fake = await startFakeKling({ taskDurationMs: 40 });
+      const file = join(dir, "locked.txt");
+      writeFileSync(file, "https://example.com/locked.mp4\n");
+      writeFileSync(
+        `${file}.results.jsonl.lock`,
+        JSON.stringify({ pid: process.pid, host: (await import("node:os")).hostname() }),
+      );
+      const refused = await kling(["batch", file, ...common(fake)]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/another kling-v2a batch \(pid \d+/);
+      expect(fake.requests).toHaveLength(0);
+      writeFileSync(
+        `${file}.results.jsonl.lock`,
+        JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname() }),
+      );
+      const taken = await kling(["batch", file, ...common(fake)]);
+      expect(taken.code).toBe(0);
+      expect(existsSync(`${file}.results.jsonl.lock`)).toBe(false);
+      await fake.close();
+    },
+  );
 
   it("two runs started together create each item once", async () => {
     const fake = await startFakeKling({ taskDurationMs: 1_500 });

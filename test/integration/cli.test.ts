@@ -1,4 +1,5 @@
-// The built `kling-v2a` CLI (dist/src/cli/bin.js) against local servers: outputs, --json, downloads, batches and exit codes.
+// The built `kling-v2a` CLI (dist/src/cli/bin.js) against local servers: outputs, --json, downloads, batches and exit
+// codes.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";

@@ -1,4 +1,5 @@
-// Every ```ts example in the README and docs/ type-checks against the SDK's real types (`ts signature` blocks excepted; `ts no-run` ones included).
+// Every ```ts example in the README and docs/ type-checks against the SDK's real types (`ts signature` blocks excepted;
+// `ts no-run` ones included).
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-// Every ```ts example in the README and docs/ runs against the real mock and does what its page says (`ts no-run` ones listed, with their reason).
+// Every ```ts example in the README and docs/ runs against the real mock and does what its page says (`ts no-run` ones
+// listed, with their reason).
 
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -37,7 +38,10 @@ const example = (id: string): Example => {
 /** The examples marked `ts no-run` in the Markdown, each with why it cannot run here. Nothing else may go unrun. */
 const NO_RUN: Record<string, string> = {};
 
-/** Runs only when a redis-server is installed (`npm test` must not need Redis); the reason is printed in the test's name. */
+/**
+ * Runs only when a redis-server is installed (`npm test` must not need Redis); the reason is printed in the test's
+ * name.
+ */
 const NEEDS_REDIS = "docs/scaling.md › Worked example: a local redis-server, two workers, no Docker";
 const hasRedis = (() => {
   try {
@@ -171,7 +175,10 @@ function klingWith(headers: (request: Request) => Record<string, string>): Video
 // ---------------------------------------------------------------------------------------------------------------
 // Checks shared by examples that build the same thing.
 
-/** The errors example, in each branch its prose names: nothing to do, a failed task, a wait that ran out, no credit, anything else rethrown. */
+/**
+ * The errors example, in each branch its prose names: nothing to do, a failed task, a wait that ran out, no credit,
+ * anything else rethrown.
+ */
 async function checkErrorsExample(ex: Example): Promise<void> {
   const fine = given();
   const failing = given({ input: { video_url: `${VIDEO}?fail=${++inputs}` } });
@@ -208,7 +215,10 @@ async function checkErrorsExample(ex: Example): Promise<void> {
   for (const c of [fine, failing, slow, denied]) expect(c.calls.alertBilling).toEqual([]);
 }
 
-/** The batch example: one result per input, saved or logged by index, and a second run waits for the same tasks instead of creating new ones. */
+/**
+ * The batch example: one result per input, saved or logged by index, and a second run waits for the same tasks instead
+ * of creating new ones.
+ */
 async function checkBatchExample(ex: Example): Promise<void> {
   const items: CreateTaskInput[] = [
     { video_url: `${VIDEO}?batch=a` },
@@ -413,7 +423,8 @@ const CLIENT: Record<string, Exercise> = {
     const run = await runExample(ex);
     expect(run.locals.mock.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(run.locals.mock.url).not.toBe(mock.url);
-    await expect(realFetch(`${run.locals.mock.url}/v1/audio/video-to-audio`)).rejects.toThrow(); // closed: the port is free
+    // closed: the port is free
+    await expect(realFetch(`${run.locals.mock.url}/v1/audio/video-to-audio`)).rejects.toThrow();
   },
   "docs/mock.md › In tests": async (ex) => {
     const run = await runExample(ex);
@@ -669,20 +680,24 @@ function withCookie(request: Request): Headers {
 }
 
 describe("documentation examples, run", () => {
-  it("every example is run here or marked `ts no-run` with a reason, and every exercise and exception names an example", () => {
-    const exercised = new Set([...Object.keys(CLIENT), ...Object.keys(SERVERS)]);
-    const marked = examples.filter((e) => e.kind === "no-run");
-    const unrun = examples
-      .filter((e) => e.kind === "code" && !exercised.has(e.id))
-      .map((e) => `${e.id} (${e.file}:${e.line})`);
-    expect(unrun, "examples with no exercise below").toEqual([]);
-    expect(Object.fromEntries(marked.map((e) => [e.id, e.reason]))).toEqual(NO_RUN);
-    for (const e of marked) expect(e.reason, `${e.id} needs a reason after no-run`).not.toBe("");
-    expect(
-      [...exercised].filter((id) => byId.get(id)?.kind !== "code"),
-      "exercises of no example",
-    ).toEqual([]);
-  });
+  it(
+    "every example is run here or marked `ts no-run` with a reason, and every exercise and exception names an " +
+      "example",
+    () => {
+      const exercised = new Set([...Object.keys(CLIENT), ...Object.keys(SERVERS)]);
+      const marked = examples.filter((e) => e.kind === "no-run");
+      const unrun = examples
+        .filter((e) => e.kind === "code" && !exercised.has(e.id))
+        .map((e) => `${e.id} (${e.file}:${e.line})`);
+      expect(unrun, "examples with no exercise below").toEqual([]);
+      expect(Object.fromEntries(marked.map((e) => [e.id, e.reason]))).toEqual(NO_RUN);
+      for (const e of marked) expect(e.reason, `${e.id} needs a reason after no-run`).not.toBe("");
+      expect(
+        [...exercised].filter((id) => byId.get(id)?.kind !== "code"),
+        "exercises of no example",
+      ).toEqual([]);
+    },
+  );
 
   describe.concurrent("examples that call the API", () => {
     for (const [id, exercise] of Object.entries(CLIENT)) it(id, () => exercise(example(id)));
@@ -696,31 +711,34 @@ describe("documentation examples, run", () => {
     }
   });
 
-  it("reads info strings: ts runs, ts signature is not code, ts no-run takes a reason, anything else is refused", () => {
-    const page = [
-      "# Page",
-      "```ts",
-      "a;",
-      "```",
-      "```ts signature",
-      "f(): void",
-      "```",
-      "## Part",
-      "```ts no-run — needs a GPU",
-      "b;",
-      "```",
-      "```ts",
-      "c;",
-      "```",
-    ].join("\n");
-    expect(examplesOf("page.md", page).map(({ id, kind, reason, line }) => ({ id, kind, reason, line }))).toEqual([
-      { id: "page.md › Page", kind: "code", reason: "", line: 3 },
-      { id: "page.md › Page", kind: "signature", reason: "", line: 6 },
-      { id: "page.md › Part", kind: "no-run", reason: "needs a GPU", line: 10 },
-      { id: "page.md › Part (2)", kind: "code", reason: "", line: 13 },
-    ]);
-    expect(() => examplesOf("page.md", "```ts skip\nx;\n```")).toThrow(/unknown info string/);
-  });
+  it(
+    "reads info strings: ts runs, ts signature is not code, ts no-run takes a reason, anything else is " + "refused",
+    () => {
+      const page = [
+        "# Page",
+        "```ts",
+        "a;",
+        "```",
+        "```ts signature",
+        "f(): void",
+        "```",
+        "## Part",
+        "```ts no-run — needs a GPU",
+        "b;",
+        "```",
+        "```ts",
+        "c;",
+        "```",
+      ].join("\n");
+      expect(examplesOf("page.md", page).map(({ id, kind, reason, line }) => ({ id, kind, reason, line }))).toEqual([
+        { id: "page.md › Page", kind: "code", reason: "", line: 3 },
+        { id: "page.md › Page", kind: "signature", reason: "", line: 6 },
+        { id: "page.md › Part", kind: "no-run", reason: "needs a GPU", line: 10 },
+        { id: "page.md › Part (2)", kind: "code", reason: "", line: 13 },
+      ]);
+      expect(() => examplesOf("page.md", "```ts skip\nx;\n```")).toThrow(/unknown info string/);
+    },
+  );
 
   describe("the checks can fail", () => {
     it("a batch example that saves only the first result fails its check", async () => {

@@ -1,4 +1,5 @@
-// The lifecycle mock: created tasks progress on an injected clock, Prism still validates and answers, the caller's Prefer wins.
+// The lifecycle mock: created tasks progress on an injected clock, Prism still validates and answers, the caller's
+// Prefer wins.
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

@@ -1,4 +1,5 @@
-// Callback deliveries from the mock: every status change POSTed to callback_url, signed so verifyCallback accepts it, retried keeping its webhook-id, bounded, and only ours.
+// Callback deliveries from the mock: every status change POSTed to callback_url, signed so verifyCallback accepts it,
+// retried keeping its webhook-id, bounded, and only ours.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -41,42 +42,46 @@ async function create(mock: RunningMock, body: object): Promise<string> {
 }
 
 describe("callbacks", () => {
-  it("POSTs the task on every status change, on time without polling, signed so verifyCallback accepts it", async () => {
-    const hook = await receiver();
-    const mock = await mockWith({ submittedMs: 200, processingMs: 200, webhookSecret: SECRET });
-    const id = await create(mock, {
-      video_url: "https://example.com/clip.mp4",
-      callback_url: hook.url,
-      external_task_id: "job-cb-1",
-    });
-    // Nobody polls: the timers alone move the task along.
-    await expect.poll(() => hook.received.length, WAIT).toBe(3);
-    const tasks = [];
-    for (const delivery of hook.received) {
-      expect(delivery.headers["content-type"]).toBe("application/json");
-      tasks.push(
-        await verifyCallback(
-          { headers: delivery.headers as Record<string, string>, body: delivery.body },
-          { secret: SECRET },
-        ),
-      );
-    }
-    expect(tasks.map((task) => task.task_status)).toEqual(["submitted", "processing", "succeed"]);
-    for (const task of tasks) expect(task).toMatchObject({ task_id: id, task_info: { external_task_id: "job-cb-1" } });
-    // The last body is what getTask answers now (bar the envelope), media URLs included.
-    const now = await (await fetch(`${mock.url}${CREATE_PATH}/${id}`)).json();
-    expect(JSON.parse(hook.received[2]?.body ?? "")).toEqual(now.data);
-    expect(now.data.task_result.audios[0].url_mp3).toBe(`${mock.url}/media/${id}.mp3`);
-    // Each status change is its own delivery; the record on the handle says the same.
-    expect(new Set(hook.received.map((d) => d.headers["webhook-id"])).size).toBe(3);
-    expect(mock.deliveries.map((d) => [d.taskId, d.status, d.outcome, d.signed])).toEqual([
-      [id, "submitted", "delivered", true],
-      [id, "processing", "delivered", true],
-      [id, "succeed", "delivered", true],
-    ]);
-    const listed = await (await fetch(`${mock.url}/__mock/deliveries`)).json();
-    expect(listed.map((d: Delivery) => d.id)).toEqual(hook.received.map((d) => d.headers["webhook-id"]));
-  });
+  it(
+    "POSTs the task on every status change, on time without polling, signed so verifyCallback accepts " + "it",
+    async () => {
+      const hook = await receiver();
+      const mock = await mockWith({ submittedMs: 200, processingMs: 200, webhookSecret: SECRET });
+      const id = await create(mock, {
+        video_url: "https://example.com/clip.mp4",
+        callback_url: hook.url,
+        external_task_id: "job-cb-1",
+      });
+      // Nobody polls: the timers alone move the task along.
+      await expect.poll(() => hook.received.length, WAIT).toBe(3);
+      const tasks = [];
+      for (const delivery of hook.received) {
+        expect(delivery.headers["content-type"]).toBe("application/json");
+        tasks.push(
+          await verifyCallback(
+            { headers: delivery.headers as Record<string, string>, body: delivery.body },
+            { secret: SECRET },
+          ),
+        );
+      }
+      expect(tasks.map((task) => task.task_status)).toEqual(["submitted", "processing", "succeed"]);
+      for (const task of tasks)
+        expect(task).toMatchObject({ task_id: id, task_info: { external_task_id: "job-cb-1" } });
+      // The last body is what getTask answers now (bar the envelope), media URLs included.
+      const now = await (await fetch(`${mock.url}${CREATE_PATH}/${id}`)).json();
+      expect(JSON.parse(hook.received[2]?.body ?? "")).toEqual(now.data);
+      expect(now.data.task_result.audios[0].url_mp3).toBe(`${mock.url}/media/${id}.mp3`);
+      // Each status change is its own delivery; the record on the handle says the same.
+      expect(new Set(hook.received.map((d) => d.headers["webhook-id"])).size).toBe(3);
+      expect(mock.deliveries.map((d) => [d.taskId, d.status, d.outcome, d.signed])).toEqual([
+        [id, "submitted", "delivered", true],
+        [id, "processing", "delivered", true],
+        [id, "succeed", "delivered", true],
+      ]);
+      const listed = await (await fetch(`${mock.url}/__mock/deliveries`)).json();
+      expect(listed.map((d: Delivery) => d.id)).toEqual(hook.received.map((d) => d.headers["webhook-id"]));
+    },
+  );
 
   it("sends a failed task's end, and unsigned bodies that parseCallback reads when no secret is set", async () => {
     const hook = await receiver();

@@ -1,4 +1,5 @@
-// The mock's refusals: a 400 with code 1201 whose message names the field and the rule for every kind of violation, Kling-shaped for malformed JSON too; 401 only with requireAuth.
+// The mock's refusals: a 400 with code 1201 whose message names the field and the rule for every kind of violation,
+// Kling-shaped for malformed JSON too; 401 only with requireAuth.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningMock } from "../../mocks/types.js";
 import { CREATE_PATH, loadMock } from "../support/mock.js";
@@ -36,7 +37,8 @@ describe("400 with code 1201 naming the field and the rule", () => {
     [
       "a typo in the case",
       { Video_Url: URL_OK },
-      `video_id or video_url is required (exactly one of them); unknown field "Video_Url" (did you mean "video_url"?); ${KNOWN}`,
+      `video_id or video_url is required (exactly one of them); unknown field "Video_Url" (did you mean ` +
+        `"video_url"?); ${KNOWN}`,
     ],
     ["an unknown field nothing resembles", { video_url: URL_OK, colour: "red" }, `unknown field "colour"; ${KNOWN}`],
     [
@@ -168,32 +170,36 @@ describe("auth", () => {
     }
   });
 
-  it("with requireAuth answers like the real API: 1001 without a token, 1002 for another scheme, before looking at the body", async () => {
-    const strict = await startMock({ requireAuth: true });
-    try {
-      const call = async (authorization: string | undefined, body = JSON.stringify({ video_url: URL_OK })) => {
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (authorization !== undefined) headers.authorization = authorization;
-        const response = await fetch(`${strict.url}${CREATE_PATH}`, { method: "POST", headers, body });
-        return { status: response.status, body: await response.json() };
-      };
-      for (const authorization of [undefined, "", "Bearer", "Bearer   "]) {
-        expect(await call(authorization), String(authorization)).toMatchObject({
-          status: 401,
-          body: { code: 1001, message: "Authorization is empty" },
-        });
+  it(
+    "with requireAuth answers like the real API: 1001 without a token, 1002 for another scheme, before looking at " +
+      "the body",
+    async () => {
+      const strict = await startMock({ requireAuth: true });
+      try {
+        const call = async (authorization: string | undefined, body = JSON.stringify({ video_url: URL_OK })) => {
+          const headers: Record<string, string> = { "content-type": "application/json" };
+          if (authorization !== undefined) headers.authorization = authorization;
+          const response = await fetch(`${strict.url}${CREATE_PATH}`, { method: "POST", headers, body });
+          return { status: response.status, body: await response.json() };
+        };
+        for (const authorization of [undefined, "", "Bearer", "Bearer   "]) {
+          expect(await call(authorization), String(authorization)).toMatchObject({
+            status: 401,
+            body: { code: 1001, message: "Authorization is empty" },
+          });
+        }
+        expect(await call("Basic dXNlcjpwYXNz")).toMatchObject({ status: 401, body: { code: 1002 } });
+        // The token is checked first, as Kling does: a bad body without one is still a 401.
+        expect(await call(undefined, "{")).toMatchObject({ status: 401, body: { code: 1001 } });
+        expect((await call("Bearer any-token")).status).toBe(200);
+        expect((await call("bearer any-token")).status).toBe(200);
+        const get = await fetch(`${strict.url}${CREATE_PATH}/123`);
+        expect((await get.json()).code).toBe(1001);
+        // Media are public, as a CDN's are.
+        expect((await fetch(`${strict.url}/media/866889456698785798.mp3`)).status).toBe(200);
+      } finally {
+        await strict.close();
       }
-      expect(await call("Basic dXNlcjpwYXNz")).toMatchObject({ status: 401, body: { code: 1002 } });
-      // The token is checked first, as Kling does: a bad body without one is still a 401.
-      expect(await call(undefined, "{")).toMatchObject({ status: 401, body: { code: 1001 } });
-      expect((await call("Bearer any-token")).status).toBe(200);
-      expect((await call("bearer any-token")).status).toBe(200);
-      const get = await fetch(`${strict.url}${CREATE_PATH}/123`);
-      expect((await get.json()).code).toBe(1001);
-      // Media are public, as a CDN's are.
-      expect((await fetch(`${strict.url}/media/866889456698785798.mp3`)).status).toBe(200);
-    } finally {
-      await strict.close();
-    }
-  });
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// The mock's media, through the built package (dist/mocks/index.js): real MP3/WAV/MP4 files whose lengths match the task, Range, CORS, and `kling-v2a run --download`.
+// The mock's media, through the built package (dist/mocks/index.js): real MP3/WAV/MP4 files whose lengths match the
+// task, Range, CORS, and `kling-v2a run --download`.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";

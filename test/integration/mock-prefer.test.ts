@@ -16,7 +16,10 @@ const OPERATIONS: Record<Operation, { method: "get" | "post"; path: string }> = 
 const SUBMITTED_MS = 1000;
 const PROCESSING_MS = 1000;
 
-/** The documented recipes: each backticked `Prefer` value (or `?__…` query) of the table, with the operations of its row. */
+/**
+ * The documented recipes: each backticked `Prefer` value (or `?__…` query) of the table, with the operations of its
+ * row.
+ */
 function documentedRecipes(): Array<{ recipe: string; operation: Operation }> {
   const doc = readFileSync(new URL("../../docs/mock.md", import.meta.url), "utf8");
   const section = doc.slice(doc.indexOf("## Choosing an answer with `Prefer`"), doc.indexOf("## From a browser"));
@@ -122,27 +125,30 @@ describe("documented Prefer recipes", () => {
     expect(body).toEqual(withMockMedia(specExample(operation, code, example), mock.url));
   });
 
-  it("on create, Prefer: example=failed feeds the README's polling loop a task that ends failed (not a 404)", async () => {
-    const base = `${mock.url}${CREATE_PATH}`;
-    const created = await (
-      await fetch(base, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Prefer: "example=failed" },
-        body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
-      })
-    ).json();
-    let task = created.data;
-    const seen = [task.task_status];
-    while (task.task_status === "submitted" || task.task_status === "processing") {
-      clock += 600;
-      const answer = await (await fetch(`${base}/${task.task_id}`)).json();
-      if (answer.code !== 0) throw new Error(`${answer.code} ${answer.message}`);
-      task = answer.data;
-      seen.push(task.task_status);
-    }
-    expect([...new Set(seen)]).toEqual(["submitted", "processing", "failed"]);
-    expect(task.task_status_msg).toMatch(/.+/);
-  });
+  it(
+    "on create, Prefer: example=failed feeds the README's polling loop a task that ends failed (not a " + "404)",
+    async () => {
+      const base = `${mock.url}${CREATE_PATH}`;
+      const created = await (
+        await fetch(base, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Prefer: "example=failed" },
+          body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
+        })
+      ).json();
+      let task = created.data;
+      const seen = [task.task_status];
+      while (task.task_status === "submitted" || task.task_status === "processing") {
+        clock += 600;
+        const answer = await (await fetch(`${base}/${task.task_id}`)).json();
+        if (answer.code !== 0) throw new Error(`${answer.code} ${answer.message}`);
+        task = answer.data;
+        seen.push(task.task_status);
+      }
+      expect([...new Set(seen)]).toEqual(["submitted", "processing", "failed"]);
+      expect(task.task_status_msg).toMatch(/.+/);
+    },
+  );
 
   it("an error recipe on create remembers nothing, and Prism still refuses an invalid body first", async () => {
     const before = (await (await fetch(`${mock.url}${CREATE_PATH}?pageSize=500`)).json()).data.length;

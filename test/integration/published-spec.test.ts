@@ -1,4 +1,5 @@
-// The published spec files (built once per run in test/setup/build.ts): openapi.json is the YAML bundled, openapi-3.0.json is
+// The published spec files (built once per run in test/setup/build.ts): openapi.json is the YAML bundled,
+// openapi-3.0.json is
 // valid OpenAPI 3.0 for independent validators (one of which checks that every array has items) and a generator, and
 // keeps the XOR create body, the limits, the callback and every named error example.
 import { readFileSync } from "node:fs";
@@ -77,14 +78,17 @@ describe.skipIf(buildError !== null)("the published spec", () => {
       expect(v30.openapi).toBe("3.0.3");
     });
 
-    it("passes Spectral's oas ruleset, which requires items on every array (orval and kin-openapi need them)", async () => {
-      const { errors, warnings } = await spectralProblems(v30);
-      expect(errors).toEqual([]);
-      // The flattened branches no longer use the shared part; it stays listed for readers of the 3.0 file.
-      expect(warnings).toEqual([
-        "oas3-unused-component components/schemas/CreateTaskCommon: Potentially unused component has been detected.",
-      ]);
-    });
+    it(
+      "passes Spectral's oas ruleset, which requires items on every array (orval and kin-openapi need " + "them)",
+      async () => {
+        const { errors, warnings } = await spectralProblems(v30);
+        expect(errors).toEqual([]);
+        // The flattened branches no longer use the shared part; it stays listed for readers of the 3.0 file.
+        expect(warnings).toEqual([
+          "oas3-unused-component components/schemas/CreateTaskCommon: Potentially unused component has been detected.",
+        ]);
+      },
+    );
 
     describe("an array without items (negative fixture: the 3.0 file with one items removed)", () => {
       const withoutItems = () => {

@@ -1,4 +1,5 @@
-// The spec checks itself: Redocly lint is clean, every example matches its schema (ajv 2020-12), generated/ has not drifted.
+// The spec checks itself: Redocly lint is clean, every example matches its schema (ajv 2020-12), generated/ has not
+// drifted.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -75,15 +76,19 @@ describe("openapi/openapi.yaml", () => {
           if (typeof s === "boolean") booleans.push(`${where}/${key}/${i}`);
         }
       }
-      // `additionalProperties: false` and `unevaluatedProperties: false` are keywords with a boolean value, not subschemas.
+      // `additionalProperties: false` and `unevaluatedProperties: false` are keywords with a boolean value, not
+      // subschemas.
     });
     expect(booleans).toEqual([]);
   });
 
-  it("gives every array schema its items (OpenAPI 3.0 requires them, and the 3.0 copy is converted from this file)", () => {
-    const missing = arraysWithoutItems(spec);
-    expect(missing).toEqual([]);
-  });
+  it(
+    "gives every array schema its items (OpenAPI 3.0 requires them, and the 3.0 copy is converted from this " + "file)",
+    () => {
+      const missing = arraysWithoutItems(spec);
+      expect(missing).toEqual([]);
+    },
+  );
 
   it("generated/ matches the spec (drift check)", async () => {
     await expect(

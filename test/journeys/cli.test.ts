@@ -18,7 +18,8 @@ import {
   run,
 } from "../support/journey.js";
 
-// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed
+// test.
 vi.setConfig({ testTimeout: 120_000 });
 
 const CLIP = "https://example.com/clip.mp4";
@@ -390,47 +391,51 @@ describe.concurrent("commands against the mock", () => {
 });
 
 describe.concurrent("kling-v2a batch", () => {
-  it("a URL list (with # comments): results appended as JSONL, exit 1 when an item failed; a rerun resumes without creating again", async () => {
-    const dir = join(pkg.consumer, "batch-urls");
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, "clips.txt");
-    await writeFile(
-      file,
-      [
-        "# three clips",
-        "https://example.com/a.mp4",
-        "https://example.com/fail-b.mp4",
-        "",
-        "https://example.com/c.mp4",
-        "",
-      ].join("\n"),
-    );
-    const first = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
-      cwd: dir,
-    });
-    expect(first.code, first.stderr).toBe(1);
-    json(first.stdout); // one JSON summary document
-    const lines = readFileSync(`${file}.results.jsonl`, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(3);
-    expect(lines.filter((l) => l.ok)).toHaveLength(2);
-    for (const line of lines) expect(line.externalTaskId).toMatch(/\S/);
+  it(
+    "a URL list (with # comments): results appended as JSONL, exit 1 when an item failed; a rerun resumes without " +
+      "creating again",
+    async () => {
+      const dir = join(pkg.consumer, "batch-urls");
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, "clips.txt");
+      await writeFile(
+        file,
+        [
+          "# three clips",
+          "https://example.com/a.mp4",
+          "https://example.com/fail-b.mp4",
+          "",
+          "https://example.com/c.mp4",
+          "",
+        ].join("\n"),
+      );
+      const first = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
+        cwd: dir,
+      });
+      expect(first.code, first.stderr).toBe(1);
+      json(first.stdout); // one JSON summary document
+      const lines = readFileSync(`${file}.results.jsonl`, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(3);
+      expect(lines.filter((l) => l.ok)).toHaveLength(2);
+      for (const line of lines) expect(line.externalTaskId).toMatch(/\S/);
 
-    // The batch's tasks on the server, found by their external_task_id (other journeys create tasks meanwhile).
-    const ids = new Set(lines.map((l) => l.externalTaskId));
-    const batchTasks = async () =>
-      json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).filter(
-        (t: any) => ids.has(t.task_info?.external_task_id),
-      ).length;
-    expect(await batchTasks()).toBe(3);
-    const again = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
-      cwd: dir,
-    });
-    expect(again.code, again.stderr).toBe(1); // the failed item stays failed
-    expect(await batchTasks()).toBe(3); // nothing created (or billed) twice
-  });
+      // The batch's tasks on the server, found by their external_task_id (other journeys create tasks meanwhile).
+      const ids = new Set(lines.map((l) => l.externalTaskId));
+      const batchTasks = async () =>
+        json((await kling(pkg, ["list", "--page-size", "500", "--base-url", mock.url, "--json"])).stdout).filter(
+          (t: any) => ids.has(t.task_info?.external_task_id),
+        ).length;
+      expect(await batchTasks()).toBe(3);
+      const again = await kling(pkg, ["batch", file, "--concurrency", "2", ...POLL, "--base-url", mock.url, "--json"], {
+        cwd: dir,
+      });
+      expect(again.code, again.stderr).toBe(1); // the failed item stays failed
+      expect(await batchTasks()).toBe(3); // nothing created (or billed) twice
+    },
+  );
 
   it("a JSONL file of create bodies: exit 0 when every item succeeded", async () => {
     const dir = join(pkg.consumer, "batch-jsonl");

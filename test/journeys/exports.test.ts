@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { type InstalledPackage, installedPackage, killChildren, nodeJson } from "../support/journey.js";
 
-// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed
+// test.
 vi.setConfig({ testTimeout: 120_000 });
 
 const NAME = "kling-video-to-audio";
@@ -95,13 +96,15 @@ describe.concurrent("every entry of the exports map", () => {
     expect(same).toEqual({ createClient: true, KlingError: true });
   });
 
-  it("resolves every file entry (the spec, package.json) by name, from import and require, and each parses", async () => {
-    const files = Object.keys(exportsMap).filter(isFile);
-    const result = await nodeJson<
-      Record<string, { esm: string; cjs: string; openapi?: string; name?: string; error?: string }>
-    >(
-      pkg,
-      `import { createRequire } from "node:module";
+  it(
+    "resolves every file entry (the spec, package.json) by name, from import and require, and each " + "parses",
+    async () => {
+      const files = Object.keys(exportsMap).filter(isFile);
+      const result = await nodeJson<
+        Record<string, { esm: string; cjs: string; openapi?: string; name?: string; error?: string }>
+      >(
+        pkg,
+        `import { createRequire } from "node:module";
       import { readFileSync } from "node:fs";
       import { fileURLToPath } from "node:url";
       const require = createRequire(import.meta.url);
@@ -117,21 +120,22 @@ describe.concurrent("every entry of the exports map", () => {
         }
       }
       console.log(JSON.stringify(out));`,
-    );
-    for (const file of files) {
-      const r = result[specifier(file)]!;
-      expect(r.error, specifier(file)).toBeUndefined();
-      expect(r.esm).toBe(r.cjs);
-      expect(r.esm.startsWith(join(pkg.consumer, "node_modules", NAME))).toBe(true);
-    }
-    // The YAML is parsed here (the consumer has no YAML parser), from the file the consumer resolved.
-    const yaml = parse(readFileSync(result[`${NAME}/openapi.yaml`]!.esm, "utf8"));
-    expect(yaml.openapi).toMatch(/^3\.1\./);
-    expect(Object.keys(yaml.paths)).toContain("/v1/audio/video-to-audio");
-    expect(result[`${NAME}/openapi.json`]!.openapi).toMatch(/^3\.1\./);
-    expect(result[`${NAME}/openapi-3.0.json`]!.openapi).toMatch(/^3\.0\./);
-    expect(result[`${NAME}/package.json`]!.name).toBe(NAME);
-  });
+      );
+      for (const file of files) {
+        const r = result[specifier(file)]!;
+        expect(r.error, specifier(file)).toBeUndefined();
+        expect(r.esm).toBe(r.cjs);
+        expect(r.esm.startsWith(join(pkg.consumer, "node_modules", NAME))).toBe(true);
+      }
+      // The YAML is parsed here (the consumer has no YAML parser), from the file the consumer resolved.
+      const yaml = parse(readFileSync(result[`${NAME}/openapi.yaml`]!.esm, "utf8"));
+      expect(yaml.openapi).toMatch(/^3\.1\./);
+      expect(Object.keys(yaml.paths)).toContain("/v1/audio/video-to-audio");
+      expect(result[`${NAME}/openapi.json`]!.openapi).toMatch(/^3\.1\./);
+      expect(result[`${NAME}/openapi-3.0.json`]!.openapi).toMatch(/^3\.0\./);
+      expect(result[`${NAME}/package.json`]!.name).toBe(NAME);
+    },
+  );
 
   it("the spec files sit where the README says: node_modules/kling-video-to-audio/openapi/…", () => {
     for (const file of ["openapi.yaml", "openapi.json", "openapi-3.0.json"]) {

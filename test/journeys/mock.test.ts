@@ -10,7 +10,8 @@ import {
   startMock,
 } from "../support/journey.js";
 
-// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed
+// test.
 vi.setConfig({ testTimeout: 120_000 });
 
 const PATH = "/v1/audio/video-to-audio";
@@ -75,31 +76,35 @@ async function follow(id: string): Promise<{ seen: string[]; task: any }> {
 }
 
 describe("the lifecycle", () => {
-  it("a created task is yours (its own id, external_task_id, video, created_at) and moves submitted → processing → succeed", async () => {
-    const before = Date.now();
-    const created = await create({
-      video_url: "https://example.com/clip.mp4",
-      bgm_prompt: "slow ambient piano",
-      external_task_id: "job-1",
-    });
-    expect(created.status).toBe(200);
-    expect(created.body.code).toBe(0);
-    const task = created.body.data;
-    expect(task.task_status).toBe("submitted");
-    const again = await create({ video_url: "https://example.com/clip.mp4" });
-    expect(again.body.data.task_id).not.toBe(task.task_id); // a new task_id every time
+  it(
+    "a created task is yours (its own id, external_task_id, video, created_at) and moves submitted → processing → " +
+      "succeed",
+    async () => {
+      const before = Date.now();
+      const created = await create({
+        video_url: "https://example.com/clip.mp4",
+        bgm_prompt: "slow ambient piano",
+        external_task_id: "job-1",
+      });
+      expect(created.status).toBe(200);
+      expect(created.body.code).toBe(0);
+      const task = created.body.data;
+      expect(task.task_status).toBe("submitted");
+      const again = await create({ video_url: "https://example.com/clip.mp4" });
+      expect(again.body.data.task_id).not.toBe(task.task_id); // a new task_id every time
 
-    const { seen, task: done } = await follow(task.task_id);
-    expect(seen.at(-1)).toBe("succeed");
-    expect(["submitted", "processing", "succeed"].filter((s) => seen.includes(s))).toEqual(seen);
-    expect(done.task_id).toBe(task.task_id);
-    expect(done.task_info).toMatchObject({
-      external_task_id: "job-1",
-      parent_video: { url: "https://example.com/clip.mp4" },
-    });
-    expect(done.created_at).toBeGreaterThanOrEqual(before - 5_000);
-    expect(done.task_result.audios[0].url_mp3).toMatch(/^https?:\/\//);
-  });
+      const { seen, task: done } = await follow(task.task_id);
+      expect(seen.at(-1)).toBe("succeed");
+      expect(["submitted", "processing", "succeed"].filter((s) => seen.includes(s))).toEqual(seen);
+      expect(done.task_id).toBe(task.task_id);
+      expect(done.task_info).toMatchObject({
+        external_task_id: "job-1",
+        parent_video: { url: "https://example.com/clip.mp4" },
+      });
+      expect(done.created_at).toBeGreaterThanOrEqual(before - 5_000);
+      expect(done.task_result.audios[0].url_mp3).toMatch(/^https?:\/\//);
+    },
+  );
 
   it("a task whose input says 'fail' ends failed, with the example's task_status_msg", async () => {
     const created = await create({ video_url: "https://example.com/clip.mp4", sound_effect_prompt: "please fail" });

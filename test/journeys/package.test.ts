@@ -51,7 +51,8 @@ describe.skipIf(buildError !== null)("the package", () => {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const { packMs, peersMs, installMs, mocksMs } = installed.timings;
     console.log(
-      `package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`,
+      `package: pack (fresh copy, prepack build) ${s(packMs)}, Prism peers' install beside it ${s(peersMs)}; tarball ` +
+        `installs after the pack ${s(installMs)}; two mocks started ${s(mocksMs)}`,
     );
   }, 300_000);
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type InstalledPackage, installedPackage, killChildren, mocksOf, nodeJson } from "../support/journey.js";
 
-// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed
+// test.
 vi.setConfig({ testTimeout: 120_000 });
 
 const SECRET = "sk-journey-sdk-secret-27182818";
@@ -46,15 +47,18 @@ function program<T = any>(body: string, env: Record<string, string> = {}): Promi
 }
 
 describe.concurrent("Quick start", () => {
-  it("createClient against the mock with NO key, then run() to success (the README's promise for the mock)", async () => {
-    // BASE_URLS.mock is port 4010; the test's mock is on a free port of the same loopback address.
-    const result = await program(`
+  it(
+    "createClient against the mock with NO key, then run() to success (the README's promise for the " + "mock)",
+    async () => {
+      // BASE_URLS.mock is port 4010; the test's mock is on a free port of the same loopback address.
+      const result = await program(`
       const kling = k.createClient({ baseUrl: MOCK });
       const task = await kling.run({ video_url: "https://example.com/clip.mp4" }, { pollIntervalMs: 100 });
       console.log(JSON.stringify({ status: task.task_status, mp3: task.task_result?.audios?.[0]?.url_mp3 }));`);
-    expect(result.status).toBe("succeed");
-    expect(result.mp3).toMatch(/^https?:\/\//);
-  });
+      expect(result.status).toBe("succeed");
+      expect(result.mp3).toMatch(/^https?:\/\//);
+    },
+  );
 
   it("run() with a key, onProgress and timeoutMs: sees the task move and returns the audio URL", async () => {
     const result = await program(`
@@ -86,8 +90,11 @@ describe.concurrent("Quick start", () => {
 });
 
 describe.concurrent("auth", () => {
-  it("Kling's access key + secret key: an HS256 JWT (iss = the access key) signed on the fly, loaded from the package", async () => {
-    const result = await program(`
+  it(
+    "Kling's access key + secret key: an HS256 JWT (iss = the access key) signed on the fly, loaded from the " +
+      "package",
+    async () => {
+      const result = await program(`
       const sent = [];
       const kling = k.createClient({ accessKey: "ak-journey", secretKey: "sk-journey-secret-key", baseUrl: MOCK,
         fetch: (r, i) => { sent.push(r.headers.get("authorization")); return fetch(r, i); } });
@@ -95,16 +102,19 @@ describe.concurrent("auth", () => {
       const [head, payload, signature] = sent[0].replace(/^Bearer /, "").split(".");
       const json = (part) => JSON.parse(Buffer.from(part, "base64url").toString());
       console.log(JSON.stringify({ header: json(head), payload: json(payload), signed: signature.length > 20 }));`);
-    expect(result.header).toMatchObject({ alg: "HS256" });
-    expect(result.payload.iss).toBe("ak-journey");
-    expect(result.payload.exp - result.payload.nbf).toBeGreaterThan(25 * 60);
-    expect(result.signed).toBe(true);
-  });
+      expect(result.header).toMatchObject({ alg: "HS256" });
+      expect(result.payload.iss).toBe("ak-journey");
+      expect(result.payload.exp - result.payload.nbf).toBeGreaterThan(25 * 60);
+      expect(result.signed).toBe(true);
+    },
+  );
 });
 
 describe.concurrent("the client's methods", () => {
-  it("createTask, getTask, waitForTask, listTasks, tasks(), findTaskByExternalId and raw work against the mock", async () => {
-    const result = await program(`
+  it(
+    "createTask, getTask, waitForTask, listTasks, tasks(), findTaskByExternalId and raw work against the " + "mock",
+    async () => {
+      const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
       const created = await kling.createTask({ video_url: "https://example.com/m.mp4", external_task_id: "journey-sdk-methods" });
       const got = await kling.getTask(created.task_id);
@@ -119,18 +129,20 @@ describe.concurrent("the client's methods", () => {
         listed: page.some((t) => t.task_id === created.task_id), iterated: all.includes(created.task_id),
         found: found?.task_id === created.task_id, raw: raw.data?.data?.task_id === created.task_id,
       }));`);
-    // No check that tasks() yields each id once: other journeys create tasks on this shared mock meanwhile, and a
-    // newest-first list without a cursor shifts under any iterator (the unit tests check it on a list that holds still).
-    expect(result).toEqual({
-      created: "submitted",
-      got: true,
-      done: "succeed",
-      listed: true,
-      iterated: true,
-      found: true,
-      raw: true,
-    });
-  });
+      // No check that tasks() yields each id once: other journeys create tasks on this shared mock meanwhile, and a
+      // newest-first list without a cursor shifts under any iterator (the unit tests check it on a list that holds
+      // still).
+      expect(result).toEqual({
+        created: "submitted",
+        got: true,
+        done: "succeed",
+        listed: true,
+        iterated: true,
+        found: true,
+        raw: true,
+      });
+    },
+  );
 });
 
 describe.concurrent("errors", () => {
@@ -171,8 +183,11 @@ describe.concurrent("errors", () => {
     expect(result.msg).toMatch(/\S/);
   });
 
-  it("a wait that runs out: KlingTimeoutError with taskId and lastStatus; the task keeps running and can be waited for again", async () => {
-    const result = await program(`
+  it(
+    "a wait that runs out: KlingTimeoutError with taskId and lastStatus; the task keeps running and can be waited " +
+      "for again",
+    async () => {
+      const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: SLOW });
       const created = await kling.createTask({ video_url: "https://example.com/slow.mp4" });
       const e = await errorOf(kling.waitForTask(created.task_id, { timeoutMs: 2_000, pollIntervalMs: 50 }));
@@ -180,15 +195,16 @@ describe.concurrent("errors", () => {
       const now = await kling.getTask(e.taskId);
       console.log(JSON.stringify({ ...describe(e), timeout: e instanceof k.KlingTimeoutError, same: e.taskId === created.task_id,
         again: describe(again), now: now.task_status }));`);
-    expect(result).toMatchObject({
-      name: "KlingTimeoutError",
-      timeout: true,
-      same: true,
-      lastStatus: "submitted",
-      now: "submitted",
-    });
-    expect(result.again).toMatchObject({ name: "KlingTimeoutError", lastStatus: "submitted" });
-  });
+      expect(result).toMatchObject({
+        name: "KlingTimeoutError",
+        timeout: true,
+        same: true,
+        lastStatus: "submitted",
+        now: "submitted",
+      });
+      expect(result.again).toMatchObject({ name: "KlingTimeoutError", lastStatus: "submitted" });
+    },
+  );
 
   it("an AbortSignal stops a wait at once, with the signal's reason", async () => {
     const result = await program(`
@@ -223,8 +239,11 @@ describe.concurrent("errors", () => {
 });
 
 describe.concurrent("runBatch", () => {
-  it("runs many inputs under a concurrency limit, one result per item with its externalTaskId; a rerun creates nothing", async () => {
-    const result = await program(`
+  it(
+    "runs many inputs under a concurrency limit, one result per item with its externalTaskId; a rerun creates " +
+      "nothing",
+    async () => {
+      const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
       const inputs = [
         { video_url: "https://example.com/b1.mp4" },
@@ -246,15 +265,16 @@ describe.concurrent("runBatch", () => {
       const before = await count();
       const second = await batch();
       console.log(JSON.stringify({ first, second, before, created: (await count()) - before }));`);
-    expect(result.first.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
-    expect(result.first[1].error).toBe("KlingTaskFailedError");
-    expect(result.first[2].error).toBe("KlingValidationError");
-    for (const r of result.first) {
-      expect(r.kling).toBe(true);
-      expect(r.ext, `item ${r.index} has its externalTaskId`).toMatch(/\S/);
-    }
-    expect(result.second.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
-    expect(result.before).toBe(3); // one task per valid input (one of them failed); the invalid input sent nothing
-    expect(result.created).toBe(0);
-  });
+      expect(result.first.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
+      expect(result.first[1].error).toBe("KlingTaskFailedError");
+      expect(result.first[2].error).toBe("KlingValidationError");
+      for (const r of result.first) {
+        expect(r.kling).toBe(true);
+        expect(r.ext, `item ${r.index} has its externalTaskId`).toMatch(/\S/);
+      }
+      expect(result.second.map((r: { ok: boolean }) => r.ok)).toEqual([true, false, false, true]);
+      expect(result.before).toBe(3); // one task per valid input (one of them failed); the invalid input sent nothing
+      expect(result.created).toBe(0);
+    },
+  );
 });

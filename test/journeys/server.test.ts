@@ -14,7 +14,8 @@ import {
   startNode,
 } from "../support/journey.js";
 
-// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed test.
+// Each journey runs whole programs (a loaded 2-core machine can make one take seconds): a generous bound, not a speed
+// test.
 vi.setConfig({ testTimeout: 120_000 });
 
 const SERVER_KEY = "sk-journey-proxy-server-key-16180339";
@@ -37,10 +38,13 @@ beforeAll(async () => {
 afterAll(killChildren);
 
 describe("callbacks: the README's node:http endpoint, tested as 'Testing your endpoint' shows", () => {
-  it("accepts a signed delivery, refuses a changed byte, an old timestamp and a missing signature; parses both body dialects", async () => {
-    const result = await nodeJson(
-      pkg,
-      `import { createServer } from "node:http";
+  it(
+    "accepts a signed delivery, refuses a changed byte, an old timestamp and a missing signature; parses both body " +
+      "dialects",
+    async () => {
+      const result = await nodeJson(
+        pkg,
+        `import { createServer } from "node:http";
       import { KlingCallbackError, parseCallback, signCallback, verifyCallback } from "kling-video-to-audio";
 
       const secret = \`whsec_\${btoa("a-test-secret")}\`;
@@ -78,18 +82,19 @@ describe("callbacks: the README's node:http endpoint, tested as 'Testing your en
       console.log(JSON.stringify({ ok, tampered, old, unsigned, received, headerNames: Object.keys(headers).sort(),
         console: [console_.task_id, console_.task_status], later: later.task_status,
         badJson: reasonOf(() => parseCallback("{nope")), parsed: reasonOf(() => parseCallback({ task_id: "1" })) }));`,
-    );
-    expect(result.headerNames).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
-    expect(result.ok).toBe("200 ");
-    expect(result.received).toEqual(["866889456698785798 succeed"]);
-    expect(result.tampered).toBe("400 invalid_signature");
-    expect(result.old).toBe("400 timestamp_out_of_tolerance");
-    expect(result.unsigned).toBe("400 missing_headers");
-    expect(result.console).toEqual(["866889456698785798", "succeed"]);
-    expect(result.later).toBe("some_new_status");
-    expect(result.badJson).toBe("invalid_json");
-    expect(result.parsed).toBe("parsed_body");
-  });
+      );
+      expect(result.headerNames).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
+      expect(result.ok).toBe("200 ");
+      expect(result.received).toEqual(["866889456698785798 succeed"]);
+      expect(result.tampered).toBe("400 invalid_signature");
+      expect(result.old).toBe("400 timestamp_out_of_tolerance");
+      expect(result.unsigned).toBe("400 missing_headers");
+      expect(result.console).toEqual(["866889456698785798", "succeed"]);
+      expect(result.later).toBe("some_new_status");
+      expect(result.badJson).toBe("invalid_json");
+      expect(result.parsed).toBe("parsed_body");
+    },
+  );
 });
 
 describe("the proxy: browsers without keys", () => {
@@ -159,7 +164,8 @@ describe("the proxy: browsers without keys", () => {
     const result = await nodeJson(
       pkg,
       `import { createClient } from "kling-video-to-audio";
-      const kling = createClient({ baseUrl: ${JSON.stringify(`${proxy.url}/api/kling`)} }); // the browser's client: no key
+      // the browser's client: no key
+      const kling = createClient({ baseUrl: ${JSON.stringify(`${proxy.url}/api/kling`)} });
       const task = await kling.run({ video_url: "https://example.com/clip.mp4" }, { pollIntervalMs: 100 });
       const again = await kling.getTask(task.task_id);
       console.log(JSON.stringify({ status: task.task_status, again: again.task_status }));`,
@@ -167,25 +173,28 @@ describe("the proxy: browsers without keys", () => {
     expect(result).toEqual({ status: "succeed", again: "succeed" });
   });
 
-  it("sends the server's key upstream, never the browser's Authorization or cookies, and never shows the key", async () => {
-    const before = seen.length;
-    const created = await browser(API, {
-      method: "POST",
-      body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
-    });
-    expect(created.status).toBe(200);
-    const got = await browser(`${API}/${created.body.data.task_id}`);
-    expect(got.status).toBe(200);
-    const listed = await browser(`${API}?pageNum=1&pageSize=10`);
-    expect(listed.status).toBe(200);
-    const calls = seen.slice(before);
-    expect(calls.length).toBeGreaterThanOrEqual(3);
-    for (const call of calls) {
-      expect(call.authorization).toBe(`Bearer ${SERVER_KEY}`);
-      expect(call.cookie).toBeUndefined();
-    }
-    for (const answer of [created, got, listed]) expect(answer.text + answer.headers).not.toContain(SERVER_KEY);
-  });
+  it(
+    "sends the server's key upstream, never the browser's Authorization or cookies, and never shows the " + "key",
+    async () => {
+      const before = seen.length;
+      const created = await browser(API, {
+        method: "POST",
+        body: JSON.stringify({ video_url: "https://example.com/clip.mp4" }),
+      });
+      expect(created.status).toBe(200);
+      const got = await browser(`${API}/${created.body.data.task_id}`);
+      expect(got.status).toBe(200);
+      const listed = await browser(`${API}?pageNum=1&pageSize=10`);
+      expect(listed.status).toBe(200);
+      const calls = seen.slice(before);
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      for (const call of calls) {
+        expect(call.authorization).toBe(`Bearer ${SERVER_KEY}`);
+        expect(call.cookie).toBeUndefined();
+      }
+      for (const answer of [created, got, listed]) expect(answer.text + answer.headers).not.toContain(SERVER_KEY);
+    },
+  );
 
   it("a bad create body gets a Kling-shaped 400 (code 1201) and is not forwarded", async () => {
     const before = seen.length;
@@ -195,14 +204,17 @@ describe("the proxy: browsers without keys", () => {
     expect(seen.length).toBe(before);
   });
 
-  it("any other path answers 404 (code 1202); a refused authorize answers 401 (code 1000); neither is forwarded", async () => {
-    const before = seen.length;
-    const other = await browser("/api/kling/v1/videos/text2video");
-    expect(other.status).toBe(404);
-    expect(other.body.code).toBe(1202);
-    const refused = await browser(`/api/closed${PATH}?pageNum=1&pageSize=10`);
-    expect(refused.status).toBe(401);
-    expect(refused.body.code).toBe(1000);
-    expect(seen.length).toBe(before);
-  });
+  it(
+    "any other path answers 404 (code 1202); a refused authorize answers 401 (code 1000); neither is " + "forwarded",
+    async () => {
+      const before = seen.length;
+      const other = await browser("/api/kling/v1/videos/text2video");
+      expect(other.status).toBe(404);
+      expect(other.body.code).toBe(1202);
+      const refused = await browser(`/api/closed${PATH}?pageNum=1&pageSize=10`);
+      expect(refused.status).toBe(401);
+      expect(refused.body.code).toBe(1000);
+      expect(seen.length).toBe(before);
+    },
+  );
 });

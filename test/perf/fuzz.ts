@@ -97,20 +97,24 @@ if (figures) {
   const { create: c, callbacks: cb, responses: r } = figures;
   const total = c.cases + cb.cases + r.cases;
   console.log(
-    `fuzz: ${n(total)} cases, seed ${figures.seed}, ${figures.failures} property failures, ${failedTests} failed tests, ${elapsed.toFixed(1)} s`,
+    `fuzz: ${n(total)} cases, seed ${figures.seed}, ${figures.failures} property failures, ${failedTests} failed ` +
+      `tests, ${elapsed.toFixed(1)} s`,
   );
   console.log(
     `  create inputs  ${n(c.cases)} (${n(c.valid)} accepted and sent, ${n(c.invalid)} rejected before sending)`,
   );
   console.log(
-    `                 known divergences: URL rule ${n(c.urlRuleDisagreements)} (${list(c.urlKinds)}), null video field dropped ${n(c.nullVideoDropped)}`,
+    `                 known divergences: URL rule ${n(c.urlRuleDisagreements)} (${list(c.urlKinds)}), null video ` +
+      `field dropped ${n(c.nullVideoDropped)}`,
   );
   console.log(
-    `  callbacks      ${n(cb.cases)} (${n(cb.parse)} parse, ${n(cb.headers)} header sets, ${n(cb.signed)} signed, ${n(cb.mutated)} mutated; ${n(cb.accepted)} accepted)`,
+    `  callbacks      ${n(cb.cases)} (${n(cb.parse)} parse, ${n(cb.headers)} header sets, ${n(cb.signed)} signed, ` +
+      `${n(cb.mutated)} mutated; ${n(cb.accepted)} accepted)`,
   );
   console.log(`                 rejected: ${list(cb.rejected)}`);
   console.log(
-    `  responses      ${n(r.cases)} (${n(r.resolved)} resolved, ${n(r.cases - r.resolved)} rejected, ${n(r.huge)} with 1-2 MB bodies, ${n(r.multiAnswer)} answered more than once, ${n(r.echoedSecrets)} echoing a secret)`,
+    `  responses      ${n(r.cases)} (${n(r.resolved)} resolved, ${n(r.cases - r.resolved)} rejected, ${n(r.huge)} ` +
+      `with 1-2 MB bodies, ${n(r.multiAnswer)} answered more than once, ${n(r.echoedSecrets)} echoing a secret)`,
   );
   console.log(`                 rejected: ${list(r.rejected)}`);
 } else {

@@ -81,7 +81,8 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadFigures> {
 
 export function printLoad(f: LoadFigures, options: Required<Pick<LoadOptions, "serverLimit" | "concurrency">>): void {
   console.log(
-    `load: ${f.items} items, server runs ${options.serverLimit} at once (1303 beyond), batch concurrency ${options.concurrency}`,
+    `load: ${f.items} items, server runs ${options.serverLimit} at once (1303 beyond), batch concurrency ` +
+      `${options.concurrency}`,
   );
   console.log(
     `  succeeded              ${f.succeeded}/${f.items}${f.succeeded === f.items ? " (ok)" : " (MUST BE ALL)"}`,
@@ -90,10 +91,12 @@ export function printLoad(f: LoadFigures, options: Required<Pick<LoadOptions, "s
   console.log(`  1303 answers           ${f.rejected1303} of ${f.creates} creates`);
   console.log(`  peak tasks running     ${f.peakRunning}`);
   console.log(
-    `  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (${options.serverLimit} always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`,
+    `  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (${options.serverLimit} ` +
+      `always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`,
   );
   console.log(
-    `  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB (client and server in one process)`,
+    `  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB (client and server ` +
+      `in one process)`,
   );
 }
 

@@ -1,4 +1,5 @@
-// Small seeded versions of `npm run soak` and `npm run load`: no duplicates, nothing lost, only KlingErrors, full success under 1303.
+// Small seeded versions of `npm run soak` and `npm run load`: no duplicates, nothing lost, only KlingErrors, full
+// success under 1303.
 import { describe, expect, it } from "vitest";
 import { printLoad, runLoad } from "./load.js";
 import { printSoak, runSoak } from "./soak.js";
@@ -14,7 +15,8 @@ describe("proof under faults and load (small, seeded)", () => {
     expect(figures.results).toBe(80);
   }, 30_000);
 
-  it("load: 40 items against a server that runs 3 at once; all succeed, 0 duplicates, never more than 3 running", async () => {
+  it("load: 40 items against a server that runs 3 at once; all succeed, 0 duplicates, never more than 3 " +
+    "running", async () => {
     const figures = await runLoad({ items: 40, serverLimit: 3, concurrency: 8, taskDurationMs: 100 });
     printLoad(figures, { serverLimit: 3, concurrency: 8 });
     expect(figures.succeeded).toBe(40);

@@ -128,20 +128,24 @@ export async function runScale(options: ScaleOptions = {}): Promise<ScaleFigures
 export function printScale(f: ScaleFigures, taskDurationMs: number): void {
   const mark = (ok: boolean, must: string) => (ok ? " (ok)" : ` (${must})`);
   console.log(
-    `scale: ${f.items} items, ${f.workers} worker processes on one Redis, a ${f.limit}-task account (1303 beyond), ${taskDurationMs} ms tasks`,
+    `scale: ${f.items} items, ${f.workers} worker processes on one Redis, a ${f.limit}-task account (1303 beyond), ` +
+      `${taskDurationMs} ms tasks`,
   );
   console.log(`  items                  ${f.items}: ${f.completed} completed, ${f.failed} failed`);
   console.log(
-    `  workers                ${f.workers}, killed ${f.killed} (SIGKILL mid-job)${f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : ""}`,
+    `  workers                ${f.workers}, killed ${f.killed} (SIGKILL ` +
+      `mid-job)${f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : ""}`,
   );
   console.log(`  duplicates             ${f.duplicates}${mark(f.duplicates === 0, "MUST BE 0")}`);
   console.log(`  lost                   ${f.lost}${mark(f.lost === 0 && f.failed === 0, "MUST BE 0")}`);
   console.log(
-    `  peak running           ${f.peakRunning} of the limit ${f.limit}${mark(f.peakRunning <= f.limit, "OVER THE LIMIT")}`,
+    `  peak running           ${f.peakRunning} of the limit ` +
+      `${f.limit}${mark(f.peakRunning <= f.limit, "OVER THE LIMIT")}`,
   );
   console.log(`  1303 answers           ${f.rejected1303}`);
   console.log(
-    `  throughput             ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (items ÷ limit × task time): ${(f.efficiency * 100).toFixed(0)}% of ideal${mark(f.efficiency >= 0.9, "target 90%")}`,
+    `  throughput             ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (items ÷ limit × task ` +
+      `time): ${(f.efficiency * 100).toFixed(0)}% of ideal${mark(f.efficiency >= 0.9, "target 90%")}`,
   );
 }
 

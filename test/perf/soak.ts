@@ -153,7 +153,8 @@ export function printSoak(figures: SoakFigures, seed: number): void {
   const verdict = (value: number) => (value === 0 ? "0 (ok)" : `${value} (MUST BE 0)`);
   console.log(`soak, seed ${seed}: ${figures.inputs} inputs in ${figures.seconds.toFixed(1)} s`);
   console.log(
-    `  results yielded        ${figures.results} (${figures.succeeded} succeeded, ${figures.failed} failed: ${JSON.stringify(figures.failures)})`,
+    `  results yielded        ${figures.results} (${figures.succeeded} succeeded, ${figures.failed} failed: ` +
+      `${JSON.stringify(figures.failures)})`,
   );
   console.log(`  tasks created          ${figures.tasksCreated}`);
   console.log(`  duplicates             ${verdict(figures.duplicates)}`);
@@ -161,7 +162,8 @@ export function printSoak(figures: SoakFigures, seed: number): void {
   console.log(`  non-KlingError errors  ${verdict(figures.nonKlingErrors)}`);
   console.log(`  time per item          p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms`);
   console.log(
-    `  faults injected        ${Object.values(figures.faults).reduce((a, b) => a + b, 0)}: ${JSON.stringify(figures.faults)}`,
+    `  faults injected        ${Object.values(figures.faults).reduce((a, b) => a + b, 0)}: ` +
+      `${JSON.stringify(figures.faults)}`,
   );
 }
 

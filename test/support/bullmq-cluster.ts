@@ -1,4 +1,5 @@
-// Worker processes for the BullMQ suites and `npm run scale`: `kling-v2a worker` children, their stderr lines, and kills.
+// Worker processes for the BullMQ suites and `npm run scale`: `kling-v2a worker` children, their stderr lines, and
+// kills.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -121,7 +122,8 @@ function watch(name: string, child: ChildProcess): WorkerProcess {
           waiters.delete(waiter);
           reject(
             new Error(
-              `${name}: no line matching ${pattern} within ${timeoutMs} ms; its output:\n${lines.slice(-30).join("\n")}`,
+              `${name}: no line matching ${pattern} within ${timeoutMs} ms; its ` +
+                `output:\n${lines.slice(-30).join("\n")}`,
             ),
           );
         }, timeoutMs);

@@ -1,14 +1,20 @@
-// Runs one documentation example as a real module: its package imports pointed at the sources, the names it takes as given supplied, its console recorded.
+// Runs one documentation example as a real module: its package imports pointed at the sources, the names it takes as
+// given supplied, its console recorded.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { type Example, root } from "./docs.js";
 
-/** Where the prepared modules are written (git-ignored); inside the repository so that `bullmq` and the sources resolve. */
+/**
+ * Where the prepared modules are written (git-ignored); inside the repository so that `bullmq` and the sources resolve.
+ */
 export const RUN_DIR = join(root, ".docs-run");
 
-/** What each import of an example loads instead: the sources of the package's entry points, and small fakes of frameworks the SDK does not depend on. */
+/**
+ * What each import of an example loads instead: the sources of the package's entry points, and small fakes of
+ * frameworks the SDK does not depend on.
+ */
 const MODULES: Record<string, string> = {
   "kling-video-to-audio": "src/index.ts",
   "kling-video-to-audio/proxy": "src/proxy/index.ts",

@@ -1,4 +1,5 @@
-// The ```ts examples of the README and docs/*.md, as the docs tests see them: where each is, what it is called, whether it runs.
+// The ```ts examples of the README and docs/*.md, as the docs tests see them: where each is, what it is called, whether
+// it runs.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,10 @@ export interface Example {
   /** The line of the block's first code line (1-based). */
   line: number;
   code: string;
-  /** `<file> › <nearest heading above>`, with ` (2)`, ` (3)`… for a heading's later code blocks: stable while the text around it changes. */
+  /**
+   * `<file> › <nearest heading above>`, with ` (2)`, ` (3)`… for a heading's later code blocks: stable while the text
+   * around it changes.
+   */
   id: string;
   kind: "code" | "signature" | "no-run";
   /** For `no-run`: the reason written after it (empty when none was given). */

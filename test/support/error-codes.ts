@@ -1,4 +1,5 @@
-// Kling's documented business codes as the tests expect them: HTTP status, the SDK's error class, whether it is retried.
+// Kling's documented business codes as the tests expect them: HTTP status, the SDK's error class, whether it is
+// retried.
 import {
   KlingAccountError,
   type KlingApiError,

@@ -42,7 +42,10 @@ export interface FakeKlingOptions {
   uniqueExternalIds?: boolean;
   /** Where result files are said to be (`<base>/<task_id>.mp3`). @default "http://cdn.invalid/v2a" */
   resultBaseUrl?: string;
-  /** The query path takes an external_task_id as well as a task_id, as Kling's does; false acts like a gateway that takes only task ids. @default true */
+  /**
+   * The query path takes an external_task_id as well as a task_id, as Kling's does; false acts like a gateway that
+   * takes only task ids. @default true
+   */
   queryByExternalId?: boolean;
   /** Picks a fault (or none) for each request. @default no faults */
   fault?: (request: FakeRequest) => Fault | undefined;
@@ -242,7 +245,8 @@ export async function startFakeKling(options: FakeKlingOptions = {}): Promise<Fa
       case "html":
         res.writeHead(fault.status, { "content-type": "text/html" });
         return res.end(
-          `<html><head><title>${fault.status} Bad Gateway</title></head><body><h1>${fault.status} Bad Gateway</h1><hr>nginx</body></html>`,
+          `<html><head><title>${fault.status} Bad Gateway</title></head><body><h1>${fault.status} Bad ` +
+            `Gateway</h1><hr>nginx</body></html>`,
         );
       case "code-in-200":
         return send(res, 200, { code: fault.code, message: "Internal server error", request_id: `req-${seq}` });

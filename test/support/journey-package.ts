@@ -40,7 +40,8 @@ export interface InstalledPackage {
    *  (SLOW_MOCK); `error` when they could not start (read them through `mocksOf`). */
   mocks: { fast: string; slow: string; error?: string };
   /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install beside the
-   *  pack, or ~0 when an earlier run left them). `installMs`: from the end of the pack to the end of the tarball's installs. `mocksMs`: starting the mocks. */
+   *  pack, or ~0 when an earlier run left them). `installMs`: from the end of the pack to the end of the tarball's
+   * installs. `mocksMs`: starting the mocks. */
   timings: { packMs: number; peersMs: number; installMs: number; mocksMs: number };
 }
 
@@ -347,7 +348,8 @@ export function startProgram(
       clearTimeout(timer);
       reject(
         new Error(
-          `${file} ${args.join(" ")} exited (${result.code ?? result.signal}) before it was ready:\n${result.stdout}\n${result.stderr}`,
+          `${file} ${args.join(" ")} exited (${result.code ?? result.signal}) before it was ` +
+            `ready:\n${result.stdout}\n${result.stderr}`,
         ),
       );
     });

@@ -42,7 +42,8 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
       cleanup();
       reject(
         new Error(
-          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and installing the package`,
+          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and installing ` +
+            `the package`,
         ),
       );
     }, timeoutMs);
@@ -117,7 +118,9 @@ export function startMock(pkg: InstalledPackage, args: string[] = []): Promise<P
   return startBinMock(pkg.consumer, args);
 }
 
-/** Writes `source` as a program in the consumer folder and starts it (see `startProgram`); it prints its URL when ready. */
+/**
+ * Writes `source` as a program in the consumer folder and starts it (see `startProgram`); it prints its URL when ready.
+ */
 export async function startNode(pkg: InstalledPackage, source: string, ready: RegExp): Promise<Program> {
   const file = join(pkg.consumer, `journey-${process.pid}-${++scripts}.mjs`);
   await writeFile(file, source);

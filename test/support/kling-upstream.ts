@@ -1,4 +1,5 @@
-// A loopback Kling for the proxy's attack tests: real task state, external ids unique per account, every request and header recorded, answers overridable.
+// A loopback Kling for the proxy's attack tests: real task state, external ids unique per account, every request and
+// header recorded, answers overridable.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 

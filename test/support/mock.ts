@@ -1,4 +1,5 @@
-// Test helpers for the mock: what a task's media should look like, measuring files with ffprobe, and small HTTP receivers.
+// Test helpers for the mock: what a task's media should look like, measuring files with ffprobe, and small HTTP
+// receivers.
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

@@ -2,7 +2,9 @@
 import { expect } from "vitest";
 import { KlingValidationError } from "../../src/errors.js";
 
-/** The field the call's KlingValidationError names; undefined when it does not throw. Any other error fails the test. */
+/**
+ * The field the call's KlingValidationError names; undefined when it does not throw. Any other error fails the test.
+ */
 export function fieldOf(fn: () => unknown): string | undefined {
   try {
     fn();

@@ -1,4 +1,5 @@
-// Authorization headers: API keys as they are, JWTs signed, cached, renewed and verified independently with node:crypto.
+// Authorization headers: API keys as they are, JWTs signed, cached, renewed and verified independently with
+// node:crypto.
 import { createHmac } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { createAuthorizer } from "../../src/auth.js";

@@ -1,4 +1,5 @@
-// runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort, deadline.
+// runBatch against a loopback Kling: concurrency, adapting to 1303, per-item errors, resuming, laziness, abort,
+// deadline.
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type CreateTaskInput,
@@ -49,41 +50,49 @@ describe("runBatch", () => {
     expect(fake.duplicates()).toBe(0);
   });
 
-  it("keeps going when items fail, with typed per-item errors and their index; invalid input sends nothing", async () => {
-    fake = await startFakeKling({ taskDurationMs: 30 });
-    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
-    const inputs = [
-      clip(0),
-      { video_url: "https://example.com/fail.mp4" },
-      { video_url: "not a url" } as CreateTaskInput,
-      clip(3),
-    ];
-    const results = await collect(kling.runBatch(inputs, { pollIntervalMs: 10 }));
-    const byIndex = Object.fromEntries(results.map((r) => [r.index, r]));
-    expect(byIndex[0]!.ok && byIndex[3]!.ok).toBe(true);
-    expect(byIndex[1]!.ok === false && byIndex[1]!.error).toBeInstanceOf(KlingTaskFailedError);
-    expect(byIndex[2]!.ok === false && byIndex[2]!.error).toBeInstanceOf(KlingValidationError);
-    expect(fake.tasks).toHaveLength(3);
-  });
+  it(
+    "keeps going when items fail, with typed per-item errors and their index; invalid input sends " + "nothing",
+    async () => {
+      fake = await startFakeKling({ taskDurationMs: 30 });
+      const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+      const inputs = [
+        clip(0),
+        { video_url: "https://example.com/fail.mp4" },
+        { video_url: "not a url" } as CreateTaskInput,
+        clip(3),
+      ];
+      const results = await collect(kling.runBatch(inputs, { pollIntervalMs: 10 }));
+      const byIndex = Object.fromEntries(results.map((r) => [r.index, r]));
+      expect(byIndex[0]!.ok && byIndex[3]!.ok).toBe(true);
+      expect(byIndex[1]!.ok === false && byIndex[1]!.error).toBeInstanceOf(KlingTaskFailedError);
+      expect(byIndex[2]!.ok === false && byIndex[2]!.error).toBeInstanceOf(KlingValidationError);
+      expect(fake.tasks).toHaveLength(3);
+    },
+  );
 
-  it("resumes: a rerun with the same batchId waits for what the first run created instead of creating it again", async () => {
-    fake = await startFakeKling({ taskDurationMs: 150 });
-    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
-    const inputs = clips(8);
-    const first: BatchResult[] = [];
-    for await (const result of kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 })) {
-      first.push(result);
-      if (first.length === 2) break; // the process "crashes" with tasks still running
-    }
-    const createdBefore = fake.tasks.length;
-    expect(createdBefore).toBeGreaterThanOrEqual(2);
-    expect(createdBefore).toBeLessThan(8);
-    const second = await collect(kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 }));
-    expect(second.filter((r) => r.ok)).toHaveLength(8);
-    expect(fake.tasks).toHaveLength(8);
-    expect(fake.duplicates()).toBe(0);
-    expect(second.map((r) => r.externalTaskId).every((id) => id.startsWith("nightly-7-"))).toBe(true);
-  });
+  it(
+    "resumes: a rerun with the same batchId waits for what the first run created instead of creating it " + "again",
+    async () => {
+      fake = await startFakeKling({ taskDurationMs: 150 });
+      const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+      const inputs = clips(8);
+      const first: BatchResult[] = [];
+      for await (const result of kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 })) {
+        first.push(result);
+        if (first.length === 2) break; // the process "crashes" with tasks still running
+      }
+      const createdBefore = fake.tasks.length;
+      expect(createdBefore).toBeGreaterThanOrEqual(2);
+      expect(createdBefore).toBeLessThan(8);
+      const second = await collect(
+        kling.runBatch(inputs, { batchId: "nightly-7", concurrency: 4, pollIntervalMs: 10 }),
+      );
+      expect(second.filter((r) => r.ok)).toHaveLength(8);
+      expect(fake.tasks).toHaveLength(8);
+      expect(fake.duplicates()).toBe(0);
+      expect(second.map((r) => r.externalTaskId).every((id) => id.startsWith("nightly-7-"))).toBe(true);
+    },
+  );
 
   it("reads inputs lazily: at most `concurrency` items are pulled ahead of what finished", async () => {
     fake = await startFakeKling({ taskDurationMs: 30 });
@@ -194,52 +203,59 @@ describe("batch item ids", () => {
     expect(await batchItemId("b", { video_id: "1", external_task_id: "mine" })).toBe("mine");
   });
 
-  it("AdaptiveLimit drops to what the batch holds on 1303, regains a known-good level fast, probes above it ever more rarely", () => {
-    const limit = new AdaptiveLimit(10);
-    const successesToGrow = () => {
-      const before = limit.limit;
-      let n = 0;
-      while (limit.limit === before) {
-        limit.succeeded();
-        n++;
-      }
-      return n;
-    };
-    limit.congested(5); // the account evidently allows 5
-    expect(limit.limit).toBe(5);
-    const firstProbe = successesToGrow();
-    expect(limit.limit).toBe(6);
-    limit.congested(5); // the probe met 1303
-    expect(limit.limit).toBe(5);
-    const secondProbe = successesToGrow();
-    expect(secondProbe).toBe(2 * firstProbe);
-    limit.congested(0); // 1303 while holding nothing: another client filled the account
-    expect(limit.limit).toBe(1);
-    expect(successesToGrow()).toBe(1); // back towards the known-good level one per success
-    for (let i = 0; i < 100_000; i++) limit.succeeded();
-    expect(limit.limit).toBe(10);
-  });
+  it(
+    "AdaptiveLimit drops to what the batch holds on 1303, regains a known-good level fast, probes above it ever more " +
+      "rarely",
+    () => {
+      const limit = new AdaptiveLimit(10);
+      const successesToGrow = () => {
+        const before = limit.limit;
+        let n = 0;
+        while (limit.limit === before) {
+          limit.succeeded();
+          n++;
+        }
+        return n;
+      };
+      limit.congested(5); // the account evidently allows 5
+      expect(limit.limit).toBe(5);
+      const firstProbe = successesToGrow();
+      expect(limit.limit).toBe(6);
+      limit.congested(5); // the probe met 1303
+      expect(limit.limit).toBe(5);
+      const secondProbe = successesToGrow();
+      expect(secondProbe).toBe(2 * firstProbe);
+      limit.congested(0); // 1303 while holding nothing: another client filled the account
+      expect(limit.limit).toBe(1);
+      expect(successesToGrow()).toBe(1); // back towards the known-good level one per success
+      for (let i = 0; i < 100_000; i++) limit.succeeded();
+      expect(limit.limit).toBe(10);
+    },
+  );
 });
 
 describe("runBatch bounds and ids (regressions)", () => {
-  it("an item whose create keeps getting 1303 ends at its itemTimeoutMs with KlingTimeoutError, after few creates", async () => {
-    fake = await startFakeKling({
-      fault: (r) =>
-        r.method === "POST"
-          ? { kind: "error", status: 429, code: 1303, message: "parallel task over resource pack limit" }
-          : undefined,
-    });
-    const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
-    const started = Date.now();
-    const [result] = await collect(kling.runBatch([clip(0)], { itemTimeoutMs: 1_000, pollIntervalMs: 10 }));
-    const creates = fake.requests.filter((r) => r.method === "POST").length;
-    expect(result?.ok).toBe(false);
-    expect(result?.ok === false && result.error).toBeInstanceOf(KlingTimeoutError);
-    expect(result?.externalTaskId).toBeTruthy();
-    // Backoff from 1 s: a handful of creates, not a loop (it made 150 in 8 s before).
-    expect(creates).toBeLessThanOrEqual(5);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+  it(
+    "an item whose create keeps getting 1303 ends at its itemTimeoutMs with KlingTimeoutError, after few " + "creates",
+    async () => {
+      fake = await startFakeKling({
+        fault: (r) =>
+          r.method === "POST"
+            ? { kind: "error", status: 429, code: 1303, message: "parallel task over resource pack limit" }
+            : undefined,
+      });
+      const kling = createClient({ baseUrl: fake.url, apiKey: "k-batch-test", ...quiet });
+      const started = Date.now();
+      const [result] = await collect(kling.runBatch([clip(0)], { itemTimeoutMs: 1_000, pollIntervalMs: 10 }));
+      const creates = fake.requests.filter((r) => r.method === "POST").length;
+      expect(result?.ok).toBe(false);
+      expect(result?.ok === false && result.error).toBeInstanceOf(KlingTimeoutError);
+      expect(result?.externalTaskId).toBeTruthy();
+      // Backoff from 1 s: a handful of creates, not a loop (it made 150 in 8 s before).
+      expect(creates).toBeLessThanOrEqual(5);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    },
+  );
 
   it("batch creates honour the client's maxRetries (0: a 503 on create is not retried)", async () => {
     fake = await startFakeKling({

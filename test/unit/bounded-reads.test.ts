@@ -56,7 +56,8 @@ describe("answer bodies are bounded", () => {
     const error = await kling.getTask("866889456698785798").catch((e: unknown) => e);
     const grown = process.memoryUsage().rss - before;
     console.log(
-      `endless body: cut after reading; server had written ${(written / 1048576).toFixed(1)} MB; RSS grew ${(grown / 1048576).toFixed(1)} MB`,
+      `endless body: cut after reading; server had written ${(written / 1048576).toFixed(1)} MB; RSS grew ` +
+        `${(grown / 1048576).toFixed(1)} MB`,
     );
     expect(error).toBeInstanceOf(KlingConnectionError);
     expect((error as Error).message).toMatch(/larger than 4194304 bytes/);

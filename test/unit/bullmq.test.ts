@@ -1,4 +1,5 @@
-// kling-video-to-audio/bullmq without Redis: enqueueVideos' ids and refusals, the 1303 back-off, the core free of bullmq, CLI usage.
+// kling-video-to-audio/bullmq without Redis: enqueueVideos' ids and refusals, the 1303 back-off, the core free of
+// bullmq, CLI usage.
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

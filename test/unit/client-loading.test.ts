@@ -63,17 +63,20 @@ describe("createClient loads its request code with the first call", () => {
     expect(setUps()).toBe(1);
   });
 
-  it("a bad argument is refused by the loaded methods, as a rejection naming the field, with nothing sent", async () => {
-    let requests = 0;
-    const kling = createClient({
-      baseUrl,
-      fetch: (r, init) => {
-        requests++;
-        return globalThis.fetch(r, init);
-      },
-    });
-    await expect(kling.getTask("..")).rejects.toMatchObject({ name: "KlingValidationError", field: "taskId" });
-    await expect(kling.createTask({ video_url: "not a url" })).rejects.toMatchObject({ field: "video_url" });
-    expect(requests).toBe(0);
-  });
+  it(
+    "a bad argument is refused by the loaded methods, as a rejection naming the field, with nothing " + "sent",
+    async () => {
+      let requests = 0;
+      const kling = createClient({
+        baseUrl,
+        fetch: (r, init) => {
+          requests++;
+          return globalThis.fetch(r, init);
+        },
+      });
+      await expect(kling.getTask("..")).rejects.toMatchObject({ name: "KlingValidationError", field: "taskId" });
+      await expect(kling.createTask({ video_url: "not a url" })).rejects.toMatchObject({ field: "video_url" });
+      expect(requests).toBe(0);
+    },
+  );
 });

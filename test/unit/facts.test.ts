@@ -1,4 +1,5 @@
-// generated/facts.ts: the code table and limits come from the spec, and the generator refuses a spec that says them badly.
+// generated/facts.ts: the code table and limits come from the spec, and the generator refuses a spec that says them
+// badly.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,4 +1,5 @@
-// The client against a loopback server that injects faults: retries, safe creates, timeouts, bad bodies, no leaked secrets.
+// The client against a loopback server that injects faults: retries, safe creates, timeouts, bad bodies, no leaked
+// secrets.
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import {

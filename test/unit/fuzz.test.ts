@@ -1,7 +1,8 @@
 // Property-based fuzzing (fast-check, seeded): create inputs judged against the spec, callback bodies and signature
 // headers, and arbitrary server answers through an injected fetch. Every failure must be a typed KlingError with a
 // useful message, invalid input sends nothing, and no secret leaks. FUZZ_SEED / FUZZ_RUNS override the seed and the
-// total number of cases (default 10,000); `npm run fuzz` runs 100,000. FUZZ_REPORT=<file> also writes the figures as JSON.
+// total number of cases (default 10,000); `npm run fuzz` runs 100,000. FUZZ_REPORT=<file> also writes the figures as
+// JSON.
 import { writeFileSync } from "node:fs";
 import { inspect, isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
@@ -79,9 +80,15 @@ const figures = {
     cases: 0,
     valid: 0,
     invalid: 0,
-    /** Note N1: the client drops `video_id: null` / `video_url: null` like an empty string (api.md names only ""; the spec rejects null). */
+    /**
+     * Note N1: the client drops `video_id: null` / `video_url: null` like an empty string (api.md names only ""; the
+     * spec rejects null).
+     */
     nullVideoDropped: 0,
-    /** Finding F3: the client's URL rule (WHATWG URL, any-case scheme) and the spec's (RFC 3986 `format: uri`, `^https?://`) disagree. */
+    /**
+     * Finding F3: the client's URL rule (WHATWG URL, any-case scheme) and the spec's (RFC 3986 `format: uri`,
+     * `^https?://`) disagree.
+     */
     urlRuleDisagreements: 0,
     /** The URL disagreements by kind: "sent" = the client sends it and the spec rejects it, "refused" = the reverse. */
     urlKinds: {} as Record<string, number>,
@@ -114,10 +121,13 @@ afterAll(() => {
   const r = figures.responses;
   const cb = figures.callbacks;
   console.log(
-    `fuzz: create inputs ${c.cases} cases (${c.valid} valid, ${c.invalid} invalid; known divergences: ${c.urlRuleDisagreements} URL rule, ` +
+    `fuzz: create inputs ${c.cases} cases (${c.valid} valid, ${c.invalid} invalid; known divergences: ` +
+      `${c.urlRuleDisagreements} URL rule, ` +
       `${c.nullVideoDropped} null fields dropped), ` +
-      `callbacks ${cb.cases} (${cb.parse} parse, ${cb.headers} header sets, ${cb.signed} signed, ${cb.mutated} mutated; ${cb.accepted} accepted), ` +
-      `responses ${r.cases} (${r.resolved} resolved, ${r.cases - r.resolved} rejected, ${r.huge} huge, ${r.multiAnswer} multi-answer, ${r.echoedSecrets} echoing secrets), ` +
+      `callbacks ${cb.cases} (${cb.parse} parse, ${cb.headers} header sets, ${cb.signed} signed, ${cb.mutated} ` +
+      `mutated; ${cb.accepted} accepted), ` +
+      `responses ${r.cases} (${r.resolved} resolved, ${r.cases - r.resolved} rejected, ${r.huge} huge, ` +
+      `${r.multiAnswer} multi-answer, ${r.echoedSecrets} echoing secrets), ` +
       `seed ${SEED}, ${figures.failures} failures, ${(figures.elapsedMs / 1000).toFixed(1)} s`,
   );
   if (process.env.FUZZ_REPORT) writeFileSync(process.env.FUZZ_REPORT, `${JSON.stringify(figures, null, 2)}\n`);
@@ -168,7 +178,8 @@ function expectNoSecret(texts: string[], secrets: readonly string[], context: ()
     for (const secret of secrets) {
       if (text.includes(secret))
         throw new Error(
-          `secret ${JSON.stringify(secret.slice(0, 12))}… leaked in ${JSON.stringify(text.slice(0, 300))} (${context()})`,
+          `secret ${JSON.stringify(secret.slice(0, 12))}… leaked in ${JSON.stringify(text.slice(0, 300))} ` +
+            `(${context()})`,
         );
     }
   }
@@ -206,7 +217,8 @@ const codePoint = fc.oneof(
       "\u200d",
     ),
   },
-  // Any code point (not fc.string's "binary" unit: its first use builds a map of all 1.1M code points, a second of CPU).
+  // Any code point (not fc.string's "binary" unit: its first use builds a map of all 1.1M code points, a second of
+  // CPU).
   {
     weight: 2,
     arbitrary: fc
@@ -358,7 +370,10 @@ const createInput = fc.oneof(
   },
 );
 
-/** The body as JSON carries it (no `undefined` keys), after the documented normalisation: an empty video_id/video_url/external_task_id/callback_url is dropped. */
+/**
+ * The body as JSON carries it (no `undefined` keys), after the documented normalisation: an empty
+ * video_id/video_url/external_task_id/callback_url is dropped.
+ */
 function documentedView(input: unknown): unknown {
   if (!isRecord(input)) return input;
   const out: Record<string, unknown> = {};
@@ -449,7 +464,8 @@ const createClientUnderTest = createClient({
 });
 
 describe("fuzz: create inputs", () => {
-  it(`${RUNS.create} inputs: the client accepts exactly what the spec accepts, sends it as given, and rejects the rest with KlingValidationError before sending`, {
+  it(`${RUNS.create} inputs: the client accepts exactly what the spec accepts, sends it as given, and rejects the ` +
+    `rest with KlingValidationError before sending`, {
     timeout: timeoutFor(RUNS.create),
   }, async () => {
     const stats = figures.create;
@@ -465,11 +481,13 @@ describe("fuzz: create inputs", () => {
         );
         let expected = view;
         if (outcome.ok !== specAccepts) {
-          // A disagreement is allowed only when it is one of the reported departures, and modelling it explains it fully.
+          // A disagreement is allowed only when it is one of the reported departures, and modelling it explains it
+          // fully.
           const known = withKnownDepartures(view);
           if (known.applied.length === 0 || validateCreate(known.view) !== outcome.ok) {
             throw new Error(
-              `client ${outcome.ok ? "accepted" : `rejected (${(outcome.error as Error)?.message})`} an input that the spec ${specAccepts ? "accepts" : "rejects"}: ${show(input)}`,
+              `client ${outcome.ok ? "accepted" : `rejected (${(outcome.error as Error)?.message})`} an input that ` +
+                `the spec ${specAccepts ? "accepts" : "rejects"}: ${show(input)}`,
             );
           }
           if (known.applied.includes("null field")) stats.nullVideoDropped++;
@@ -490,7 +508,8 @@ describe("fuzz: create inputs", () => {
           );
           const sent = JSON.parse(createCalls[0]?.body ?? "null") as Record<string, unknown>;
           const given = JSON.parse(JSON.stringify(expected)) as Record<string, unknown>;
-          // Only for URLs the client accepts and the spec does not (F3), `expected` holds a stand-in: compare with the input.
+          // Only for URLs the client accepts and the spec does not (F3), `expected` holds a stand-in: compare with the
+          // input.
           for (const key of ["video_url", "callback_url"])
             if (hasOwn(given, key) && isRecord(input)) given[key] = input[key];
           if (typeof given.external_task_id === "string") same(sent.external_task_id, given.external_task_id, context);
@@ -690,7 +709,10 @@ function specVerdict(body: unknown): { data: unknown } | { reason: KlingCallback
 const reasonOf = (outcome: Outcome) =>
   outcome.ok ? "accepted" : outcome.error instanceof KlingCallbackError ? outcome.error.reason : show(outcome.error);
 
-/** A callback outcome is a task with string id and status, or a KlingCallbackError with a documented reason, nothing else. */
+/**
+ * A callback outcome is a task with string id and status, or a KlingCallbackError with a documented reason, nothing
+ * else.
+ */
 function expectCallbackShape(outcome: Outcome, context: () => string): void {
   const stats = figures.callbacks;
   if (outcome.ok) {
@@ -860,7 +882,8 @@ const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? encod
 const trimmed = (value: string) => value.replace(/^[ \t]+|[ \t]+$/g, "");
 
 describe("fuzz: callback bodies and signature headers", () => {
-  it(`${RUNS.parse} bodies: parseCallback returns what the spec accepts and throws KlingCallbackError with the right reason otherwise`, {
+  it(`${RUNS.parse} bodies: parseCallback returns what the spec accepts and throws KlingCallbackError with the right ` +
+    `reason otherwise`, {
     timeout: timeoutFor(RUNS.parse),
   }, async () => {
     const notRaw = fc.oneof(
@@ -973,7 +996,8 @@ describe("fuzz: callback bodies and signature headers", () => {
     );
   });
 
-  it(`${RUNS.signed} bodies signed with signCallback always pass the signature check (any secret, id, timestamp within tolerance)`, {
+  it(`${RUNS.signed} bodies signed with signCallback always pass the signature check (any secret, id, timestamp ` +
+    `within tolerance)`, {
     timeout: timeoutFor(RUNS.signed),
   }, async () => {
     await check(
@@ -1078,7 +1102,8 @@ const hugeTasks = Array.from({ length: 12_000 }, (_, i) => ({
 }));
 const HUGE_BODIES: readonly string[] = [
   "x".repeat(2 * MB),
-  `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>${"<p>upstream error</p>\n".repeat(60_000)}</body></html>`,
+  `<!DOCTYPE html><html><head><title>502 Bad ` +
+    `Gateway</title></head><body>${"<p>upstream error</p>\n".repeat(60_000)}</body></html>`,
   `<html><body>${"<div>no title here</div>".repeat(50_000)}</body></html>`,
   JSON.stringify({
     code: 0,
@@ -1305,7 +1330,8 @@ type Operation = "getTask" | "listTasks" | "createTask";
 const responseScenario = fc.record({
   op: fc.constantFrom<Operation>("getTask", "listTasks", "createTask"),
   auth: fc.constantFrom("bearer" as const, "jwt" as const),
-  // A create that fails ambiguously looks the task up, and a JWT refused with 1003/1004 is re-signed: later calls take later replies.
+  // A create that fails ambiguously looks the task up, and a JWT refused with 1003/1004 is re-signed: later calls take
+  // later replies.
   replies: fc.array(reply, { minLength: 1, maxLength: 3 }),
   // Reads may also be retried: every answer then carries `retry-after-ms: 0`, so retries cost no time. (Creates keep
   // maxRetries 0: their re-send waits a backoff the server cannot shorten.)
@@ -1364,7 +1390,8 @@ const clients = {
 };
 
 describe("fuzz: server responses", () => {
-  it(`${RUNS.responses} answers (any status, headers and body): a task or a task array of the documented shape, or a KlingError that is readable and leaks nothing`, {
+  it(`${RUNS.responses} answers (any status, headers and body): a task or a task array of the documented shape, or a ` +
+    `KlingError that is readable and leaks nothing`, {
     timeout: timeoutFor(RUNS.responses),
   }, async () => {
     const stats = figures.responses;
@@ -1405,7 +1432,8 @@ describe("fuzz: server responses", () => {
         if (server.served > 1) stats.multiAnswer++;
         const secrets = auth === "bearer" ? [API_KEY] : [ACCESS_KEY, SECRET_KEY, ...server.tokens];
         const context = () =>
-          `${op} ${auth} maxRetries=${maxRetries} served ${server.served}: ${show(replies.map((r) => ({ ...r, body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body })))}`;
+          `${op} ${auth} maxRetries=${maxRetries} served ${server.served}: ` +
+          `${show(replies.map((r) => ({ ...r, body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body })))}`;
 
         if (outcome.ok) {
           stats.resolved++;
@@ -1462,12 +1490,15 @@ describe("fuzz findings, fixed (regression tests)", () => {
     return { client, calls };
   };
 
-  it("F1 (fixed): a BigInt field value is refused with KlingValidationError, not a TypeError from JSON.stringify", async () => {
-    const { client } = kling();
-    await expect(
-      client.createTask({ video_url: "https://example.com/clip.mp4", asmr_mode: 1n } as never),
-    ).rejects.toBeInstanceOf(KlingValidationError);
-  });
+  it(
+    "F1 (fixed): a BigInt field value is refused with KlingValidationError, not a TypeError from " + "JSON.stringify",
+    async () => {
+      const { client } = kling();
+      await expect(
+        client.createTask({ video_url: "https://example.com/clip.mp4", asmr_mode: 1n } as never),
+      ).rejects.toBeInstanceOf(KlingValidationError);
+    },
+  );
 
   it('F2 (fixed): an unknown key "" is refused with a non-empty `field`', async () => {
     const { client } = kling();

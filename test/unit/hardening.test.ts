@@ -127,21 +127,24 @@ describe("redirects", () => {
     return `http://${host}:${(server.address() as AddressInfo).port}`;
   }
 
-  it("a redirect to another origin is not followed: the error names that origin and nothing is sent there", async () => {
-    const elsewhere: string[] = [];
-    const other = await serve("127.0.0.2", (req, res) => {
-      elsewhere.push(`${req.method} ${req.headers.authorization ?? "-"}`);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, data: TASK }));
-    });
-    const origin = await serve("127.0.0.1", (req, res) => {
-      res.writeHead(307, { location: `${other}${req.url}` }).end();
-    });
-    const kling = createClient({ apiKey: "sk-redirect-0123456789", baseUrl: origin });
-    const error = await kling.createTask({ video_url: "https://example.com/a.mp4" }).catch((thrown) => thrown);
-    expect(error).toBeInstanceOf(KlingConnectionError);
-    expect(error.message).toContain(other);
-    expect(elsewhere).toEqual([]);
-  });
+  it(
+    "a redirect to another origin is not followed: the error names that origin and nothing is sent " + "there",
+    async () => {
+      const elsewhere: string[] = [];
+      const other = await serve("127.0.0.2", (req, res) => {
+        elsewhere.push(`${req.method} ${req.headers.authorization ?? "-"}`);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: 0, data: TASK }));
+      });
+      const origin = await serve("127.0.0.1", (req, res) => {
+        res.writeHead(307, { location: `${other}${req.url}` }).end();
+      });
+      const kling = createClient({ apiKey: "sk-redirect-0123456789", baseUrl: origin });
+      const error = await kling.createTask({ video_url: "https://example.com/a.mp4" }).catch((thrown) => thrown);
+      expect(error).toBeInstanceOf(KlingConnectionError);
+      expect(error.message).toContain(other);
+      expect(elsewhere).toEqual([]);
+    },
+  );
 
   it("a redirect on the same origin is followed, with the body and the key", async () => {
     const seen: string[] = [];
@@ -224,23 +227,26 @@ describe("secrets in altered forms, in errors", () => {
     return text.includes(btoa(KEY).slice(0, 12));
   };
 
-  it("none reaches a message, JSON.stringify or util.inspect, even under a Symbol-keyed property of a cause", async () => {
-    for (const form of forms) {
-      const cause = Object.assign(new Error("socket hang up"), { [Symbol("request")]: `Authorization: ${form}` });
-      const kling = createClient({
-        apiKey: KEY,
-        baseUrl: "https://api.example.test",
-        maxRetries: 0,
-        fetch: async () => {
-          throw new TypeError(`fetch failed for token ${form}`, { cause });
-        },
-      });
-      const error = await kling.getTask(TASK.task_id).catch((thrown) => thrown);
-      expect(error).toBeInstanceOf(KlingConnectionError);
-      for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })])
-        expect(leaks(text), `${form} in ${text}`).toBe(false);
-    }
-  });
+  it(
+    "none reaches a message, JSON.stringify or util.inspect, even under a Symbol-keyed property of a " + "cause",
+    async () => {
+      for (const form of forms) {
+        const cause = Object.assign(new Error("socket hang up"), { [Symbol("request")]: `Authorization: ${form}` });
+        const kling = createClient({
+          apiKey: KEY,
+          baseUrl: "https://api.example.test",
+          maxRetries: 0,
+          fetch: async () => {
+            throw new TypeError(`fetch failed for token ${form}`, { cause });
+          },
+        });
+        const error = await kling.getTask(TASK.task_id).catch((thrown) => thrown);
+        expect(error).toBeInstanceOf(KlingConnectionError);
+        for (const text of [error.message, JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })])
+          expect(leaks(text), `${form} in ${text}`).toBe(false);
+      }
+    },
+  );
 
   it("an upstream answer echoing the key in any form reaches no error", async () => {
     for (const form of forms) {

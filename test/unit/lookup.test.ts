@@ -28,17 +28,22 @@ describe("findTaskByExternalId", () => {
     expect(lists(fake)).toBe(0);
   });
 
-  it("falls back to the list scan on a gateway that answers 404 for external ids, then goes straight to the scan", async () => {
-    fake = await startFakeKling({ taskDurationMs: 30, queryByExternalId: false });
-    const kling = createClient({ ...quiet, baseUrl: fake.url });
-    const made = await kling.createTask({ video_url: "https://example.com/a.mp4", external_task_id: "mine-2" });
-    expect((await kling.findTaskByExternalId("mine-2"))?.task_id).toBe(made.task_id);
-    expect(lists(fake)).toBe(1);
-    const gets = fake.requests.filter((r) => r.method === "GET" && r.path !== "/v1/audio/video-to-audio").length;
-    await kling.findTaskByExternalId("mine-2");
-    expect(fake.requests.filter((r) => r.method === "GET" && r.path !== "/v1/audio/video-to-audio").length).toBe(gets);
-    expect(lists(fake)).toBe(2);
-  });
+  it(
+    "falls back to the list scan on a gateway that answers 404 for external ids, then goes straight to the " + "scan",
+    async () => {
+      fake = await startFakeKling({ taskDurationMs: 30, queryByExternalId: false });
+      const kling = createClient({ ...quiet, baseUrl: fake.url });
+      const made = await kling.createTask({ video_url: "https://example.com/a.mp4", external_task_id: "mine-2" });
+      expect((await kling.findTaskByExternalId("mine-2"))?.task_id).toBe(made.task_id);
+      expect(lists(fake)).toBe(1);
+      const gets = fake.requests.filter((r) => r.method === "GET" && r.path !== "/v1/audio/video-to-audio").length;
+      await kling.findTaskByExternalId("mine-2");
+      expect(fake.requests.filter((r) => r.method === "GET" && r.path !== "/v1/audio/video-to-audio").length).toBe(
+        gets,
+      );
+      expect(lists(fake)).toBe(2);
+    },
+  );
 
   it("an external id that is not a plain path segment is found by the scan alone", async () => {
     fake = await startFakeKling({ taskDurationMs: 30 });

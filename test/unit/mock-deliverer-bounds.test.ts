@@ -1,4 +1,5 @@
-// The mock's deliverer is bounded: at most maxPending deliveries waiting or in flight (the rest dropped and recorded), at most maxRecords kept.
+// The mock's deliverer is bounded: at most maxPending deliveries waiting or in flight (the rest dropped and recorded),
+// at most maxRecords kept.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";

@@ -195,39 +195,45 @@ describe("resolveOptions: one reading of options and the environment", () => {
     Object.assign(process.env, values);
   };
 
-  it("the client signs a JWT from KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY (only the CLI knew them before)", async () => {
-    env({ KLING_V2A_ACCESS_KEY: "ak-env-123456", KLING_V2A_SECRET_KEY: "sk-env-abcdef" });
-    const kling = createClient({ baseUrl: fake.url, logLevel: "off" });
-    const task = await kling.createTask({ video_url: "https://example.com/jwt.mp4" });
-    const sent = fake.requests.find(
-      (r) => r.method === "POST" && r.body?.external_task_id === task.task_info?.external_task_id,
-    );
-    expect(sent?.authorization).toMatch(/^Bearer eyJ/);
-  });
+  it(
+    "the client signs a JWT from KLING_V2A_ACCESS_KEY and KLING_V2A_SECRET_KEY (only the CLI knew them " + "before)",
+    async () => {
+      env({ KLING_V2A_ACCESS_KEY: "ak-env-123456", KLING_V2A_SECRET_KEY: "sk-env-abcdef" });
+      const kling = createClient({ baseUrl: fake.url, logLevel: "off" });
+      const task = await kling.createTask({ video_url: "https://example.com/jwt.mp4" });
+      const sent = fake.requests.find(
+        (r) => r.method === "POST" && r.body?.external_task_id === task.task_info?.external_task_id,
+      );
+      expect(sent?.authorization).toMatch(/^Bearer eyJ/);
+    },
+  );
 
-  it("a key given in code is not joined by an access key from the environment; the environment's key comes after", async () => {
-    const { resolveOptions } = await import("../../src/options.js");
-    env({
-      KLING_V2A_ACCESS_KEY: "ak-env",
-      KLING_V2A_SECRET_KEY: "sk-env",
-      DEERAPI_KEY: "deer-env",
-      KLING_V2A_BASE_URL: "https://gw.example/kling/",
-    });
-    expect(resolveOptions({ apiKey: "mine" })).toMatchObject({
-      apiKey: "mine",
-      accessKey: undefined,
-      secretKey: undefined,
-      baseUrl: "https://gw.example/kling",
-    });
-    expect(resolveOptions({})).toMatchObject({ apiKey: "deer-env", accessKey: undefined });
-    env({ KLING_V2A_ACCESS_KEY: "ak-env", KLING_V2A_SECRET_KEY: "sk-env" });
-    expect(resolveOptions({})).toMatchObject({
-      apiKey: undefined,
-      accessKey: "ak-env",
-      secretKey: "sk-env",
-      hasCredentials: true,
-    });
-    env({ KLING_V2A_BASE_URL: "127.0.0.1:4010" });
-    expect(() => resolveOptions({})).toThrow(KlingValidationError);
-  });
+  it(
+    "a key given in code is not joined by an access key from the environment; the environment's key comes " + "after",
+    async () => {
+      const { resolveOptions } = await import("../../src/options.js");
+      env({
+        KLING_V2A_ACCESS_KEY: "ak-env",
+        KLING_V2A_SECRET_KEY: "sk-env",
+        DEERAPI_KEY: "deer-env",
+        KLING_V2A_BASE_URL: "https://gw.example/kling/",
+      });
+      expect(resolveOptions({ apiKey: "mine" })).toMatchObject({
+        apiKey: "mine",
+        accessKey: undefined,
+        secretKey: undefined,
+        baseUrl: "https://gw.example/kling",
+      });
+      expect(resolveOptions({})).toMatchObject({ apiKey: "deer-env", accessKey: undefined });
+      env({ KLING_V2A_ACCESS_KEY: "ak-env", KLING_V2A_SECRET_KEY: "sk-env" });
+      expect(resolveOptions({})).toMatchObject({
+        apiKey: undefined,
+        accessKey: "ak-env",
+        secretKey: "sk-env",
+        hasCredentials: true,
+      });
+      env({ KLING_V2A_BASE_URL: "127.0.0.1:4010" });
+      expect(() => resolveOptions({})).toThrow(KlingValidationError);
+    },
+  );
 });

@@ -1,4 +1,5 @@
-// Memory under oversized uploads: four 50 MB POSTs at once through each adapter, with authorize refusing and accepting; RSS printed.
+// Memory under oversized uploads: four 50 MB POSTs at once through each adapter, with authorize refusing and accepting;
+// RSS printed.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,7 +82,8 @@ async function viaNode(handler: ProxyHandler): Promise<Sender> {
       await response.arrayBuffer();
       return response.status;
     } catch (error) {
-      // The proxy may close the connection while the upload is still being sent: the client then sees a reset, not the answer.
+      // The proxy may close the connection while the upload is still being sent: the client then sees a reset, not the
+      // answer.
       return `connection closed (${String((error as { cause?: { code?: string } }).cause?.code ?? "error")})`;
     }
   };
@@ -105,7 +107,8 @@ describe.each([
       const pulledMb = counters.map((c) => (c.bytes / MB).toFixed(1));
       console.log(
         `[proxy memory] ${adapter}, ${label}: RSS ${(before / MB).toFixed(0)} MB -> ${(after / MB).toFixed(0)} MB ` +
-          `(+${((after - before) / MB).toFixed(1)} MB) for ${UPLOADS} x ${UPLOAD_BYTES / MB} MB; answers ${results.join(", ")}; MB pulled from each upload: ${pulledMb.join(", ")}`,
+          `(+${((after - before) / MB).toFixed(1)} MB) for ${UPLOADS} x ${UPLOAD_BYTES / MB} MB; answers ` +
+          `${results.join(", ")}; MB pulled from each upload: ${pulledMb.join(", ")}`,
       );
       for (const result of results) {
         if (typeof result === "number") expect(statuses as readonly number[]).toContain(result);

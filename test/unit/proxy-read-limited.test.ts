@@ -1,4 +1,5 @@
-// readLimited, the bounded body reader under the proxy (and for the client to reuse): exact limits, cancellation, abort.
+// readLimited, the bounded body reader under the proxy (and for the client to reuse): exact limits, cancellation,
+// abort.
 import { describe, expect, it } from "vitest";
 import { ReadLimitError, readLimited } from "../../src/read-limited.js";
 

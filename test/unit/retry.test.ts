@@ -1,4 +1,5 @@
-// The retry policy (src/request/retry.ts): the retry table code by code, backoff, Retry-After, and the cancellable sleep.
+// The retry policy (src/request/retry.ts): the retry table code by code, backoff, Retry-After, and the cancellable
+// sleep.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoffDelayMs, isRetryable, retryAfterMs, sleep } from "../../src/request/failure.js";
 

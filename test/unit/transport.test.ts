@@ -1,4 +1,5 @@
-// The retrying fetch: retry table end to end, delays, timeouts, aborts, deadlines, safe creates, JWT renewal, redaction.
+// The retrying fetch: retry table end to end, delays, timeouts, aborts, deadlines, safe creates, JWT renewal,
+// redaction.
 import { inspect } from "node:util";
 import createFetchClient from "openapi-fetch";
 import { describe, expect, it, vi } from "vitest";
@@ -142,18 +143,21 @@ describe("success", () => {
     expect((await (await t.get()).blob()).type).toBe("application/json");
   });
 
-  it("the client's methods (jsonOnly) get the fetched Response, whose json() and text() answer from the read body", async () => {
-    const sent = ok();
-    const t = setup([sent]);
-    const response = await t.get({ jsonOnly: true });
-    expect(response).toBe(sent);
-    expect(JSON.parse(await response.text())).toEqual(okBody());
-    const first = await response.json();
-    const second = await response.json();
-    expect(first).toEqual(okBody());
-    expect(second).toEqual(first);
-    expect(second).not.toBe(first);
-  });
+  it(
+    "the client's methods (jsonOnly) get the fetched Response, whose json() and text() answer from the read " + "body",
+    async () => {
+      const sent = ok();
+      const t = setup([sent]);
+      const response = await t.get({ jsonOnly: true });
+      expect(response).toBe(sent);
+      expect(JSON.parse(await response.text())).toEqual(okBody());
+      const first = await response.json();
+      const second = await response.json();
+      expect(first).toEqual(okBody());
+      expect(second).toEqual(first);
+      expect(second).not.toBe(first);
+    },
+  );
 
   it("passes openapi-fetch's init (requestInitExt) through, with the attempt's signal", async () => {
     const t = setup([ok()]);
@@ -349,22 +353,25 @@ describe("network failures and timeouts", () => {
     expect(t.seen).toHaveLength(3);
   });
 
-  it("an attempt that gets no answer times out with KlingTimeoutError, aborts the fetch's signal, and is retried", async () => {
-    let signal: AbortSignal | undefined;
-    const hang = (_: Request, init?: RequestInit) => {
-      signal = init?.signal ?? undefined;
-      return new Promise<Response>((_, reject) =>
-        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
-      );
-    };
-    const t = setup([hang, ok()], { timeoutMs: 20 });
-    expect((await t.get()).status).toBe(200);
-    expect(signal?.aborted).toBe(true);
-    const u = setup([hang], { timeoutMs: 20, maxRetries: 0 });
-    const error = await rejection(u.get());
-    expect(error).toBeInstanceOf(KlingTimeoutError);
-    expect(error).toMatchObject({ kind: "attempt", timeoutMs: 20 });
-  });
+  it(
+    "an attempt that gets no answer times out with KlingTimeoutError, aborts the fetch's signal, and is " + "retried",
+    async () => {
+      let signal: AbortSignal | undefined;
+      const hang = (_: Request, init?: RequestInit) => {
+        signal = init?.signal ?? undefined;
+        return new Promise<Response>((_, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+        );
+      };
+      const t = setup([hang, ok()], { timeoutMs: 20 });
+      expect((await t.get()).status).toBe(200);
+      expect(signal?.aborted).toBe(true);
+      const u = setup([hang], { timeoutMs: 20, maxRetries: 0 });
+      const error = await rejection(u.get());
+      expect(error).toBeInstanceOf(KlingTimeoutError);
+      expect(error).toMatchObject({ kind: "attempt", timeoutMs: 20 });
+    },
+  );
 
   it("times out even a fetch that ignores its signal", async () => {
     const t = setup([() => new Promise<Response>(() => {})], { maxRetries: 0 });
@@ -733,107 +740,114 @@ describe("secrets never leak", () => {
 });
 
 describe("over real HTTP (node:http on port 0, global fetch)", () => {
-  it("retries a POST with its body, sends the key, parses through openapi-fetch, and cancels a hung attempt", async () => {
-    const { createServer } = await import("node:http");
-    const received: Array<{ auth: string | undefined; body: string }> = [];
-    let closedEarly = 0;
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk) => (body += chunk));
-      req.on("end", () => {
-        received.push({ auth: req.headers.authorization, body });
-        const n = received.length;
-        if (n === 1) {
-          res.writeHead(503, { "content-type": "application/json" }).end('{"code":5001,"message":"maintenance"}');
-        } else if (n === 2) {
-          res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
-          // Never answers: the attempt timeout must abort the socket.
-        } else {
-          res
-            .writeHead(200, { "content-type": "application/json" })
-            .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
-        }
+  it(
+    "retries a POST with its body, sends the key, parses through openapi-fetch, and cancels a hung " + "attempt",
+    async () => {
+      const { createServer } = await import("node:http");
+      const received: Array<{ auth: string | undefined; body: string }> = [];
+      let closedEarly = 0;
+      const server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk) => (body += chunk));
+        req.on("end", () => {
+          received.push({ auth: req.headers.authorization, body });
+          const n = received.length;
+          if (n === 1) {
+            res.writeHead(503, { "content-type": "application/json" }).end('{"code":5001,"message":"maintenance"}');
+          } else if (n === 2) {
+            res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
+            // Never answers: the attempt timeout must abort the socket.
+          } else {
+            res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
+          }
+        });
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const address = server.address() as { port: number };
-      const authorizer = createAuthorizer({ apiKey: KEY });
-      const transport = createTransport({
-        fetch: (request, init) => globalThis.fetch(request, init),
-        authorizer,
-        log: createLog(console, "off", authorizer.secrets),
-        timeoutMs: 1_000, // room for a loaded machine: the hung attempt alone must time out
-        maxRetries: 2,
-        sleep: async () => {},
-      });
-      const raw = createFetchClient<paths>({ baseUrl: `http://127.0.0.1:${address.port}`, fetch: transport() });
-      const body = { video_url: "https://example.com/clip.mp4", external_task_id: "job-42" };
-      const { data, response } = await raw.POST("/v1/audio/video-to-audio", { body });
-      expect(response.status).toBe(200);
-      expect(data?.data?.task_id).toBe(TASK.task_id);
-      expect(received).toHaveLength(3);
-      expect(
-        received.every((r) => r.auth === `Bearer ${KEY}` && JSON.parse(r.body).external_task_id === "job-42"),
-      ).toBe(true);
-      await vi.waitFor(() => expect(closedEarly).toBe(1));
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
-
-  it("with platformFetch (unraced, unref'd timer): a hung answer, a stalled body and an abort end on the signal alone", async () => {
-    const { createServer } = await import("node:http");
-    let requests = 0;
-    let closedEarly = 0;
-    const server = createServer((_req, res) => {
-      const n = ++requests;
-      res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
-      if (n === 1 || n === 4) return; // never answers
-      if (n === 2) {
-        // Headers and half a body, then nothing: the body read must end with the attempt.
-        res.writeHead(200, { "content-type": "application/json", "content-length": "200" }).write('{"code":0,"da');
-        return;
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const address = server.address() as { port: number };
+        const authorizer = createAuthorizer({ apiKey: KEY });
+        const transport = createTransport({
+          fetch: (request, init) => globalThis.fetch(request, init),
+          authorizer,
+          log: createLog(console, "off", authorizer.secrets),
+          timeoutMs: 1_000, // room for a loaded machine: the hung attempt alone must time out
+          maxRetries: 2,
+          sleep: async () => {},
+        });
+        const raw = createFetchClient<paths>({ baseUrl: `http://127.0.0.1:${address.port}`, fetch: transport() });
+        const body = { video_url: "https://example.com/clip.mp4", external_task_id: "job-42" };
+        const { data, response } = await raw.POST("/v1/audio/video-to-audio", { body });
+        expect(response.status).toBe(200);
+        expect(data?.data?.task_id).toBe(TASK.task_id);
+        expect(received).toHaveLength(3);
+        expect(
+          received.every((r) => r.auth === `Bearer ${KEY}` && JSON.parse(r.body).external_task_id === "job-42"),
+        ).toBe(true);
+        await vi.waitFor(() => expect(closedEarly).toBe(1));
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
       }
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const address = server.address() as { port: number };
-      const authorizer = createAuthorizer({ apiKey: KEY });
-      const transport = createTransport({
-        fetch: (request, init) => globalThis.fetch(request, init),
-        platformFetch: true,
-        authorizer,
-        log: createLog(console, "off", authorizer.secrets),
-        timeoutMs: 150,
-        maxRetries: 2,
-        sleep: async () => {},
-      });
-      const raw = createFetchClient<paths>({
-        baseUrl: `http://127.0.0.1:${address.port}`,
-        fetch: transport({ ignoreRequestSignal: true }),
-      });
-      const { data } = await raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } });
-      expect(data?.data).toEqual(TASK);
-      expect(requests).toBe(3);
-      await vi.waitFor(() => expect(closedEarly).toBe(2));
+    },
+  );
 
-      const controller = new AbortController();
-      const reason = new Error("user cancelled");
-      const call = transport({ signal: controller.signal, ignoreRequestSignal: true, timeoutMs: 10_000 })(
-        new Request(`http://127.0.0.1:${address.port}/v1/audio/video-to-audio/2`),
-      );
-      await vi.waitFor(() => expect(requests).toBe(4));
-      controller.abort(reason);
-      expect(await rejection(call)).toBe(reason);
-      await vi.waitFor(() => expect(closedEarly).toBe(3));
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  it(
+    "with platformFetch (unraced, unref'd timer): a hung answer, a stalled body and an abort end on the signal " +
+      "alone",
+    async () => {
+      const { createServer } = await import("node:http");
+      let requests = 0;
+      let closedEarly = 0;
+      const server = createServer((_req, res) => {
+        const n = ++requests;
+        res.on("close", () => (closedEarly += res.writableEnded ? 0 : 1));
+        if (n === 1 || n === 4) return; // never answers
+        if (n === 2) {
+          // Headers and half a body, then nothing: the body read must end with the attempt.
+          res.writeHead(200, { "content-type": "application/json", "content-length": "200" }).write('{"code":0,"da');
+          return;
+        }
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ code: 0, message: "SUCCEED", data: TASK }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const address = server.address() as { port: number };
+        const authorizer = createAuthorizer({ apiKey: KEY });
+        const transport = createTransport({
+          fetch: (request, init) => globalThis.fetch(request, init),
+          platformFetch: true,
+          authorizer,
+          log: createLog(console, "off", authorizer.secrets),
+          timeoutMs: 150,
+          maxRetries: 2,
+          sleep: async () => {},
+        });
+        const raw = createFetchClient<paths>({
+          baseUrl: `http://127.0.0.1:${address.port}`,
+          fetch: transport({ ignoreRequestSignal: true }),
+        });
+        const { data } = await raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: "1" } } });
+        expect(data?.data).toEqual(TASK);
+        expect(requests).toBe(3);
+        await vi.waitFor(() => expect(closedEarly).toBe(2));
+
+        const controller = new AbortController();
+        const reason = new Error("user cancelled");
+        const call = transport({ signal: controller.signal, ignoreRequestSignal: true, timeoutMs: 10_000 })(
+          new Request(`http://127.0.0.1:${address.port}/v1/audio/video-to-audio/2`),
+        );
+        await vi.waitFor(() => expect(requests).toBe(4));
+        controller.abort(reason);
+        expect(await rejection(call)).toBe(reason);
+        await vi.waitFor(() => expect(closedEarly).toBe(3));
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
 });

@@ -59,30 +59,33 @@ describe("waitLoop", () => {
     expect(calls()).toBe(5);
   });
 
-  it("a poll cut short by the wait's own deadline ends the wait with no warning (the deadline, not an outage)", async () => {
-    let clock = 0;
-    const warnings: string[] = [];
-    const log = createLog({ debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} }, "warn", []);
-    // The last poll gets the 1 ms left and times out as one attempt; by then the deadline has passed.
-    const fetchTask = async () => {
-      if (clock === 0) {
-        clock = 999;
-        return task("processing");
-      }
-      clock = 1000;
-      throw new KlingTimeoutError({ kind: "attempt", timeoutMs: 1 });
-    };
-    const error = await waitLoop("42", fetchTask, {
-      deadline: 1000,
-      timeoutMs: 1000,
-      pollIntervalMs: 1,
-      log,
-      now: () => clock,
-    }).catch((e) => e);
-    expect(error).toBeInstanceOf(KlingTimeoutError);
-    expect(error).toMatchObject({ kind: "wait", taskId: "42", lastStatus: "processing" });
-    expect(warnings).toEqual([]);
-  });
+  it(
+    "a poll cut short by the wait's own deadline ends the wait with no warning (the deadline, not an " + "outage)",
+    async () => {
+      let clock = 0;
+      const warnings: string[] = [];
+      const log = createLog({ debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} }, "warn", []);
+      // The last poll gets the 1 ms left and times out as one attempt; by then the deadline has passed.
+      const fetchTask = async () => {
+        if (clock === 0) {
+          clock = 999;
+          return task("processing");
+        }
+        clock = 1000;
+        throw new KlingTimeoutError({ kind: "attempt", timeoutMs: 1 });
+      };
+      const error = await waitLoop("42", fetchTask, {
+        deadline: 1000,
+        timeoutMs: 1000,
+        pollIntervalMs: 1,
+        log,
+        now: () => clock,
+      }).catch((e) => e);
+      expect(error).toBeInstanceOf(KlingTimeoutError);
+      expect(error).toMatchObject({ kind: "wait", taskId: "42", lastStatus: "processing" });
+      expect(warnings).toEqual([]);
+    },
+  );
 
   it("counts unknown statuses as still running", async () => {
     const { fetchTask } = scripted(task("queued"), task("rendering"), task("succeed"));

@@ -1,4 +1,5 @@
-// A small real stand-in for Express, just what the docs examples touch: express(), app.post/use, express.raw, res.sendStatus/status/send; the app is a node:http handler.
+// A small real stand-in for Express, just what the docs examples touch: express(), app.post/use, express.raw,
+// res.sendStatus/status/send; the app is a node:http handler.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 type Req = IncomingMessage & { body?: unknown; originalUrl?: string };

@@ -1,4 +1,5 @@
-// A small real stand-in for Hono, just what the docs examples touch: new Hono(), app.post/all, c.req.raw/header/arrayBuffer, c.env, c.body/text, app.fetch(request, env).
+// A small real stand-in for Hono, just what the docs examples touch: new Hono(), app.post/all,
+// c.req.raw/header/arrayBuffer, c.env, c.body/text, app.fetch(request, env).
 type Context = {
   req: { raw: Request; header(name?: string): any; arrayBuffer(): Promise<ArrayBuffer> };
   env: any;
@@ -20,7 +21,9 @@ export class Hono<_E = any> {
     return this;
   }
 
-  /** Hono's entry point: routes the request to the first matching handler (a trailing `*` matches any rest), else 404. */
+  /**
+   * Hono's entry point: routes the request to the first matching handler (a trailing `*` matches any rest), else 404.
+   */
   fetch = async (request: Request, env?: unknown): Promise<Response> => {
     const path = new URL(request.url).pathname;
     const route = this.routes.find(

@@ -1,4 +1,5 @@
-// node:http for the docs examples: real servers, except that `listen(3000)` takes a free loopback port, recorded so a test can reach and close it.
+// node:http for the docs examples: real servers, except that `listen(3000)` takes a free loopback port, recorded so a
+// test can reach and close it.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
