@@ -215,10 +215,11 @@ function givenLogLevel(value: unknown): LogLevel {
   return level;
 }
 
-/** Whether `url` points at this machine (where the mock runs, needing no key). */
+/** Whether `url` points at this machine (where the mock runs, needing no key); a path, at the page's host. */
 export function isLoopbackUrl(url: string): boolean {
   try {
-    const host = new URL(url).hostname;
+    // A path such as /api/kling (a page's own proxy) is on the page's host.
+    const host = new URL(url, (globalThis as { location?: { href?: string } }).location?.href).hostname;
     return host === "localhost" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
   } catch {
     return false;

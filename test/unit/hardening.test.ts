@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BASE_URLS, createClient, KlingConnectionError, KlingValidationError } from "../../src/index.js";
+import { checkPollFloor } from "../../src/request/input.js";
 
 const TASK = { task_id: "866889456698785798", task_status: "submitted" };
 const ok = (data: unknown = TASK) =>
@@ -281,5 +282,26 @@ describe("messages", () => {
       expect(error?.message).toContain(word);
       expect(error?.message).not.toContain("null");
     }
+  });
+});
+
+describe("the poll floor in a page", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("takes a relative baseUrl on the page's host: a page on localhost polls its proxy as fast as it likes", () => {
+    vi.stubGlobal("location", { href: "http://localhost:5173/app/" });
+    expect(() => checkPollFloor(100, "/api/kling")).not.toThrow();
+    vi.stubGlobal("location", { href: "https://app.example/" });
+    expect(() => checkPollFloor(100, "/api/kling")).toThrow(KlingValidationError);
+  });
+
+  it("refuses it for a page on a real host", async () => {
+    vi.stubGlobal("location", { href: "https://app.example/" });
+    const fetch = vi.fn(async () => ok());
+    const kling = createClient({ baseUrl: "/api/kling", fetch });
+    await expect(kling.waitForTask(TASK.task_id, { pollIntervalMs: 100 })).rejects.toMatchObject({
+      field: "pollIntervalMs",
+    });
+    expect(fetch).not.toHaveBeenCalled();
   });
 });
