@@ -90,9 +90,9 @@ const INLINE_RUNTIME: Record<string, string> = {
   'require("ajv/dist/runtime/ucs2length").default': `(${cjsDefault(ucs2length).toString()})`,
 };
 
-const HEADER = `// Generated from openapi/openapi.yaml by \`npm run generate\` (scripts/compile-validators.ts): do not edit.
-// @ts-nocheck: ajv standalone output; the exports below carry hand-written types.
-`;
+const HEADER =
+  "// Generated from openapi/openapi.yaml by `npm run generate` (scripts/compile-validators.ts): do not edit.\n" +
+  "// @ts-nocheck: ajv standalone output; the exports below carry hand-written types.\n";
 
 const TYPES = `
 /** One reason a value failed a schema (ajv's error object). */

@@ -335,7 +335,8 @@ async function kinRows(work: string): Promise<void> {
 // Perl: OpenAPI::Client (Debian libopenapi-client-perl)
 // ---------------------------------------------------------------------------------------------
 
-const PERL_CLIENT = `# Create then get against the mock through OpenAPI::Client, which validates each request against the spec first.
+const PERL_CLIENT = `# Create then get against the mock through OpenAPI::Client, which validates each request
+# against the spec first.
 use strict;
 use warnings;
 use OpenAPI::Client;
@@ -355,7 +356,9 @@ my $got = $client->getTask({task_id => $id});
 $out{get_status} = $got->res->code;
 $out{get} = $got->res->json;
 # Both video fields: OpenAPI::Client refuses it itself (a local 400 with "errors"), without sending anything.
-my $both = $client->createTask({body => {video_id => "866534912876544067", video_url => "https://example.com/clip.mp4"}});
+my $both = $client->createTask({
+  body => {video_id => "866534912876544067", video_url => "https://example.com/clip.mp4"},
+});
 $out{both_status} = $both->res->code;
 $out{both} = $both->res->json;
 print encode_json(\\%out), "\\n";
@@ -505,7 +508,15 @@ client.setConfig({ baseUrl: process.env.MOCK_URL, auth: () => "hey-api-client" }
 const created = await createTask({ body: ${JSON.stringify(BODIES[0]![1])} });
 const id = created.data?.data?.task_id ?? "";
 const got = await getTask({ path: { task_id: id } });
-console.log(JSON.stringify({ create: created.response.status, get: got.response.status, id, got: got.data?.data?.task_id, status: got.data?.data?.task_status }));
+console.log(
+  JSON.stringify({
+    create: created.response.status,
+    get: got.response.status,
+    id,
+    got: got.data?.data?.task_id,
+    status: got.data?.data?.task_status,
+  }),
+);
 `,
   zod: `import { createApiClient, schemas } from "./client";
 
@@ -514,7 +525,8 @@ const api = createApiClient(process.env.MOCK_URL ?? "", { validate: "all" });
 const headers = { Authorization: "Bearer openapi-zod-client" };
 const body = ${JSON.stringify(BODIES[0]![1])};
 if (!schemas.CreateTaskRequest.safeParse(body).success) throw new Error("zod rejects Kling's documented body");
-if (schemas.CreateTaskRequest.safeParse({ video_id: "1", video_url: "https://example.com/clip.mp4" }).success) throw new Error("zod accepts both video fields");
+if (schemas.CreateTaskRequest.safeParse({ video_id: "1", video_url: "https://example.com/clip.mp4" }).success)
+  throw new Error("zod accepts both video fields");
 const created = await api.createTask(body, { headers });
 const id = created.data?.task_id ?? "";
 const got = await api.getTask({ params: { task_id: id }, headers });

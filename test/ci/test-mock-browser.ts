@@ -242,7 +242,11 @@ async function check(name, fn) {
 }
 function assert(condition, why) { if (!condition) throw new Error(why); }
 async function runTask(headers, body) {
-  const created = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) }).then((r) => r.json());
+  const created = await fetch(base, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  }).then((r) => r.json());
   if (created.code !== 0) throw new Error(created.code + " " + created.message);
   let task = created.data;
   while (task.task_status === "submitted" || task.task_status === "processing") {
@@ -257,7 +261,10 @@ function metadata(element, url) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no loadedmetadata within 10 s for " + url)), 10000);
     element.addEventListener("loadedmetadata", () => { clearTimeout(timer); resolve(element); }, { once: true });
-    element.addEventListener("error", () => { clearTimeout(timer); reject(new Error("media error " + (element.error && element.error.code) + " for " + url)); }, { once: true });
+    element.addEventListener("error", () => {
+      clearTimeout(timer);
+      reject(new Error("media error " + (element.error && element.error.code) + " for " + url));
+    }, { once: true });
     element.crossOrigin = "anonymous";
     element.preload = "metadata";
     element.src = url;
@@ -277,31 +284,41 @@ await check("page: create with an Authorization header (the preflight must name 
 const audio0 = () => task.task_result.audios[0];
 await check("<audio crossOrigin> MP3: loadedmetadata, duration matches duration_mp3", async () => {
   const el = await metadata(new Audio(), audio0().url_mp3);
-  assert(Math.abs(el.duration - Number(audio0().duration_mp3)) <= TOLERANCE, "duration " + el.duration + " vs " + audio0().duration_mp3);
+  assert(Math.abs(el.duration - Number(audio0().duration_mp3)) <= TOLERANCE,
+    "duration " + el.duration + " vs " + audio0().duration_mp3);
   return "duration " + el.duration + " s, task " + audio0().duration_mp3;
 });
 await check("<audio crossOrigin> WAV: loadedmetadata, duration matches duration_wav", async () => {
   const el = await metadata(new Audio(), audio0().url_wav);
-  assert(Math.abs(el.duration - Number(audio0().duration_wav)) <= TOLERANCE, "duration " + el.duration + " vs " + audio0().duration_wav);
+  assert(Math.abs(el.duration - Number(audio0().duration_wav)) <= TOLERANCE,
+    "duration " + el.duration + " vs " + audio0().duration_wav);
   return "duration " + el.duration + " s, task " + audio0().duration_wav;
 });
 await check("<video crossOrigin> MP4: loadedmetadata, duration matches videos[0].duration, frames and an audio " +
   "track", async () => {
   const video = task.task_result.videos[0];
   const el = await metadata(document.createElement("video"), video.url);
-  assert(Math.abs(el.duration - Number(video.duration)) <= TOLERANCE, "duration " + el.duration + " vs " + video.duration);
+  assert(Math.abs(el.duration - Number(video.duration)) <= TOLERANCE,
+    "duration " + el.duration + " vs " + video.duration);
   assert(el.videoWidth > 0, "no video frames");
   const bytes = await fetch(video.url).then((r) => r.arrayBuffer());
   const sound = await new OfflineAudioContext(1, 1, 22050).decodeAudioData(bytes);
   assert(Math.abs(sound.duration - Number(video.duration)) <= TOLERANCE, "audio track " + sound.duration + " s");
-  return "duration " + el.duration + " s, " + el.videoWidth + "x" + el.videoHeight + ", audio track " + sound.duration.toFixed(3) + " s";
+  return "duration " + el.duration + " s, " + el.videoWidth + "x" + el.videoHeight +
+    ", audio track " + sound.duration.toFixed(3) + " s";
 });
 await check("the MP3 plays: currentTime advances", async () => {
   const el = await metadata(new Audio(), audio0().url_mp3);
   await el.play();
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("currentTime stuck at " + el.currentTime)), 10000);
-    el.addEventListener("timeupdate", function onTime() { if (el.currentTime > 0.3) { clearTimeout(timer); el.removeEventListener("timeupdate", onTime); resolve(); } });
+    el.addEventListener("timeupdate", function onTime() {
+      if (el.currentTime > 0.3) {
+        clearTimeout(timer);
+        el.removeEventListener("timeupdate", onTime);
+        resolve();
+      }
+    });
   });
   el.pause();
   return "played to " + el.currentTime.toFixed(2) + " s";
@@ -315,7 +332,8 @@ await check("Web Audio decodes the WAV fetched cross-origin", async () => {
 await check("a Range request from the page gets 206 with a readable Content-Range", async () => {
   const part = await fetch(audio0().url_mp3, { headers: { Range: "bytes=0-1023" } });
   assert(part.status === 206, "status " + part.status);
-  assert(/^bytes 0-1023\\/\\d+$/.test(part.headers.get("content-range") || ""), "content-range " + part.headers.get("content-range"));
+  assert(/^bytes 0-1023\\/\\d+$/.test(part.headers.get("content-range") || ""),
+    "content-range " + part.headers.get("content-range"));
   return part.headers.get("content-range");
 });
 await check("Prefer: example=failed on create: the README's loop ends failed, no 404", async () => {
@@ -324,8 +342,13 @@ await check("Prefer: example=failed on create: the README's loop ends failed, no
   return failed.task_status + ": " + failed.task_status_msg;
 });
 await check("a bad body's 1201 message, read by the page, names the field", async () => {
-  const answer = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ video_url: "https://example.com/a.mp4", sound_effect_prompt: "x".repeat(201) }) }).then((r) => r.json());
-  assert(answer.code === 1201 && /sound_effect_prompt must be at most 200/.test(answer.message), JSON.stringify(answer));
+  const answer = await fetch(base, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ video_url: "https://example.com/a.mp4", sound_effect_prompt: "x".repeat(201) }),
+  }).then((r) => r.json());
+  assert(answer.code === 1201 && /sound_effect_prompt must be at most 200/.test(answer.message),
+    JSON.stringify(answer));
   return answer.message;
 });
 window.results = results;

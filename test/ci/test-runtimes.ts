@@ -303,22 +303,37 @@ async function klingJob(load, clientOptions, runtime) {
       { video_url: "https://example.com/clip.mp4" },
       { pollIntervalMs: 100, timeoutMs: 20000, onProgress: (t) => seen.push(t.task_status) },
     );
-    const mp3 = task && task.task_result && task.task_result.audios && task.task_result.audios[0] && task.task_result.audios[0].url_mp3;
+    const mp3 =
+      task && task.task_result && task.task_result.audios && task.task_result.audios[0] &&
+      task.task_result.audios[0].url_mp3;
     const problems = [];
     if (seen[0] !== "submitted") problems.push("first status seen was " + seen[0] + ", not submitted");
-    if (seen[seen.length - 1] !== "succeed" || task.task_status !== "succeed") problems.push("ended " + task.task_status + ", not succeed");
-    if (typeof mp3 !== "string" || !/^https?:\/\/\S+\.mp3(?:[?#]\S*)?$/.test(mp3)) problems.push("no mp3 URL in the result: " + mp3);
+    if (seen[seen.length - 1] !== "succeed" || task.task_status !== "succeed")
+      problems.push("ended " + task.task_status + ", not succeed");
+    if (typeof mp3 !== "string" || !/^https?:\/\/\S+\.mp3(?:[?#]\S*)?$/.test(mp3))
+      problems.push("no mp3 URL in the result: " + mp3);
     return { ok: problems.length === 0, problems, runtime, seen, taskId: task.task_id, mp3, ms: Date.now() - started };
   } catch (error) {
     const name = error && error.name ? error.name : "Error";
-    return { ok: false, problems: [name + ": " + (error && error.message ? error.message : String(error))], runtime, seen, ms: Date.now() - started };
+    return {
+      ok: false,
+      problems: [name + ": " + (error && error.message ? error.message : String(error))],
+      runtime,
+      seen,
+      ms: Date.now() - started,
+    };
   }
 }
 `;
 
 /** Node (any version), Bun and Deno: `<runtime> main.mjs <mockUrl>`. */
 const MAIN_MJS = `${JOB}
-const runtime = typeof Bun !== "undefined" ? "Bun " + Bun.version : typeof Deno !== "undefined" ? "Deno " + Deno.version.deno : "Node " + process.version;
+const runtime =
+  typeof Bun !== "undefined"
+    ? "Bun " + Bun.version
+    : typeof Deno !== "undefined"
+      ? "Deno " + Deno.version.deno
+      : "Node " + process.version;
 const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: process.argv[2], apiKey: "mock" }, runtime);
 console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 `;
@@ -326,7 +341,11 @@ console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 /** CommonJS on Node: require() of the ESM package (Node >= 20.19, no flag). */
 const REQUIRE_CJS = `"use strict";
 ${JOB}
-klingJob(async () => require("${PACKAGE}"), { baseUrl: process.argv[2], apiKey: "mock" }, "Node " + process.version).then((result) => {
+klingJob(
+  async () => require("${PACKAGE}"),
+  { baseUrl: process.argv[2], apiKey: "mock" },
+  "Node " + process.version,
+).then((result) => {
   console.log(${JSON.stringify(RESULT_MARKER)} + JSON.stringify(result));
 });
 `;
@@ -375,9 +394,14 @@ try {
  * fifth argument (the proxy's server-side key), it also checks that the page only talked to its own origin, sent no
  * Authorization header, and that the key appears in no request, no response body and not in the final page.
  */
-const CHROMIUM_DRIVER_MJS = `const [playwrightEntry, executablePath, pageUrl, timeoutMs, serverKey] = process.argv.slice(2);
+const CHROMIUM_DRIVER_MJS = `const [playwrightEntry, executablePath, pageUrl, timeoutMs, serverKey] =
+  process.argv.slice(2);
 const { chromium } = await import(playwrightEntry);
-const browser = await chromium.launch({ executablePath, headless: true, args: ${JSON.stringify(CHROMIUM_FLAGS)} });
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ${JSON.stringify(CHROMIUM_FLAGS)},
+});
 const problems = [];
 const pageOrigin = new URL(pageUrl).origin;
 const seenRequests = [];
@@ -386,13 +410,27 @@ try {
   const page = await browser.newPage();
   page.on("pageerror", (error) => problems.push("page error: " + error.message));
   page.on("console", (msg) => { if (msg.type() === "error") problems.push("console: " + msg.text()); });
-  page.on("requestfailed", (req) => problems.push("request failed: " + req.url() + " " + (req.failure() ? req.failure().errorText : "")));
+  page.on("requestfailed", (req) =>
+    problems.push("request failed: " + req.url() + " " + (req.failure() ? req.failure().errorText : "")),
+  );
   if (serverKey) {
     page.on("request", (req) => {
-      seenRequests.push(req.allHeaders().then((headers) => ({ url: req.url(), method: req.method(), headers, body: req.postData() ?? "" }), () => ({ url: req.url(), method: req.method(), headers: {}, body: "" })));
+      seenRequests.push(
+        req.allHeaders().then(
+          (headers) => ({ url: req.url(), method: req.method(), headers, body: req.postData() ?? "" }),
+          () => ({ url: req.url(), method: req.method(), headers: {}, body: "" }),
+        ),
+      );
     });
     page.on("response", (res) => {
-      seenResponses.push(Promise.all([res.allHeaders().catch(() => ({})), res.text().catch(() => "")]).then(([headers, body]) => ({ url: res.url(), status: res.status(), headers, body })));
+      seenResponses.push(
+        Promise.all([res.allHeaders().catch(() => ({})), res.text().catch(() => "")]).then(([headers, body]) => ({
+          url: res.url(),
+          status: res.status(),
+          headers,
+          body,
+        })),
+      );
     });
   }
   await page.goto(pageUrl, { waitUntil: "load" });
@@ -419,8 +457,12 @@ try {
     if (keyed.length > 0) fail("the page sent an Authorization header: " +
       "" + keyed.map((r) => r.method + " " + r.url).join(", "));
     const leaks = [
-      ...requests.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "request " + r.method + " " + r.url),
-      ...responses.filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey)).map((r) => "response " + r.status + " " + r.url),
+      ...requests
+        .filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey))
+        .map((r) => "request " + r.method + " " + r.url),
+      ...responses
+        .filter((r) => (JSON.stringify(r.headers) + r.body).includes(serverKey))
+        .map((r) => "response " + r.status + " " + r.url),
       ...(html.includes(serverKey) || pageText.includes(serverKey) ? ["the page's HTML or text"] : []),
       ...(JSON.stringify(result).includes(serverKey) ? ["the page's result"] : []),
     ];
@@ -451,7 +493,11 @@ function pageHtml(importMap: Record<string, string>, mockUrl: string): string {
 <p id="status">running…</p>
 <script type="module">
 ${JOB}
-const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: ${JSON.stringify(mockUrl)}, apiKey: "mock", dangerouslyAllowBrowser: true }, navigator.userAgent);
+const result = await klingJob(
+  () => import("${PACKAGE}"),
+  { baseUrl: ${JSON.stringify(mockUrl)}, apiKey: "mock", dangerouslyAllowBrowser: true },
+  navigator.userAgent,
+);
 document.getElementById("status").textContent = JSON.stringify(result);
 window.__klingResult = result;
 </script>
@@ -477,7 +523,11 @@ function proxyPageHtml(importMap: Record<string, string>): string {
 <p id="status">running…</p>
 <script type="module">
 ${JOB}
-const result = await klingJob(() => import("${PACKAGE}"), { baseUrl: ${JSON.stringify(PROXY_MOUNT)} }, navigator.userAgent);
+const result = await klingJob(
+  () => import("${PACKAGE}"),
+  { baseUrl: ${JSON.stringify(PROXY_MOUNT)} },
+  navigator.userAgent,
+);
 result.problems = result.problems || [];
 result.checks = [];
 try {
@@ -487,8 +537,9 @@ try {
     body: JSON.stringify({ video_url: "not-a-url" }),
   });
   const body = await res.json().catch(() => undefined);
-  if (res.status === 400 && body && body.code === 1201) result.checks.push("bad body → " + res.status + " code " + body.code);
-  else {
+  if (res.status === 400 && body && body.code === 1201) {
+    result.checks.push("bad body → " + res.status + " code " + body.code);
+  } else {
     result.ok = false;
     result.problems.push("a bad body through the proxy answered " +
       "" + res.status + " " + JSON.stringify(body) + ", not 400 with code 1201");
@@ -848,8 +899,8 @@ const ROWS: Row[] = [
             `${unkeyed.map((c) => `${c.method} ${c.url}`).join(", ")}`,
         );
       const gets = upstream.length - creates;
-      const detail =
-        `${outcome.detail}; upstream (${ctx.proxy.file}): ${creates} POST + ${gets} GET, all with the ` + `server key`;
+      const calls = `${creates} POST + ${gets} GET, all with the server key`;
+      const detail = `${outcome.detail}; upstream (${ctx.proxy.file}): ${calls}`;
       return problems.length > 0
         ? { ok: false, detail: problems.join("; "), ...(outcome.version ? { version: outcome.version } : {}) }
         : { ...outcome, detail };

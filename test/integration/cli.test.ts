@@ -286,7 +286,8 @@ describe.skipIf(buildError !== null)("kling-v2a", () => {
     const file = join(dir, "jobs.jsonl");
     writeFileSync(
       file,
-      `${JSON.stringify({ video_url: "https://example.com/ok.mp4" })}\n${JSON.stringify({ video_url: "https://example.com/fail.mp4" })}\n`,
+      `${JSON.stringify({ video_url: "https://example.com/ok.mp4" })}\n` +
+        `${JSON.stringify({ video_url: "https://example.com/fail.mp4" })}\n`,
     );
     const run = await kling(["batch", file, "--poll-interval", "0.05", "--base-url", fake.url, "--api-key", SECRET]);
     expect(run.code).toBe(1);

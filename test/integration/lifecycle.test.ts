@@ -436,7 +436,10 @@ describe("runMockCommand", () => {
       await expect
         .poll(() => err.text(), { timeout: 10_000 })
         .toMatch(
-          /callback submitted of task \d+ → http:\/\/127\.0\.0\.1:\d+\/hooks\/kling: 200 \(attempt 1\/5, \d+ ms, signed\)/,
+          new RegExp(
+            String.raw`callback submitted of task \d+ → http:\/\/127\.0\.0\.1:\d+\/hooks\/kling: ` +
+              String.raw`200 \(attempt 1\/5, \d+ ms, signed\)`,
+          ),
         );
       expect(hook.received[0]?.headers["webhook-signature"]).toMatch(/^v1,/);
       expect(out.text()).toContain("signed with your --webhook-secret");
@@ -455,7 +458,11 @@ describe("kling-video-to-audio/mock without Prism", () => {
     async () => {
       // A resolve hook that makes every @stoplight/* package missing, as in an app that did not install the peers.
       const hook = `export async function resolve(specifier, context, next) {
-      if (specifier.startsWith("@stoplight/")) throw Object.assign(new Error("Cannot find package '" + specifier + "' imported from " + context.parentURL), { code: "ERR_MODULE_NOT_FOUND" });
+      if (specifier.startsWith("@stoplight/"))
+        throw Object.assign(
+          new Error("Cannot find package '" + specifier + "' imported from " + context.parentURL),
+          { code: "ERR_MODULE_NOT_FOUND" },
+        );
       return next(specifier, context);
     }`;
       const entry = new URL("../../dist/mocks/index.js", import.meta.url).href;
@@ -464,7 +471,9 @@ describe("kling-video-to-audio/mock without Prism", () => {
       register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hook)}));
       const mock = await import(${JSON.stringify(entry)});
       try { await mock.startMock(); console.log("started?!"); }
-      catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message, exported: mock.MOCK_NEEDS_PRISM })); }`;
+      catch (error) {
+        console.log(JSON.stringify({ code: error.code, message: error.message, exported: mock.MOCK_NEEDS_PRISM }));
+      }`;
       const result = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
         execFile(process.execPath, ["--input-type=module", "--no-warnings", "-e", script], (_error, stdout, stderr) =>
           resolve({ stdout, stderr }),

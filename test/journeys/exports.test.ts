@@ -38,7 +38,10 @@ function loader(kind: "import" | "require", entries: string[]): string {
     for (const s of ${JSON.stringify(entries.map(specifier))}) {
       try {
         const m = await load(s);
-        out[s] = { names: Object.keys(m).sort(), types: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v])) };
+        out[s] = {
+          names: Object.keys(m).sort(),
+          types: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, typeof v])),
+        };
       } catch (error) {
         out[s] = { error: String(error && error.stack || error) };
       }
@@ -91,7 +94,10 @@ describe.concurrent("every entry of the exports map", () => {
       const require = createRequire(import.meta.url);
       const esm = await import("${NAME}");
       const cjs = require("${NAME}");
-      console.log(JSON.stringify({ createClient: esm.createClient === cjs.createClient, KlingError: esm.KlingError === cjs.KlingError }));`,
+      console.log(JSON.stringify({
+        createClient: esm.createClient === cjs.createClient,
+        KlingError: esm.KlingError === cjs.KlingError,
+      }));`,
     );
     expect(same).toEqual({ createClient: true, KlingError: true });
   });

@@ -38,8 +38,10 @@ function program<T = any>(body: string, env: Record<string, string> = {}): Promi
     const MOCK = ${JSON.stringify(mock.url)};
     const SLOW = ${JSON.stringify(slow.url)};
     const errorOf = async (p) => { try { await p; return null; } catch (e) { return e; } };
-    const describe = (e) => e && { name: e.name, message: e.message, code: e.code, field: e.field, taskId: e.taskId, lastStatus: e.lastStatus,
-      kind: e.kind, isKling: e instanceof k.KlingError, isError: e instanceof Error, status: e.task?.task_status, msg: e.task?.task_status_msg,
+    const describe = (e) => e && {
+      name: e.name, message: e.message, code: e.code, field: e.field, taskId: e.taskId, lastStatus: e.lastStatus,
+      kind: e.kind, isKling: e instanceof k.KlingError, isError: e instanceof Error,
+      status: e.task?.task_status, msg: e.task?.task_status_msg,
       json: JSON.stringify(e), inspected: inspect(e) };
     ${body}`,
     { env },
@@ -65,7 +67,11 @@ describe.concurrent("Quick start", () => {
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
       const seen = [];
       const task = await kling.run(
-        { video_url: "https://example.com/clip.mp4", bgm_prompt: "calm piano", sound_effect_prompt: "rain on a tin roof" },
+        {
+          video_url: "https://example.com/clip.mp4",
+          bgm_prompt: "calm piano",
+          sound_effect_prompt: "rain on a tin roof",
+        },
         { onProgress: (t) => seen.push(t.task_status), timeoutMs: 10 * 60_000, pollIntervalMs: 100 },
       );
       console.log(JSON.stringify({ seen, status: task.task_status, mp3: task.task_result?.audios?.[0]?.url_mp3 }));`);
@@ -116,14 +122,19 @@ describe.concurrent("the client's methods", () => {
     async () => {
       const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
-      const created = await kling.createTask({ video_url: "https://example.com/m.mp4", external_task_id: "journey-sdk-methods" });
+      const created = await kling.createTask({
+        video_url: "https://example.com/m.mp4",
+        external_task_id: "journey-sdk-methods",
+      });
       const got = await kling.getTask(created.task_id);
       const done = await kling.waitForTask(created.task_id, { pollIntervalMs: 100 });
       const page = await kling.listTasks({ pageNum: 1, pageSize: 50 });
       const all = [];
       for await (const t of kling.tasks({ pageSize: 2 })) all.push(t.task_id);
       const found = await kling.findTaskByExternalId("journey-sdk-methods");
-      const raw = await kling.raw.GET("/v1/audio/video-to-audio/{task_id}", { params: { path: { task_id: created.task_id } } });
+      const raw = await kling.raw.GET("/v1/audio/video-to-audio/{task_id}", {
+        params: { path: { task_id: created.task_id } },
+      });
       console.log(JSON.stringify({
         created: created.task_status, got: got.task_id === created.task_id, done: done.task_status,
         listed: page.some((t) => t.task_id === created.task_id), iterated: all.includes(created.task_id),
@@ -154,7 +165,9 @@ describe.concurrent("errors", () => {
       const typo = await errorOf(kling.createTask({ video_url: "https://example.com/a.mp4", bgm_promt: "piano" }));
       const long = await errorOf(kling.run({ video_url: "https://example.com/a.mp4", bgm_prompt: "x".repeat(201) }));
       const both = await errorOf(kling.createTask({ video_url: "https://example.com/a.mp4", video_id: "1" }));
-      console.log(JSON.stringify({ sent, url: describe(url), typo: describe(typo), long: describe(long), both: describe(both) }));`);
+      console.log(JSON.stringify({
+        sent, url: describe(url), typo: describe(typo), long: describe(long), both: describe(both),
+      }));`);
     expect(result.sent).toBe(0);
     for (const e of [result.url, result.typo, result.long, result.both])
       expect(e).toMatchObject({ name: "KlingValidationError", isKling: true, isError: true });
@@ -168,7 +181,12 @@ describe.concurrent("errors", () => {
     const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
       const e = await errorOf(kling.getTask("123456789012345678"));
-      console.log(JSON.stringify({ ...describe(e), api: e instanceof k.KlingApiError, invalid: e instanceof k.KlingInvalidRequestError, requestId: e.requestId }));`);
+      console.log(JSON.stringify({
+        ...describe(e),
+        api: e instanceof k.KlingApiError,
+        invalid: e instanceof k.KlingInvalidRequestError,
+        requestId: e.requestId,
+      }));`);
     expect(result).toMatchObject({ code: 1203, api: true, invalid: true, isKling: true });
     expect(result.requestId).toMatch(/\S/);
     expect(result.message).toContain(result.requestId);
@@ -177,7 +195,10 @@ describe.concurrent("errors", () => {
   it("a task that fails: KlingTaskFailedError with the task and its task_status_msg", async () => {
     const result = await program(`
       const kling = k.createClient({ apiKey: "any", baseUrl: MOCK });
-      const e = await errorOf(kling.run({ video_url: "https://example.com/clip.mp4", sound_effect_prompt: "please fail" }, { pollIntervalMs: 100 }));
+      const e = await errorOf(kling.run(
+        { video_url: "https://example.com/clip.mp4", sound_effect_prompt: "please fail" },
+        { pollIntervalMs: 100 },
+      ));
       console.log(JSON.stringify({ ...describe(e), failed: e instanceof k.KlingTaskFailedError }));`);
     expect(result).toMatchObject({ name: "KlingTaskFailedError", failed: true, status: "failed" });
     expect(result.msg).toMatch(/\S/);
@@ -193,7 +214,8 @@ describe.concurrent("errors", () => {
       const e = await errorOf(kling.waitForTask(created.task_id, { timeoutMs: 2_000, pollIntervalMs: 50 }));
       const again = await errorOf(kling.waitForTask(e.taskId, { timeoutMs: 2_000, pollIntervalMs: 50 }));
       const now = await kling.getTask(e.taskId);
-      console.log(JSON.stringify({ ...describe(e), timeout: e instanceof k.KlingTimeoutError, same: e.taskId === created.task_id,
+      console.log(JSON.stringify({
+        ...describe(e), timeout: e instanceof k.KlingTimeoutError, same: e.taskId === created.task_id,
         again: describe(again), now: now.task_status }));`);
       expect(result).toMatchObject({
         name: "KlingTimeoutError",
@@ -222,11 +244,18 @@ describe.concurrent("errors", () => {
   it("no secret in any error (message, JSON.stringify, util.inspect) nor in a debug log line", async () => {
     const result = await program(`
       const lines = [];
-      const logger = { debug: (...a) => lines.push(a.join(" ")), info: (...a) => lines.push(a.join(" ")), warn: (...a) => lines.push(a.join(" ")), error: (...a) => lines.push(a.join(" ")) };
+      const logger = {
+        debug: (...a) => lines.push(a.join(" ")),
+        info: (...a) => lines.push(a.join(" ")),
+        warn: (...a) => lines.push(a.join(" ")),
+        error: (...a) => lines.push(a.join(" ")),
+      };
       const kling = k.createClient({ apiKey: ${JSON.stringify(SECRET)}, baseUrl: MOCK, logger, logLevel: "debug" });
       const failed = await errorOf(kling.run({ video_url: "https://example.com/fail.mp4" }, { pollIntervalMs: 100 }));
       const missing = await errorOf(kling.getTask("123456789012345678"));
-      const down = await errorOf(k.createClient({ apiKey: ${JSON.stringify(SECRET)}, baseUrl: "http://127.0.0.1:9", maxRetries: 0 }).listTasks());
+      const down = await errorOf(
+        k.createClient({ apiKey: ${JSON.stringify(SECRET)}, baseUrl: "http://127.0.0.1:9", maxRetries: 0 }).listTasks(),
+      );
       console.log(JSON.stringify({ errors: [describe(failed), describe(missing), describe(down)], lines }));`);
     expect(result.errors.map((e: { name: string }) => e.name)).toEqual([
       "KlingTaskFailedError",
@@ -253,15 +282,23 @@ describe.concurrent("runBatch", () => {
       ];
       const batch = async () => {
         const out = [];
-        for await (const r of kling.runBatch(inputs, { concurrency: 2, batchId: "journey-sdk-batch", pollIntervalMs: 100 })) {
-          out.push({ index: r.index, ok: r.ok, ext: r.externalTaskId, error: r.ok ? undefined : r.error.name, kling: r.ok || r.error instanceof k.KlingError });
+        const options = { concurrency: 2, batchId: "journey-sdk-batch", pollIntervalMs: 100 };
+        for await (const r of kling.runBatch(inputs, options)) {
+          out.push({
+            index: r.index,
+            ok: r.ok,
+            ext: r.externalTaskId,
+            error: r.ok ? undefined : r.error.name,
+            kling: r.ok || r.error instanceof k.KlingError,
+          });
         }
         return out.sort((a, b) => a.index - b.index);
       };
       const first = await batch();
       // The batch's tasks on the server, by external_task_id (other journeys create tasks meanwhile).
       const ids = new Set(first.map((r) => r.ext));
-      const count = async () => (await kling.listTasks({ pageSize: 500 })).filter((t) => ids.has(t.task_info?.external_task_id)).length;
+      const count = async () =>
+        (await kling.listTasks({ pageSize: 500 })).filter((t) => ids.has(t.task_info?.external_task_id)).length;
       const before = await count();
       const second = await batch();
       console.log(JSON.stringify({ first, second, before, created: (await count()) - before }));`);

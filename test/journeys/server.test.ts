@@ -64,7 +64,11 @@ describe("callbacks: the README's node:http endpoint, tested as 'Testing your en
       await new Promise((r) => server.listen(0, "127.0.0.1", r));
       const url = \`http://127.0.0.1:\${server.address().port}/kling/hook\`;
       const post = async (headers, body) => {
-        const res = await fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body,
+        });
         return res.status + " " + (await res.text());
       };
 
@@ -72,11 +76,17 @@ describe("callbacks: the README's node:http endpoint, tested as 'Testing your en
       const headers = await signCallback(body, { secret });
       const ok = await post(headers, body);
       const tampered = await post(headers, body.replace("succeed", "failed"));
-      const old = await post(await signCallback(body, { secret, timestamp: Math.floor(Date.now() / 1000) - 3600 }), body);
+      const old = await post(
+        await signCallback(body, { secret, timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+        body,
+      );
       const unsigned = await post({}, body);
       server.close();
 
-      const reasonOf = (f) => { try { f(); return null; } catch (e) { return e instanceof KlingCallbackError ? e.reason : String(e); } };
+      const reasonOf = (f) => {
+        try { f(); return null; }
+        catch (e) { return e instanceof KlingCallbackError ? e.reason : String(e); }
+      };
       const console_ = parseCallback(JSON.stringify({ id: "866889456698785798", status: "succeeded" }));
       const later = parseCallback(JSON.stringify({ task_id: "1", task_status: "some_new_status" }));
       console.log(JSON.stringify({ ok, tampered, old, unsigned, received, headerNames: Object.keys(headers).sort(),
@@ -134,10 +144,22 @@ describe("the proxy: browsers without keys", () => {
       pkg,
       `import { createServer } from "node:http";
       import { createProxy, toNodeHandler } from "kling-video-to-audio/proxy";
-      const open = toNodeHandler(createProxy({ apiKey: ${JSON.stringify(SERVER_KEY)}, baseUrl: ${JSON.stringify(upstreamUrl)}, authorize: async () => ({ owner: "journey-user" }) }));
-      const closed = toNodeHandler(createProxy({ apiKey: ${JSON.stringify(SERVER_KEY)}, baseUrl: ${JSON.stringify(upstreamUrl)}, authorize: async () => false }));
+      const open = toNodeHandler(createProxy({
+        apiKey: ${JSON.stringify(SERVER_KEY)},
+        baseUrl: ${JSON.stringify(upstreamUrl)},
+        authorize: async () => ({ owner: "journey-user" }),
+      }));
+      const closed = toNodeHandler(createProxy({
+        apiKey: ${JSON.stringify(SERVER_KEY)},
+        baseUrl: ${JSON.stringify(upstreamUrl)},
+        authorize: async () => false,
+      }));
       const server = createServer((req, res) =>
-        req.url?.startsWith("/api/kling/") ? open(req, res) : req.url?.startsWith("/api/closed/") ? closed(req, res) : res.writeHead(404).end());
+        req.url?.startsWith("/api/kling/")
+          ? open(req, res)
+          : req.url?.startsWith("/api/closed/")
+            ? closed(req, res)
+            : res.writeHead(404).end());
       server.listen(0, "127.0.0.1", () => console.log("proxy on http://127.0.0.1:" + server.address().port));`,
       /proxy on (http:\/\/\S+)/,
     );

@@ -91,12 +91,12 @@ export function printLoad(f: LoadFigures, options: Required<Pick<LoadOptions, "s
   console.log(`  1303 answers           ${f.rejected1303} of ${f.creates} creates`);
   console.log(`  peak tasks running     ${f.peakRunning}`);
   console.log(
-    `  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s (${options.serverLimit} ` +
-      `always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`,
+    `  time                   ${f.seconds.toFixed(1)} s; ideal ${f.idealSeconds.toFixed(1)} s ` +
+      `(${options.serverLimit} always running): ${(f.efficiency * 100).toFixed(0)}% of ideal throughput`,
   );
   console.log(
-    `  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB (client and server ` +
-      `in one process)`,
+    `  peak memory            rss ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB ` +
+      `(client and server in one process)`,
   );
 }
 

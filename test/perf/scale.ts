@@ -132,10 +132,9 @@ export function printScale(f: ScaleFigures, taskDurationMs: number): void {
       `${taskDurationMs} ms tasks`,
   );
   console.log(`  items                  ${f.items}: ${f.completed} completed, ${f.failed} failed`);
-  console.log(
-    `  workers                ${f.workers}, killed ${f.killed} (SIGKILL ` +
-      `mid-job)${f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : ""}`,
-  );
+  const takeover =
+    f.takeoverSeconds !== undefined ? `; its jobs taken over after ${f.takeoverSeconds.toFixed(1)} s` : "";
+  console.log(`  workers                ${f.workers}, killed ${f.killed} (SIGKILL mid-job)${takeover}`);
   console.log(`  duplicates             ${f.duplicates}${mark(f.duplicates === 0, "MUST BE 0")}`);
   console.log(`  lost                   ${f.lost}${mark(f.lost === 0 && f.failed === 0, "MUST BE 0")}`);
   console.log(

@@ -39,9 +39,9 @@ export interface InstalledPackage {
   /** `kling-v2a mock` servers started from the consumer's bin for the whole run: `fast` (FAST_MOCK) and `slow`
    *  (SLOW_MOCK); `error` when they could not start (read them through `mocksOf`). */
   mocks: { fast: string; slow: string; error?: string };
-  /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install beside the
-   *  pack, or ~0 when an earlier run left them). `installMs`: from the end of the pack to the end of the tarball's
-   * installs. `mocksMs`: starting the mocks. */
+  /** Milliseconds. From the start: `packMs` (copy, prepack build, pack) and `peersMs` (the Prism peers' install beside
+   *  the pack, or ~0 when an earlier run left them). `installMs`: from the end of the pack to the end of the tarball's
+   *  installs. `mocksMs`: starting the mocks. */
   timings: { packMs: number; peersMs: number; installMs: number; mocksMs: number };
 }
 
@@ -132,7 +132,8 @@ function npm(args: string[], cwd: string): Promise<RunResult> {
 
 function failed(what: string, result: RunResult): Error {
   return new Error(
-    `${what} failed (exit ${result.code ?? result.signal}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    `${what} failed (exit ${result.code ?? result.signal}):\n` +
+      `${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
   );
 }
 

@@ -42,8 +42,8 @@ async function waitForFile(path: string, timeoutMs: number): Promise<string> {
       cleanup();
       reject(
         new Error(
-          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and installing ` +
-            `the package`,
+          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and ` +
+            `installing the package`,
         ),
       );
     }, timeoutMs);

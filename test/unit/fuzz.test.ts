@@ -254,7 +254,8 @@ const goodUrl = fc
   )
   .map(
     ([scheme, host, port, path, query, fragment]) =>
-      `${scheme}://${host}${port === undefined ? "" : `:${port}`}/${path.join("/")}${query === undefined ? "" : `?${query}`}${fragment === undefined ? "" : `#${fragment}`}`,
+      `${scheme}://${host}${port === undefined ? "" : `:${port}`}/${path.join("/")}` +
+      `${query === undefined ? "" : `?${query}`}${fragment === undefined ? "" : `#${fragment}`}`,
   );
 const url = fc.oneof(
   { weight: 8, arbitrary: goodUrl },
@@ -1242,7 +1243,8 @@ const html = fc
   .tuple(maybeEcho(fc.string({ maxLength: 40 })), fc.string({ maxLength: 60 }), fc.boolean())
   .map(
     ([title, content, withTitle]) =>
-      `<!DOCTYPE html><html><head>${withTitle ? `<title>${title}</title>` : ""}<style>p{color:red}</style></head><body><h1>${title}</h1><p>${content}</p><script>var k="${title}"</script></body></html>`,
+      `<!DOCTYPE html><html><head>${withTitle ? `<title>${title}</title>` : ""}<style>p{color:red}</style></head>` +
+      `<body><h1>${title}</h1><p>${content}</p><script>var k="${title}"</script></body></html>`,
   );
 const replyBody = fc.oneof(
   { weight: 10, arbitrary: envelope.map((value) => JSON.stringify(value)) },
@@ -1433,7 +1435,12 @@ describe("fuzz: server responses", () => {
         const secrets = auth === "bearer" ? [API_KEY] : [ACCESS_KEY, SECRET_KEY, ...server.tokens];
         const context = () =>
           `${op} ${auth} maxRetries=${maxRetries} served ${server.served}: ` +
-          `${show(replies.map((r) => ({ ...r, body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body })))}`;
+          show(
+            replies.map((r) => ({
+              ...r,
+              body: r.body && r.body.length > 400 ? `${r.body.slice(0, 400)}…(${r.body.length})` : r.body,
+            })),
+          );
 
         if (outcome.ok) {
           stats.resolved++;

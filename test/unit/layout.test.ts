@@ -1,5 +1,5 @@
 // The source layout holds its promises: no runtime import cycle in src/, the request code (src/request/) loaded only
-// by a client's first call, and every file opening with its concern.
+// by a client's first call, every file opening with its concern, and no hand-written line over 120 characters.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,5 +81,40 @@ describe("src/ layout", () => {
       return !first.startsWith("// ");
     });
     expect(silent.map((f) => relative(root, f))).toEqual([]);
+  });
+});
+
+/** The longest line a hand-written file may hold: Biome formats at this width but cannot break strings or comments. */
+const maxLine = 120;
+
+/**
+ * The hand-written files: all of src/, mocks/ (but its media), scripts/ and test/, and the root's *.ts. Walked rather
+ * than listed by `git ls-files`, so the unit project starts no child process; nothing under these folders is ignored.
+ */
+function handWritten(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      if (path === join(root, "mocks", "media") || name === "node_modules") return [];
+      return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+  const top = readdirSync(root).filter((name) => name.endsWith(".ts") && statSync(join(root, name)).isFile());
+  return [
+    ...["src", "mocks", "scripts", "test"].flatMap((dir) => walk(join(root, dir))),
+    ...top.map((n) => join(root, n)),
+  ];
+}
+
+describe("hand-written files", () => {
+  it(`have no line over ${maxLine} characters`, () => {
+    const long = handWritten().flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .flatMap((line, i) => {
+          const length = [...line].length;
+          return length > maxLine ? [`${relative(root, file)}:${i + 1}: ${length}`] : [];
+        }),
+    );
+    expect(long).toEqual([]);
   });
 });

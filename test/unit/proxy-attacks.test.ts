@@ -551,7 +551,8 @@ describe.each(["fetch", "node"] as const)("the proxy through the %s adapter", (a
       upstream.override = (_request, res) => {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(
-          `{"code":0,"message":"SUCCEED","data":{"task_id":"1","task_status":"submitted","pad":"${"a".repeat(8 * 1024 * 1024)}"}}`,
+          `{"code":0,"message":"SUCCEED","data":{"task_id":"1","task_status":"submitted",` +
+            `"pad":"${"a".repeat(8 * 1024 * 1024)}"}}`,
         );
         return true;
       };
