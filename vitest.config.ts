@@ -9,8 +9,8 @@ const base = { testTimeout: 15_000, hookTimeout: 30_000 };
 
 export default defineConfig({
   test: {
-    // Two files at a time on these 2-core machines: most tests wait on sockets and child processes, not on the CPU.
-    maxWorkers: 2,
+    // Three files at a time on these 2-core machines: most tests wait on sockets and child processes, not on the CPU.
+    maxWorkers: 3,
     sequence: { sequencer: JourneysLast },
     projects: [
       {
@@ -28,6 +28,9 @@ export default defineConfig({
           ...base,
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          // One module graph per worker: Prism and the SDK are imported once, not once per file (each file starts
+          // and stops its own servers and children).
+          isolate: false,
           globalSetup: ["test/setup/build.ts"],
         },
       },
@@ -37,6 +40,7 @@ export default defineConfig({
           ...base,
           name: "contract",
           include: ["test/contract/**/*.test.ts"],
+          isolate: false,
           globalSetup: ["test/setup/prism.ts"],
         },
       },
@@ -50,7 +54,10 @@ export default defineConfig({
           ...base,
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
-          typecheck: { enabled: true, include: ["test/unit/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
+          // The files share one module graph per worker instead of importing the SDK afresh each (they stub and
+          // unstub their own globals and environment).
+          isolate: false,
+          typecheck: { enabled: true, include: ["test/unit/**/*.test-d.ts"], tsconfig: "./tsconfig.typecheck.json" },
         },
       },
     ],
