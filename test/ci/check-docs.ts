@@ -8,13 +8,13 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS, checkRecorder } from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const docsPath = `${root}dist/docs/index.html`;
 const screenshotPath = `${root}artifacts/reference.png`;
 const argIndex = process.argv.indexOf("--chromium");
-const executablePath =
-  (argIndex > 0 ? process.argv[argIndex + 1] : undefined) ?? process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const executablePath = (argIndex > 0 ? process.argv[argIndex + 1] : undefined) ?? CHROMIUM;
 
 const OPERATIONS = [
   {
@@ -43,25 +43,16 @@ const ERROR_CODES = [
   5001, 5002,
 ];
 
-let passes = 0;
-let failures = 0;
-/** The closing "N passed, N failed" line that .ci/run adds up, and the exit code. */
-function finish(): never {
-  console.log(`${passes} passed, ${failures} failed`);
-  process.exit(failures === 0 && passes > 0 ? 0 : 1);
-}
-
-function report(ok: boolean, name: string, detail = ""): void {
-  if (ok) passes++;
-  else failures++;
-  console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`);
-}
+/** One `PASS name (detail)` line per check, then the closing "N passed, N failed" line. */
+const { record, finish } = checkRecorder(
+  ({ name, ok, detail }) => `${ok ? "PASS" : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`,
+);
 
 async function attempt<T>(name: string, body: () => Promise<T>): Promise<T | undefined> {
   try {
     return await body();
   } catch (error) {
-    report(false, name, (error instanceof Error ? error.message : String(error)).split("\n")[0]);
+    record(name, false, (error instanceof Error ? error.message : String(error)).split("\n")[0]);
     return undefined;
   }
 }
@@ -98,13 +89,13 @@ async function examplesUnder(page: Page, status: string): Promise<{ code: number
 }
 
 if (!existsSync(docsPath)) {
-  report(false, "dist/docs/index.html exists", "run `npm run build` first");
+  record("dist/docs/index.html exists", false, "run `npm run build` first");
   finish();
 }
 if (!existsSync(executablePath)) {
-  report(
-    false,
+  record(
     `Chromium at ${executablePath}`,
+    false,
     "install it with `apt-get install -y chromium` or pass --chromium <path>",
   );
   finish();
@@ -112,15 +103,7 @@ if (!existsSync(executablePath)) {
 
 const browser = await chromium.launch({
   executablePath,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  args: [...CHROMIUM_FLAGS],
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -144,7 +127,7 @@ try {
     await page.locator("h1", { hasText: "Kling Video-to-Audio API" }).first().waitFor();
     await page.getByText("+ Show").first().click();
     await sidebar.waitFor();
-    report(true, "the reference renders", `title "${await page.title()}"`);
+    record("the reference renders", true, `title "${await page.title()}"`);
   });
 
   // The three operations: each sidebar entry opens the operation (routed by operationId) with its method and path.
@@ -155,9 +138,9 @@ try {
       // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a reader sees
       const text = await page.locator("body").innerText();
       const shown = text.includes(op.path) && text.includes(op.method);
-      report(
-        shown && page.url().toLowerCase().endsWith(op.operationId.toLowerCase()),
+      record(
         name,
+        shown && page.url().toLowerCase().endsWith(op.operationId.toLowerCase()),
         shown ? "" : "path or method missing",
       );
     });
@@ -173,9 +156,9 @@ try {
     const text = await page.locator("body").innerText();
     // The payload's own field, not the callback's key: that name shows only where some description happens to quote it.
     const ok = ["webhook-id", "webhook-timestamp", "webhook-signature", "task_status"].every((s) => text.includes(s));
-    report(
-      ok,
+    record(
       `callback taskStatus: "${CALLBACK_SUMMARY}"`,
+      ok,
       ok ? "headers and payload shown" : "callback details missing",
     );
   });
@@ -184,9 +167,9 @@ try {
   await attempt("screenshot", async () => {
     mkdirSync(`${root}artifacts`, { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
-    report(
-      statSync(screenshotPath).size > 10_000,
+    record(
       `screenshot artifacts/reference.png`,
+      statSync(screenshotPath).size > 10_000,
       `${(statSync(screenshotPath).size / 1024).toFixed(0)} KiB`,
     );
   });
@@ -202,15 +185,15 @@ try {
     }
   });
   for (const code of ERROR_CODES)
-    report(found.has(code), `error code ${code}`, found.get(code) ?? "not among the examples shown");
+    record(`error code ${code}`, found.has(code), found.get(code) ?? "not among the examples shown");
 
-  report(pageErrors.length === 0, "no script errors on the page", pageErrors.slice(0, 3).join("; "));
+  record("no script errors on the page", pageErrors.length === 0, pageErrors.slice(0, 3).join("; "));
   // Redoc's "API docs by" badge loads a logo from Redocly's CDN and hides itself when that fails: decorative only.
   const needed = blocked.filter((b) => b.type !== "image");
   const images = blocked.filter((b) => b.type === "image").map((b) => b.url);
-  report(
-    needed.length === 0,
+  record(
     "self-contained: no script, style, font or data request left the file",
+    needed.length === 0,
     needed.length > 0
       ? needed.map((b) => `${b.type} ${b.url}`).join(", ")
       : images.length > 0

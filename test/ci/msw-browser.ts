@@ -9,7 +9,6 @@
 //
 // Everything goes under .runtimes/msw-browser/ (git-ignored): pack/ (npm pack of this checkout), app/ (a fresh
 // `npm install <tarball> msw@<the tested 2.x>`) and app/public/ (the page, its bundle and mockServiceWorker.js).
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -18,60 +17,17 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { build } from "../../scripts/build.js";
+import { assert, CHROMIUM, CHROMIUM_FLAGS, checkRecorder, chromiumMissing, runCaptured } from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const base = join(root, ".runtimes", "msw-browser");
 const packDir = join(base, "pack");
 const appDir = join(base, "app");
 const publicDir = join(appDir, "public");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  // So the page may play() without a click.
-  "--autoplay-policy=no-user-gesture-required",
-];
 /** The fixture's length (mocks/media/media.json) and how far a player's reading of it may be off. */
 const TOLERANCE_S = 0.1;
 
-const checks: Array<{ name: string; ok: boolean }> = [];
-
-function record(name: string, ok: boolean, detail: string): void {
-  checks.push({ name, ok });
-  console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
-}
-
-async function check(name: string, run: () => Promise<string>): Promise<void> {
-  try {
-    record(name, true, await run());
-  } catch (error) {
-    record(name, false, error instanceof Error ? error.message : String(error));
-  }
-}
-
-function assert(condition: unknown, why: string): asserts condition {
-  if (!condition) throw new Error(why);
-}
-
-function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    let output = "";
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("close", (code) => resolve({ code, output }));
-    child.on("error", (error) => resolve({ code: null, output: error.message }));
-  });
-}
+const { record, check, finish } = checkRecorder();
 
 /** Builds, packs, and installs the tarball with the msw version this checkout tests against. */
 async function install(): Promise<string> {
@@ -79,7 +35,7 @@ async function install(): Promise<string> {
   await rm(base, { recursive: true, force: true });
   await mkdir(packDir, { recursive: true });
   await mkdir(publicDir, { recursive: true });
-  const pack = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
+  const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
   const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
@@ -90,7 +46,7 @@ async function install(): Promise<string> {
     `${JSON.stringify({ name: "msw-app", private: true, type: "module" })}\n`,
   );
   const args = ["install", join(packDir, tarball), msw, "--no-audit", "--no-fund", "--prefer-offline"];
-  const installed = await run("npm", args, appDir);
+  const installed = await runCaptured("npm", args, appDir);
   if (installed.code !== 0) throw new Error(`npm install failed: ${installed.output.slice(-500)}`);
   return `${tarball} with ${msw}`;
 }
@@ -189,7 +145,7 @@ async function servePublic(): Promise<{ url: string; close: () => Promise<void> 
 async function nodeJourney(): Promise<void> {
   await writeFile(join(appDir, "node-journey.mjs"), NODE_JOURNEY);
   await check("node: setupServer + createClient().run() through the installed package", async () => {
-    const result = await run(process.execPath, ["node-journey.mjs"], appDir);
+    const result = await runCaptured(process.execPath, ["node-journey.mjs"], appDir);
     assert(result.code === 0, `exit ${result.code}: ${result.output.slice(-800)}`);
     const outcome = JSON.parse(result.output.trim().split("\n").at(-1) ?? "{}");
     assert(outcome.status === "succeed", `ended ${outcome.status}`);
@@ -201,7 +157,11 @@ async function nodeJourney(): Promise<void> {
 
 /** The page's bundle (as an app's bundler makes it, from the app's node_modules) and the worker script. */
 async function preparePage(): Promise<void> {
-  const init = await run(process.execPath, [join(appDir, "node_modules/msw/cli/index.js"), "init", publicDir], appDir);
+  const init = await runCaptured(
+    process.execPath,
+    [join(appDir, "node_modules/msw/cli/index.js"), "init", publicDir],
+    appDir,
+  );
   if (init.code !== 0) throw new Error(`msw init failed: ${init.output.slice(-500)}`);
   const esbuild = await import("esbuild");
   await esbuild.build({
@@ -220,12 +180,18 @@ async function preparePage(): Promise<void> {
 }
 
 async function browserJourney(): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    record("chromium", false, `no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const missing = chromiumMissing();
+  if (missing) {
+    record("chromium", false, missing);
     return;
   }
   const site = await servePublic();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // So the page may play() without a click.
+    args: [...CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"],
+  });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -267,9 +233,7 @@ async function main(): Promise<void> {
     });
     await browserJourney();
   }
-  const passed = checks.filter((c) => c.ok).length;
-  console.log(`${passed} passed, ${checks.length - passed} failed`);
-  process.exit(checks.length > 0 && passed === checks.length ? 0 : 1);
+  finish();
 }
 
 await main();

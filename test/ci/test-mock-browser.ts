@@ -10,8 +10,6 @@
 //
 // Everything goes under .runtimes/mock-browser/ (git-ignored): pack/ (npm pack of this checkout) and app/ (a fresh
 // `npm install <tarball>` plus Prism, the mock's optional peers, at the versions package.json names).
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -20,70 +18,27 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { build } from "../../scripts/build.js";
+import {
+  assert,
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  type CheckResult,
+  checkRecorder,
+  chromiumMissing,
+  runCaptured,
+} from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const base = join(root, ".runtimes", "mock-browser");
 const packDir = join(base, "pack");
 const appDir = join(base, "app");
 const PACKAGE = "kling-video-to-audio";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/**
- * The flags known to work on this machine (no sandbox as root, no background networking on a closed network); autoplay
- * so a page can play() without a click.
- */
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const timeoutArg = process.argv.find((arg) => arg.startsWith("--timeout="));
 const TIMEOUT_MS = Number(timeoutArg?.slice("--timeout=".length) ?? 120) * 1000;
 const TOLERANCE_S = 0.1;
 
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-const checks: Check[] = [];
-
-function record(name: string, ok: boolean, detail: string): void {
-  checks.push({ name, ok, detail });
-  console.log(`${ok ? "PASS" : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
-}
-
-async function check(name: string, run: () => Promise<string>): Promise<void> {
-  try {
-    record(name, true, await run());
-  } catch (error) {
-    record(name, false, error instanceof Error ? error.message : String(error));
-  }
-}
-
-function assert(condition: unknown, why: string): asserts condition {
-  if (!condition) throw new Error(why);
-}
-
-function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    let output = "";
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("close", (code) => resolve({ code, output }));
-    child.on("error", (error) => resolve({ code: null, output: error.message }));
-  });
-}
+const { record, check, finish } = checkRecorder();
 
 /** Builds, packs and installs the package with its Prism peers into a fresh folder; returns the tarball's name. */
 async function install(): Promise<string> {
@@ -91,7 +46,7 @@ async function install(): Promise<string> {
   await rm(base, { recursive: true, force: true });
   await mkdir(packDir, { recursive: true });
   await mkdir(appDir, { recursive: true });
-  const pack = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
+  const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
   const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
@@ -103,7 +58,7 @@ async function install(): Promise<string> {
     join(appDir, "package.json"),
     `${JSON.stringify({ name: "mock-browser-app", private: true, type: "module" }, null, 2)}\n`,
   );
-  const installed = await run(
+  const installed = await runCaptured(
     "npm",
     ["install", join(packDir, tarball), ...peers, "--no-audit", "--no-fund", "--prefer-offline"],
     appDir,
@@ -355,8 +310,9 @@ window.results = results;
 </script>`;
 
 async function browserChecks(mockUrl: string): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    record("chromium", false, `no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  const missing = chromiumMissing();
+  if (missing) {
+    record("chromium", false, missing);
     return;
   }
   const pages = http.createServer((_req, res) => {
@@ -364,7 +320,12 @@ async function browserChecks(mockUrl: string): Promise<void> {
   });
   await new Promise<void>((resolve) => pages.listen(0, "127.0.0.1", resolve));
   const pageUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/?mock=${encodeURIComponent(mockUrl)}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // So a page can play() without a click.
+    args: [...CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"],
+  });
   try {
     const page = await browser.newPage();
     const consoleErrors: string[] = [];
@@ -378,7 +339,7 @@ async function browserChecks(mockUrl: string): Promise<void> {
     assert(new URL(pageUrl).origin !== new URL(mockUrl).origin, "the page must be on another origin");
     const results = (await page
       .waitForFunction(() => (window as unknown as { results?: unknown }).results, undefined, { timeout: 60_000 })
-      .then((handle) => handle.jsonValue())) as Check[];
+      .then((handle) => handle.jsonValue())) as CheckResult[];
     for (const result of results) record(`chromium: ${result.name}`, result.ok, result.detail);
     record(
       "chromium: no console errors on the page",
@@ -408,21 +369,12 @@ const SUITES = [
 async function suiteChecks(entry: string): Promise<void> {
   const report = join(base, "vitest.json");
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
-  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    let output = "";
-    const child = spawn(
-      process.execPath,
-      [vitest, "run", "--reporter=json", `--outputFile.json=${report}`, ...SUITES],
-      {
-        cwd: root,
-        env: { ...process.env, NO_COLOR: "1", KLING_MOCK_ENTRY: entry },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("close", (code) => resolve({ code, output }));
-  });
+  const result = await runCaptured(
+    process.execPath,
+    [vitest, "run", "--reporter=json", `--outputFile.json=${report}`, ...SUITES],
+    root,
+    { KLING_MOCK_ENTRY: entry },
+  );
   let files: Array<{ name: string; assertionResults: Array<{ status: string; fullName: string }> }> = [];
   try {
     files = JSON.parse(await readFile(report, "utf8")).testResults;
@@ -480,12 +432,6 @@ const watchdog = setTimeout(() => {
   record("whole run", false, `timed out after ${TIMEOUT_MS / 1000} s`);
   finish();
 }, TIMEOUT_MS);
-
-function finish(): never {
-  const passed = checks.filter((c) => c.ok).length;
-  console.log(`${passed} passed, ${checks.length - passed} failed`);
-  process.exit(checks.length > 0 && passed === checks.length ? 0 : 1);
-}
 
 try {
   await main();

@@ -26,6 +26,7 @@ import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startMock } from "../../mocks/lifecycle.js";
 import { build } from "../../scripts/build.js";
+import { CHROMIUM, CHROMIUM_FLAGS, checkRecorder, chromiumMissing } from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const base = join(root, ".runtimes");
@@ -34,16 +35,6 @@ const appDir = join(base, "app");
 const toolsDir = join(base, "tools");
 const reportPath = join(root, "reports", "runtimes.json");
 const PACKAGE = "kling-video-to-audio";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** miniflare releases after this one need Node 22; the harness runs it on the project's Node 20. */
 const MINIFLARE = "4.20260426.0";
 const COMPATIBILITY_DATE = "2026-04-01";
@@ -847,8 +838,8 @@ const ROWS: Row[] = [
     key: "chromium",
     how: "Debian chromium + playwright-core; localhost page, import map, CORS",
     run: async (ctx) => {
-      if (!existsSync(CHROMIUM))
-        throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      const missing = chromiumMissing();
+      if (missing) throw new Error(missing);
       if (!ctx.pageUrl) throw new Error("the page server did not start");
       const playwright = pathToFileURL(join(root, "node_modules", "playwright-core", "index.mjs")).href;
       return runProgram(process.execPath, [
@@ -867,8 +858,8 @@ const ROWS: Row[] = [
       "Debian chromium + playwright-core; same-origin page, createProxy (installed kling-video-to-audio/proxy) at " +
       "/api/kling, no key in the page",
     run: async (ctx) => {
-      if (!existsSync(CHROMIUM))
-        throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      const missing = chromiumMissing();
+      if (missing) throw new Error(missing);
       if (!ctx.proxyPageUrl || !ctx.proxy) throw new Error("the page server did not start");
       if (ctx.proxy.error) throw new Error(ctx.proxy.error);
       const upstream = ctx.proxy.upstream;
@@ -991,6 +982,8 @@ async function main(): Promise<number> {
     console.log(`  tool ${name}: ${tools[name].ok ? `${tools[name].version}, ${tools[name].note}` : tools[name].note}`);
 
   const results: { row: string; how: string; ok: boolean; seconds: number; version?: string; detail: string }[] = [];
+  // One line per row: `PASS <name, padded>  <seconds>  <version, or why it failed>`.
+  const checks = checkRecorder(({ name, ok, detail }) => `${ok ? "PASS" : "FAIL"} ${name.padEnd(18)} ${detail}`);
   const record = (row: Row, outcome: Outcome, startedMs: number) => {
     const secs = (performance.now() - startedMs) / 1000;
     results.push({
@@ -1002,7 +995,7 @@ async function main(): Promise<number> {
       ...(outcome.version ? { version: outcome.version } : {}),
     });
     const tail = outcome.ok ? (outcome.version ?? "") : outcome.detail;
-    console.log(`${outcome.ok ? "PASS" : "FAIL"} ${row.name.padEnd(18)} ${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
+    checks.record(row.name, outcome.ok, `${`${secs.toFixed(1)}s`.padStart(6)}  ${tail}`);
   };
 
   if (prepared.status === "rejected") {
@@ -1036,13 +1029,10 @@ async function main(): Promise<number> {
   }
   await cleanup();
 
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
   await mkdir(dirname(reportPath), { recursive: true });
   await writeFile(reportPath, `${JSON.stringify({ node: process.version, results, tools }, null, 2)}\n`);
   console.log(`runtime matrix done in ${seconds(started)} (report: ${relative(root, reportPath)})`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed > 0 || results.length === 0 ? 1 : 0;
+  return checks.close();
 }
 
 main().then(
