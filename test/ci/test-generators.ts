@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startMock } from "../../mocks/lifecycle.js";
 import { build, OUTPUTS } from "../../scripts/build.js";
+import { checkRecorder } from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -151,6 +152,8 @@ interface Row {
 }
 
 const rows: Row[] = [];
+/** The PASS/FAIL line of each row (its timing in the name) and the closing "N passed, N failed" line. */
+const checks = checkRecorder();
 
 async function row(
   tool: string,
@@ -170,10 +173,7 @@ async function row(
   }
   const ms = Math.round(performance.now() - started);
   rows.push({ tool, version, spec, name, ok, detail, ms });
-  console.log(
-    `${ok ? "PASS" : "FAIL"} ${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} ` +
-      `s)${detail ? `: ${detail.split("\n")[0]}` : ""}`,
-  );
+  checks.record(`${tool} ${version} [${spec}] ${name} (${(ms / 1000).toFixed(1)} s)`, ok, detail.split("\n")[0]);
   if (!ok && detail.includes("\n"))
     console.log(
       detail
@@ -590,10 +590,7 @@ async function main(): Promise<number> {
     await rm(work, { recursive: true, force: true });
   }
   await writeFile(reportPath, `${JSON.stringify(rows, null, 2)}\n`);
-  const passed = rows.filter((r) => r.ok).length;
-  const failed = rows.length - passed;
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 && rows.length > 0 ? 0 : 1;
+  return checks.close();
 }
 
 const cleanup = () => {
