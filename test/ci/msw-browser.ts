@@ -10,14 +10,22 @@
 // Everything goes under .runtimes/msw-browser/ (git-ignored): pack/ (npm pack of this checkout), app/ (a fresh
 // `npm install <tarball> msw@<the tested 2.x>`) and app/public/ (the page, its bundle and mockServiceWorker.js).
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { build } from "../../scripts/build.js";
-import { assert, CHROMIUM, CHROMIUM_FLAGS, checkRecorder, chromiumMissing, runCaptured } from "../support/ci-checks.js";
+import {
+  assert,
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  checkRecorder,
+  chromiumMissing,
+  packCheckout,
+  runCaptured,
+} from "../support/ci-checks.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const base = join(root, ".runtimes", "msw-browser");
@@ -35,10 +43,7 @@ async function install(): Promise<string> {
   await rm(base, { recursive: true, force: true });
   await mkdir(packDir, { recursive: true });
   await mkdir(publicDir, { recursive: true });
-  const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
-  if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
-  const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
-  if (!tarball) throw new Error("npm pack wrote no tarball");
+  const tarball = await packCheckout(root, packDir);
   const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
   const msw = `msw@${manifest.devDependencies.msw}`;
   await writeFile(

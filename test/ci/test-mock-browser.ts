@@ -10,7 +10,7 @@
 //
 // Everything goes under .runtimes/mock-browser/ (git-ignored): pack/ (npm pack of this checkout) and app/ (a fresh
 // `npm install <tarball>` plus Prism, the mock's optional peers, at the versions package.json names).
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -25,6 +25,7 @@ import {
   type CheckResult,
   checkRecorder,
   chromiumMissing,
+  packCheckout,
   runCaptured,
 } from "../support/ci-checks.js";
 
@@ -46,10 +47,7 @@ async function install(): Promise<string> {
   await rm(base, { recursive: true, force: true });
   await mkdir(packDir, { recursive: true });
   await mkdir(appDir, { recursive: true });
-  const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
-  if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
-  const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
-  if (!tarball) throw new Error("npm pack wrote no tarball");
+  const tarball = await packCheckout(root, packDir);
   const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
     peerDependencies: Record<string, string>;
   };

@@ -1,7 +1,8 @@
 // What the .ci/run harnesses in test/ci/ share: the PASS/FAIL check recorder and its closing "N passed, N failed"
-// line, assert, a child-process runner that captures output, and the Chromium they launch with its flags.
+// line, assert, a child-process runner that captures output (and npm pack with it), and the Chromium they launch.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 
 /** Debian's chromium (`apt-get install -y chromium`) unless CHROMIUM_PATH names another. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -92,4 +93,13 @@ export function runCaptured(
     child.on("close", (code) => resolve({ code, output }));
     child.on("error", (error) => resolve({ code: null, output: error.message }));
   });
+}
+
+/** `npm pack` of the checkout at `root` into `packDir` (no scripts: build first); returns the tarball's file name. */
+export async function packCheckout(root: string, packDir: string): Promise<string> {
+  const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
+  if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
+  const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
+  if (!tarball) throw new Error("npm pack wrote no tarball");
+  return tarball;
 }
