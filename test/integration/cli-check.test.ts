@@ -1,26 +1,19 @@
 // `kling-v2a check`, `run --check` and `batch --check` through the built bin, against ffmpeg-made videos on a local
 // Range server and a fake Kling: lines, JSON, exit codes, nothing created for a refused video, reruns not re-checked.
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { inOrder } from "../../src/cli/check.js";
+import { type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
 import { type PreflightMedia, preflightMedia } from "../support/preflight-media.js";
 import { HOSTILE, startVideoServer, type VideoServer } from "../support/video-server.js";
 
-const cli = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const KEY = "sk-check-test-0123456789";
 
-function kling(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? "" }, timeout: 60_000 }, (e, o, r) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout: o, stderr: r }),
-    );
-  });
-}
+const kling = (args: string[]): Promise<CliRun> => runBuiltCli(args, { timeoutMs: 60_000 });
 
 let media: PreflightMedia;
 let videos: VideoServer;

@@ -1,40 +1,25 @@
 // The built CLI against what a careless user or a hostile server tries (issue 18): signals, stale locks, oversized or
 // foreign downloads, input files that are not text lists, unknown flags and SDK names in messages.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { constants, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { BUILT_CLI, type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
 
-const cli = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const KEY = "sk-hardening-1234567890";
 const MB = 1_048_576;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kling(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+type Run = CliRun;
+const kling = (args: string[]): Promise<Run> => runBuiltCli(args);
 
 /** A CLI process to signal: its stderr so far, and its exit code as a shell reports it (128 + n when killed). */
 function started(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? "" } });
+  const child = spawn(process.execPath, [BUILT_CLI, ...args], { env: { PATH: process.env.PATH ?? "" } });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout.resume();

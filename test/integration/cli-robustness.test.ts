@@ -1,35 +1,20 @@
 // The built CLI under the accidents users meet: Ctrl-C, crashes mid-write, two runs at once, bad paths, stalled
 // downloads.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { BUILT_CLI, type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
 
-const cli = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const KEY = "sk-robust-1234567890";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kling(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH ?? "" }, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+type Run = CliRun;
+const kling = (args: string[]): Promise<Run> => runBuiltCli(args);
 
 const lines = (path: string) =>
   readFileSync(path, "utf8")
@@ -185,7 +170,7 @@ describe.skipIf(buildError !== null)("kling-v2a run and wait, interrupted or dow
     const fake = await startFakeKling({ taskDurationMs: 60_000 });
     const child = spawn(
       process.execPath,
-      [cli, "run", ...common(fake), "--video-url", "https://example.com/long.mp4"],
+      [BUILT_CLI, "run", ...common(fake), "--video-url", "https://example.com/long.mp4"],
       { env: { PATH: process.env.PATH ?? "" } },
     );
     let stderr = "";

@@ -1,6 +1,5 @@
 // The built `kling-v2a` CLI (dist/src/cli/bin.js) against local servers: outputs, --json, downloads, batches and exit
 // codes.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,30 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RunningMock, startMock } from "../../mocks/lifecycle.js";
+import { type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
 import { validatorAt } from "../support/spec.js";
 
-const cli = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const buildError = inject("buildError");
 const SECRET = "sk-cli-secret-9876543210";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kling(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+type Run = CliRun;
+const kling = (args: string[], env: Record<string, string> = {}): Promise<Run> => runBuiltCli(args, { env });
 
 let mock: RunningMock;
 let fake: FakeKling;
