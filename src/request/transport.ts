@@ -230,14 +230,15 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
     // A create the server has answered exists and is billed: its answer (bounded, and by the attempt's timer) is read
     // even if the caller aborts now, so the task reaches the caller (run's onProgress) before the abort does.
     if (call.unsafe) attempt.detachCaller();
-    for (let hops = 0; isRedirect(response); hops++) {
-      const target = redirectTarget(copy.url, response);
-      if (target?.origin !== new URL(copy.url).origin || hops >= MAX_REDIRECTS) {
-        await response.body?.cancel();
-        return { problem: "redirect", response, target: target?.origin };
-      }
+    // A Location is relative to the URL that answered it, hop after hop; the origin stays the request's.
+    const origin = isRedirect(response) ? new URL(copy.url).origin : "";
+    for (let hops = 0, from = copy.url; isRedirect(response); hops++) {
+      const target = redirectTarget(from, response);
       await response.body?.cancel();
-      response = await config.fetch(await redirected(request, copy, response.status, target.href), sendInit);
+      if (target?.origin !== origin || hops >= MAX_REDIRECTS)
+        return { problem: "redirect", response, target: target?.origin };
+      from = target.href;
+      response = await config.fetch(await redirected(request, copy, response.status, from), sendInit);
     }
     let text: string;
     try {

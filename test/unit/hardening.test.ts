@@ -305,3 +305,21 @@ describe("the poll floor in a page", () => {
     expect(fetch).not.toHaveBeenCalled();
   });
 });
+
+describe("a chain of same-origin redirects", () => {
+  it("resolves each Location against the URL that answered it", async () => {
+    const urls: string[] = [];
+    const kling = createClient({
+      apiKey: "sk-chain-0123456789",
+      baseUrl: "https://api.example.test/old",
+      fetch: async (request) => {
+        urls.push(new URL(request.url).pathname);
+        if (urls.length === 1) return new Response(null, { status: 307, headers: { location: "/mid/first" } });
+        if (urls.length === 2) return new Response(null, { status: 307, headers: { location: "second" } });
+        return ok();
+      },
+    });
+    await expect(kling.getTask(TASK.task_id)).resolves.toMatchObject(TASK);
+    expect(urls).toEqual([`/old/v1/audio/video-to-audio/${TASK.task_id}`, "/mid/first", "/mid/second"]);
+  });
+});
