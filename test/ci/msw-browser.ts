@@ -10,20 +10,19 @@
 // Everything goes under .runtimes/msw-browser/ (git-ignored): pack/ (npm pack of this checkout), app/ (a fresh
 // `npm install <tarball> msw@<the tested 2.x>`) and app/public/ (the page, its bundle and mockServiceWorker.js).
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { build } from "../../scripts/build.js";
 import {
   assert,
   CHROMIUM,
   CHROMIUM_FLAGS,
   checkRecorder,
   chromiumMissing,
-  packCheckout,
+  freshPack,
   runCaptured,
 } from "../support/ci-checks.js";
 
@@ -39,11 +38,8 @@ const { record, check, finish } = checkRecorder();
 
 /** Builds, packs, and installs the tarball with the msw version this checkout tests against. */
 async function install(): Promise<string> {
-  await build({ parts: ["code", "spec"], log: () => {} });
-  await rm(base, { recursive: true, force: true });
-  await mkdir(packDir, { recursive: true });
+  const tarball = await freshPack(root, { base, packDir, appDir });
   await mkdir(publicDir, { recursive: true });
-  const tarball = await packCheckout(root, packDir);
   const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
   const msw = `msw@${manifest.devDependencies.msw}`;
   await writeFile(

@@ -10,14 +10,13 @@
 //
 // Everything goes under .runtimes/mock-browser/ (git-ignored): pack/ (npm pack of this checkout) and app/ (a fresh
 // `npm install <tarball>` plus Prism, the mock's optional peers, at the versions package.json names).
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { build } from "../../scripts/build.js";
 import {
   assert,
   CHROMIUM,
@@ -25,7 +24,7 @@ import {
   type CheckResult,
   checkRecorder,
   chromiumMissing,
-  packCheckout,
+  freshPack,
   runCaptured,
 } from "../support/ci-checks.js";
 
@@ -43,11 +42,7 @@ const { record, check, finish } = checkRecorder();
 
 /** Builds, packs and installs the package with its Prism peers into a fresh folder; returns the tarball's name. */
 async function install(): Promise<string> {
-  await build({ parts: ["code", "spec"], log: () => {} });
-  await rm(base, { recursive: true, force: true });
-  await mkdir(packDir, { recursive: true });
-  await mkdir(appDir, { recursive: true });
-  const tarball = await packCheckout(root, packDir);
+  const tarball = await freshPack(root, { base, packDir, appDir });
   const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
     peerDependencies: Record<string, string>;
   };

@@ -2,7 +2,8 @@
 // line, assert, a child-process runner that captures output (and npm pack with it), and the Chromium they launch.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { build } from "../../scripts/build.js";
 
 /** Debian's chromium (`apt-get install -y chromium`) unless CHROMIUM_PATH names another. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -96,10 +97,25 @@ export function runCaptured(
 }
 
 /** `npm pack` of the checkout at `root` into `packDir` (no scripts: build first); returns the tarball's file name. */
-export async function packCheckout(root: string, packDir: string): Promise<string> {
+async function packCheckout(root: string, packDir: string): Promise<string> {
   const pack = await runCaptured("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir], root);
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.output.slice(-500)}`);
   const tarball = (await readdir(packDir)).find((file) => file.endsWith(".tgz"));
   if (!tarball) throw new Error("npm pack wrote no tarball");
   return tarball;
+}
+
+/**
+ * The checkout built (code and spec) and packed into `packDir`, after `base` (which holds `packDir` and `appDir`) was
+ * emptied and `appDir` made for the consumer that installs it; returns the tarball's name.
+ */
+export async function freshPack(
+  root: string,
+  dirs: { base: string; packDir: string; appDir: string },
+): Promise<string> {
+  await build({ parts: ["code", "spec"], log: () => {} });
+  await rm(dirs.base, { recursive: true, force: true });
+  await mkdir(dirs.packDir, { recursive: true });
+  await mkdir(dirs.appDir, { recursive: true });
+  return packCheckout(root, dirs.packDir);
 }
