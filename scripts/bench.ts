@@ -144,10 +144,15 @@ interface BundleSize {
   /** Per file, summed: each chunk is its own download. */
   gzipBytes: number;
   inputs: { path: string; bytes: number }[];
-  /** Chunks behind `import()` (runBatch, JWT signing), loaded on first use: their inputs and sizes. */
-  lazy: { inputs: string[]; minBytes: number; gzipBytes: number; files: number }[];
+  /**
+   * Chunks behind `import()` (the first call's request code; behind it the failure path, the redaction, runBatch; JWT
+   * signing), loaded on first use: each with the chunks it needs beyond those loaded up front.
+   */
+  lazy: { inputs: string[]; chunks: string[]; minBytes: number; gzipBytes: number; files: number }[];
   /** How many files a page loads up front. */
   files: number;
+  /** Every chunk's size, min+gzip, by its path. */
+  gzipOf: Map<string, number>;
 }
 
 async function bundleSizes(): Promise<BundleSize[]> {
@@ -207,8 +212,9 @@ async function bundleSizes(): Promise<BundleSize[]> {
       };
       // Chunks behind `import()` are entry points too; the page's own entry is the virtual file.
       const initial = reach(Object.keys(outputs).filter((path) => outputs[path]!.entryPoint === "bench-entry.ts"));
-      const dynamic = [...initial].flatMap((path) =>
-        outputs[path]!.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path),
+      // Every `import()` target, also those behind another (the failure path behind the first call's code).
+      const dynamic = Object.values(outputs).flatMap((output) =>
+        output.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path),
       );
       const sizeOf = (paths: Iterable<string>) => {
         let minBytes = 0;
@@ -231,10 +237,12 @@ async function bundleSizes(): Promise<BundleSize[]> {
           .map(([path, bytes]) => ({ path, bytes }))
           .filter((i) => i.bytes > 0)
           .sort((a, b) => b.bytes - a.bytes),
+        gzipOf,
         lazy: [...new Set(dynamic)].map((path) => {
           const chunks = [...reach([path])].filter((p) => !initial.has(p));
           return {
             inputs: chunks.flatMap((p) => Object.keys(outputs[p]!.inputs)),
+            chunks,
             ...sizeOf(chunks),
             files: chunks.length,
           };
@@ -540,9 +548,23 @@ async function main(): Promise<void> {
   const firstCall = main.lazy.find((chunk) => chunk.inputs.includes("src/request/methods.ts"));
   if (firstCall) {
     console.log(
-      `  the first call adds ${bytes(firstCall.gzipBytes)} (transport, retries, safe create, waits), so run() needs ` +
-        `${bytes(main.gzipBytes + firstCall.gzipBytes)} (${kb(main.gzipBytes + firstCall.gzipBytes)}) min+gzip in ` +
-        `all, in ${main.files + firstCall.files} files`,
+      `  the first call adds ${bytes(firstCall.gzipBytes)} (transport, safe create, waits), so a run() that succeeds ` +
+        `needs ${bytes(main.gzipBytes + firstCall.gzipBytes)} (${kb(main.gzipBytes + firstCall.gzipBytes)}) ` +
+        `min+gzip in all, in ${main.files + firstCall.files} files`,
+    );
+    // A call's first failure loads the failure path and the redaction (test/unit/client-loading.test.ts checks that a
+    // call that succeeds loads neither): counted once each, beyond what the first call loaded.
+    const failureChunks = new Set(
+      main.lazy
+        .filter((chunk) => chunk.inputs.includes("src/request/failure.ts") || chunk.inputs.includes("src/redact.ts"))
+        .flatMap((chunk) => chunk.chunks)
+        .filter((chunk) => !firstCall.chunks.includes(chunk)),
+    );
+    const failureGzip = [...failureChunks].reduce((n, path) => n + (main.gzipOf.get(path) ?? 0), 0);
+    console.log(
+      `  the first failure adds ${bytes(failureGzip)} (typed errors, their words, retries, redaction), so a run() ` +
+        `that retries needs ${bytes(main.gzipBytes + firstCall.gzipBytes + failureGzip)} ` +
+        `(${kb(main.gzipBytes + firstCall.gzipBytes + failureGzip)}) in all`,
     );
   }
   // Hand-written lines up front: the src/ files that put bytes into the up-front bundle, read as they are.

@@ -106,15 +106,18 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
 
   let methods: ClientMethods | undefined;
   let loading: Promise<ClientMethods> | undefined;
-  // A load that failed (a chunk the network dropped) is tried again by the next call rather than remembered.
+  // A load that failed (a chunk the network dropped, the code or the log's redaction) is tried again by the next call
+  // rather than remembered.
   const load = () =>
-    (loading ??= import("./request/methods.js").then(
-      (m) => (methods = m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw })),
-      (error: unknown) => {
-        loading = undefined;
-        throw error;
-      },
-    ));
+    (loading ??= import("./request/methods.js")
+      .then((m) => m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw }))
+      .then(
+        (loaded) => (methods = loaded),
+        (error: unknown) => {
+          loading = undefined;
+          throw error;
+        },
+      ));
   /** Calls into the methods: directly once they are loaded (no extra await per call), after the first load before. */
   const use = <T>(call: (m: ClientMethods) => Promise<T>): Promise<T> => (methods ? call(methods) : load().then(call));
   const iterate = <T>(open: (m: ClientMethods) => AsyncIterable<T>): AsyncIterable<T> => ({

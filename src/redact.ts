@@ -396,6 +396,12 @@ export interface Log extends Logger {
   readonly level: LogLevel;
   /** Whether a line at `level` would be written; lets hot paths skip building messages. */
   enabled(level: Exclude<LogLevel, "off">): boolean;
+  /** The log's redaction (see {@link RedactingLog.redact}), once it is loaded: the request code loads it on demand. */
+  redaction(): Promise<(text: string) => string>;
+}
+
+/** A log with its redaction at hand. */
+export interface RedactingLog extends Log {
   /** `text` with every secret, bearer token and JWT-shaped token replaced by `[redacted]`. */
   redact(text: string): string;
 }
@@ -405,7 +411,7 @@ export interface Log extends Logger {
  * the registered `secrets` in the forms echoes take, anything after `Bearer `, JWT-shaped tokens). Non-string arguments
  * are stringified first so no object can smuggle a key out. A throwing logger never breaks a request.
  */
-export function createLog(logger: Logger, level: LogLevel, secrets: readonly string[]): Log {
+export function createLog(logger: Logger, level: LogLevel, secrets: readonly string[]): RedactingLog {
   const redact = createRedactor(secrets).text;
   const write =
     (at: Exclude<LogLevel, "off">) =>
@@ -421,6 +427,7 @@ export function createLog(logger: Logger, level: LogLevel, secrets: readonly str
     level,
     enabled: (at) => RANK[at] >= RANK[level],
     redact,
+    redaction: async () => redact,
     debug: write("debug"),
     info: write("info"),
     warn: write("warn"),

@@ -12,8 +12,8 @@ import {
 import { type ClientOptions, resolveOptions } from "../options.js";
 import { createRedactor } from "../redact.js";
 import { type CreateControl, isConcurrencyLimit } from "../request/create.js";
-import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs, sleep } from "../request/failure.js";
 import { checkCreateInput } from "../request/input.js";
+import { MIN_CONCURRENCY_DELAY_MS, nextDelayMs, sleep } from "../request/transport.js";
 import type { Task } from "../types.js";
 import type { VideoJobData } from "./enqueue.js";
 

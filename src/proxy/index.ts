@@ -5,8 +5,8 @@ import { DEFAULTS, platformFetch, resolveOptions } from "../options.js";
 import { ReadLimitError, readLimited } from "../read-limited.js";
 import { createRedactor, type Redactor } from "../redact.js";
 import { newExternalTaskId } from "../request/create.js";
-import { anySignal } from "../request/failure.js";
 import { checkCreateInput, checkTaskId, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "../request/input.js";
+import { anySignal } from "../request/transport.js";
 import { checkCount, checkFunction, isHttpUrl } from "../validate.js";
 import {
   checkAllowedOrigins,

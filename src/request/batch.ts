@@ -5,8 +5,8 @@ import { DEFAULTS, type WaitOptions } from "../options.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { checkCount, checkDuration } from "../validate.js";
 import type { CreateControl } from "./create.js";
-import { nextDelayMs, sleep } from "./failure.js";
 import { checkCreateInput, checkWaitOptions } from "./input.js";
+import { nextDelayMs, sleep } from "./transport.js";
 
 /**
  * The external_task_id of a batch item: the caller's, else `<batchId>-<hash of the input>`, the same on every run,

@@ -13,9 +13,8 @@ import {
 import { DEFAULTS, type RequestOptions } from "../options.js";
 import type { Log } from "../redact.js";
 import type { CreateTaskInput, Task } from "../types.js";
-import { backoffDelayMs, sleep } from "./failure.js";
 import { checkCreateInput, checkRequestOptions, isPlainSegment, PAGE_NUM_MAX, PAGE_SIZE_MAX } from "./input.js";
-import { isAmbiguousFailure } from "./transport.js";
+import { backoffDelayMs, isAmbiguousFailure, sleep } from "./transport.js";
 
 /**
  * What this server has shown of the direct lookup: `"unknown"` until a GET by external id returns the task

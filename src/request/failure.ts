@@ -1,4 +1,5 @@
-// A failed attempt: its typed error (class and words by code, then status), whether it is retried and when.
+// A failed attempt: its typed error (class and words by code, then status), whether and when it is tried again, and
+// the retries; loaded with a client's first failed attempt (request/transport.ts holds the path that succeeds).
 import { CODES, type CodeCategory } from "../../generated/facts.js";
 import { GUIDANCE } from "../../generated/guidance.js";
 import {
@@ -15,7 +16,20 @@ import {
   KlingServerError,
   KlingTimeoutError,
 } from "../errors.js";
-import type { ReadLimitError } from "../read-limited.js";
+import { ReadLimitError } from "../read-limited.js";
+import {
+  type Answered,
+  anySignal,
+  attemptBudget,
+  type CallOptions,
+  describe,
+  logAnswer,
+  nextDelayMs,
+  type Outcome,
+  type ParsedAnswer,
+  sleep,
+  type TransportParts,
+} from "./transport.js";
 
 export interface ApiErrorInput {
   status: number;
@@ -234,34 +248,6 @@ export function networkFailure(context: FailureContext, request: Request, error:
   };
 }
 
-/** An answer's body, parsed once by the transport: the JSON with Kling's envelope fields, or why it is not JSON. */
-export type ParsedAnswer =
-  | { json: true; body: unknown; code: number | undefined; requestId: string | undefined }
-  | { json: false; syntax: unknown };
-
-/**
- * Parses an answer's text: the JSON, its Kling `code` (a number, or a numeric string from gateways) and `request_id`.
- */
-export function parseAnswer(text: string): ParsedAnswer {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (syntax) {
-    return { json: false, syntax };
-  }
-  const envelope =
-    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
-  return { json: true, body, code: codeOf(envelope?.code), requestId };
-}
-
-/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
-function codeOf(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isInteger(value)) return value;
-  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
-  return undefined;
-}
-
 /** After an answer with this status the server may have acted on the request: a success, or a server failure. */
 function mayHaveActed(status: number): boolean {
   return (status >= 200 && status < 300) || status >= 500;
@@ -417,8 +403,6 @@ const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /** Largest delay the SDK honours from `Retry-After` / `retry-after-ms`. */
 const MAX_RETRY_AFTER_MS = 60_000;
-/** Cap of the exponential backoff. */
-const MAX_BACKOFF_MS = 8_000;
 
 /**
  * Whether an answer is worth retrying, per api.md "Retries". The Kling `code` decides first, because
@@ -430,43 +414,6 @@ export function isRetryable(status: number | undefined, code: number | undefined
   const known = code === undefined ? undefined : CODES[code];
   if (known) return known.retryable;
   return status !== undefined && RETRY_STATUSES.has(status);
-}
-
-/**
- * Whether a thrown error is worth another try later: an answer the retry table retries, a connection failure, or
- * an attempt that timed out. The one predicate behind polls that ride out an outage and batch items that retry.
- */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof KlingApiError) return error.retryable;
-  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
-}
-
-/**
- * Delay before retry number `retry` (0 for the first retry): 500 ms doubling (1 s for code 1303, whose
- * slots free up only as tasks finish), capped at 8 s, scaled down by up to 25% of jitter so clients that
- * failed together do not retry together. The first 1303 delay is never below 1 s.
- */
-export function backoffDelayMs(retry: number, code?: number, random: () => number = Math.random): number {
-  const slots = code !== undefined && CODES[code]?.concurrencyLimit === true;
-  const base = slots ? MIN_CONCURRENCY_DELAY_MS : 500;
-  const exponential = Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, retry));
-  const delay = Math.round(exponential * (1 - 0.25 * random()));
-  return slots ? Math.max(MIN_CONCURRENCY_DELAY_MS, delay) : delay;
-}
-
-/** The shortest wait after code 1303: the account's slots free up only as tasks finish. */
-export const MIN_CONCURRENCY_DELAY_MS = 1_000;
-
-/**
- * The wait before trying again: the server's `Retry-After` when it gave one, else the backoff for retry number
- * `streak`. The one rule behind the transport's retries, a batch's 1303 waits and a worker's queue back-off.
- */
-export function nextDelayMs(
-  failure: { retryAfterMs?: number | undefined; code?: number | undefined },
-  streak: number,
-  random: () => number = Math.random,
-): number {
-  return failure.retryAfterMs ?? backoffDelayMs(streak, failure.code, random);
 }
 
 /**
@@ -496,40 +443,122 @@ function clamp(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
 }
 
-/**
- * Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      Math.max(0, ms),
-    );
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Where the call stands when its first attempt failed. */
+export interface FirstFailure {
+  request: Request;
+  init: RequestInit | undefined;
+  call: CallOptions;
+  /** The caller's signals (see `callerSignals` in transport.ts). */
+  outer: readonly AbortSignal[];
+  outcome: Exclude<Outcome, Answered>;
+  /** When the first attempt started (for the debug log). */
+  started: number;
 }
 
 /**
- * A signal that aborts with the reason of whichever of `signals` aborts first: the one way calls follow several
- * signals (the caller's and a timer's, or two of the caller's). `AbortSignal.any` where the runtime has it.
+ * Goes on from a failed first attempt: retries per the retry table (`maxRetries`, backoff or `Retry-After`, the
+ * deadline), renews an expired JWT once, and throws the typed error when no retry is left or allowed.
  */
-export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
-  if (typeof AbortSignal.any === "function") return AbortSignal.any(signals as AbortSignal[]);
-  const controller = new AbortController();
-  for (const signal of signals) {
-    if (signal.aborted) {
-      controller.abort(signal.reason);
-      break;
+export async function retryAfterFirst(
+  parts: TransportParts,
+  first: FirstFailure,
+  redact: (text: string) => string,
+): Promise<Response> {
+  const { config, now } = parts;
+  const { request, init, call, outer } = first;
+  const { authorizer, log } = config;
+  const random = config.random ?? Math.random;
+  const pause = config.sleep ?? sleep;
+  const maxRetries = call.maxRetries ?? config.maxRetries;
+  const { deadline, unsafe } = call;
+  const context: FailureContext = { redact, now, describe };
+  const debug = log.enabled("debug");
+  const label = debug ? describe(request) : "";
+  let outcome: Outcome = first.outcome;
+  let started = first.started;
+  let retries = 0;
+  let renewed = false;
+  let last: KlingError | undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    if (outcome.problem === undefined) {
+      if (debug) logAnswer(log, request, outcome, started, now);
+      return outcome.response;
     }
-    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+    const result = failureOf(context, request, outcome);
+    const { error } = result;
+    if (debug) {
+      const api = error as Partial<{ requestId: string }>;
+      log.debug(
+        `${label} failed in ${now() - started} ms: ${result.reason}` +
+          (api.requestId ? ` request_id=${api.requestId}` : ""),
+      );
+    }
+    if (result.ambiguous) Object.defineProperty(error, "ambiguous", { value: true, enumerable: false });
+
+    const fact = result.code === undefined ? undefined : CODES[result.code];
+    if (fact?.renewToken && authorizer.usesJwt && !renewed) {
+      // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
+      renewed = true;
+      authorizer.renew();
+      if (debug) log.debug(`${label} retrying at once with a new token (code ${result.code})`);
+      last = error;
+    } else {
+      if (!result.retry || (call.passConcurrencyLimit && fact?.concurrencyLimit)) throw error;
+      if (unsafe && result.ambiguous) {
+        if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
+        throw error;
+      }
+      const delay = nextDelayMs({ retryAfterMs: result.delayMs, code: result.code }, retries, random);
+      if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
+        // The error itself reaches the caller; a warning as well would say the same thing twice.
+        if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
+        throw error;
+      }
+      retries++;
+      last = error;
+      if (debug) log.debug(`${label} retry ${retries}/${maxRetries} in ${delay} ms: ${result.reason}`);
+      await pauseFor(pause, delay, outer);
+    }
+
+    for (const signal of outer) if (signal.aborted) throw signal.reason;
+    const budget = attemptBudget(config, call, now());
+    if (budget <= 0) throw last;
+    if (debug) log.debug(`${label} attempt ${attempt + 1}/${maxRetries + 1 + (renewed ? 1 : 0)}`);
+    started = debug ? now() : 0;
+    outcome = await parts.attempt(request, budget, outer, init, call);
   }
-  return controller.signal;
+}
+
+/** The typed failure of one attempt's outcome. */
+function failureOf(context: FailureContext, request: Request, outcome: Exclude<Outcome, Answered>): Failure {
+  switch (outcome.problem) {
+    case "timeout":
+      return {
+        error: new KlingTimeoutError({ kind: "attempt", timeoutMs: outcome.budget, request: describe(request) }),
+        retry: true,
+        ambiguous: outcome.sent,
+        reason: `no answer within ${outcome.budget} ms`,
+      };
+    case "network":
+      return networkFailure(context, request, outcome.error);
+    case "unread":
+      // A body over the limit is refused; one that broke off while being read is a connection failure.
+      return outcome.error instanceof ReadLimitError
+        ? tooLargeFailure(context, request, outcome.response, outcome.error)
+        : networkFailure(context, request, outcome.error);
+    case "answer":
+      return answerFailure(context, request, outcome.response, outcome.text, outcome.parsed);
+    case "redirect":
+      return redirectFailure(context, request, outcome.response, outcome.target);
+  }
+}
+
+/** The retry sleep, cut short by any of the caller's signals. */
+function pauseFor(
+  pause: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ms: number,
+  outer: readonly AbortSignal[],
+): Promise<void> {
+  return pause(ms, outer.length <= 1 ? outer[0] : anySignal(outer));
 }

@@ -1,18 +1,20 @@
-// The client's methods over the retrying transport: safe creates, lookups, bounded waits; loaded with a client's first
-// call.
+// The client's methods over the retrying transport: safe creates, lookups, bounded waits, and the log they share;
+// loaded with a client's first call.
 import type { Authorizer } from "../auth.js";
 import type { RawClient, VideoToAudioClient } from "../client.js";
 import { KlingConnectionError, KlingValidationError } from "../errors.js";
 import {
   type ClientOptions,
   DEFAULTS,
+  type LogLevel,
   type LookupOptions,
   platformFetch,
+  RANK,
   type RequestOptions,
   type ResolvedOptions,
   type WaitOptions,
 } from "../options.js";
-import { createLog, type Logger } from "../redact.js";
+import type { Log, Logger, RedactingLog } from "../redact.js";
 import type { CreateTaskInput, Task } from "../types.js";
 import { type CreateControl, type CreatePath, createChecked, findByExternalId, type LookupSteps } from "./create.js";
 import {
@@ -48,10 +50,14 @@ export type ClientMethods = Omit<VideoToAudioClient, "raw" | "createTask"> & {
   createTask(input: CreateTaskInput, opts?: RequestOptions, control?: CreateControl): Promise<Task>;
 };
 
-/** The methods of one client: one transport, one memory of whether its server takes external ids on the query path. */
-export function clientMethods(connection: Connection): ClientMethods {
+/**
+ * The methods of one client: one transport, one memory of whether its server takes external ids on the query path.
+ * At "info" and "debug" a call that succeeds writes lines, so their redaction loads before the methods are handed out
+ * and every line is written as it happens; at "warn" and above only a failure writes, and the failure loads it first.
+ */
+export async function clientMethods(connection: Connection): Promise<ClientMethods> {
   const { resolved, authorizer, raw } = connection;
-  const log = createLog(connection.logger ?? console, resolved.logLevel, authorizer.secrets);
+  const log = deferredLog(connection.logger ?? console, resolved.logLevel, authorizer.secrets);
   const { maxRetries } = resolved;
   log.debug("request code loaded (transport, retries, safe create, waits), with this client's first call");
   // Called through a closure, never as a method of another object, so browsers and Workers do not throw "Illegal
@@ -62,6 +68,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     platformFetch: connection.fetch === undefined,
     authorizer,
     log,
+    loadFailurePath: () => import("./failure.js"),
     timeoutMs: resolved.timeoutMs,
     maxRetries,
   });
@@ -85,7 +92,7 @@ export function clientMethods(connection: Connection): ClientMethods {
       params: { path: { task_id: checkTaskId(taskId) } },
       fetch: call(opts, deadline),
     });
-    return redactTask(taskOf(data, "getTask"), log.redact);
+    return redactTask(taskOf(data, "getTask"), log);
   }
 
   async function listPage(
@@ -98,7 +105,7 @@ export function clientMethods(connection: Connection): ClientMethods {
     const { data } = await raw.GET(TASKS_PATH, { params: { query }, fetch: call(opts, deadline) });
     if (data && data.data !== undefined && !Array.isArray(data.data))
       throw new KlingConnectionError("listTasks answered without a task array in `data`.");
-    return (data?.data ?? []).map((task) => redactTask(task, log.redact));
+    return Promise.all((data?.data ?? []).map((task) => redactTask(task, log)));
   }
 
   const lookupState: LookupSteps["state"] = { direct: "unknown" };
@@ -122,7 +129,7 @@ export function clientMethods(connection: Connection): ClientMethods {
         body,
         fetch: call(opts, control.deadline, { unsafe: true, passConcurrencyLimit }),
       });
-      return redactTask(taskOf(data, "createTask"), log.redact);
+      return redactTask(taskOf(data, "createTask"), log);
     },
     find: findTaskByExternalId,
     log,
@@ -166,6 +173,7 @@ export function clientMethods(connection: Connection): ClientMethods {
 
   const rawSafe = transport();
   const rawUnsafe = transport({ unsafe: true });
+  if (log.enabled("info")) await log.redaction();
   return {
     // Through raw, only GET and HEAD are safe to send again after a failure that may have taken effect: a POST is
     // retried only where the server certainly did not act (refused connection, 1302/1303), as raw has no safe create.
@@ -217,11 +225,60 @@ function taskOf(data: { data?: Task } | undefined, operation: string): Task {
 
 /**
  * The task with the configured credentials removed from its `task_status_msg`: a server may quote the key there
- * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output.
+ * ("quota of key sk-… exceeded"), and that text reaches errors, logs and the CLI's output. A task without a message
+ * (every one that has not failed) needs no redaction, so none is loaded for it.
  */
-function redactTask(task: Task, redact: (text: string) => string): Task {
+async function redactTask(task: Task, log: Log): Promise<Task> {
   const message = task?.task_status_msg;
   if (typeof message !== "string" || message === "") return task;
-  const clean = redact(message);
+  const clean = (await log.redaction())(message);
   return clean === message ? task : { ...task, task_status_msg: clean };
+}
+
+/**
+ * The client's log. The level is checked at once; the redaction (src/redact.ts) loads with the first line written or
+ * the first failure, so calls that succeed at the default level ("warn") never load it. Lines written before it has
+ * loaded are written, in order, once it has; where it cannot load, they wait for a later line or failure to load it.
+ */
+export function deferredLog(
+  logger: Logger,
+  level: LogLevel,
+  secrets: readonly string[],
+  load: () => Promise<typeof import("../redact.js")> = () => import("../redact.js"),
+): Log {
+  let loaded: RedactingLog | undefined;
+  let loading: Promise<RedactingLog> | undefined;
+  const pending: Array<(log: RedactingLog) => void> = [];
+  const ready = () =>
+    (loading ??= load().then(
+      ({ createLog }) => {
+        loaded = createLog(logger, level, secrets);
+        for (const write of pending.splice(0)) write(loaded);
+        return loaded;
+      },
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    ));
+  const write =
+    (at: Exclude<LogLevel, "off">) =>
+    (message: string, ...rest: unknown[]): void => {
+      if (RANK[at] < RANK[level]) return;
+      if (loaded) {
+        loaded[at](message, ...rest);
+        return;
+      }
+      pending.push((log) => log[at](message, ...rest));
+      ready().catch(() => {}); // the lines wait for a later load
+    };
+  return {
+    level,
+    enabled: (at) => RANK[at] >= RANK[level],
+    redaction: () => ready().then((log) => log.redact),
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+  };
 }

@@ -1,23 +1,12 @@
-// The fetch under openapi-fetch: auth, per-attempt timeout, the bounded read and the retry loop.
+// The fetch under openapi-fetch: auth, per-attempt timeout, redirects, the bounded read, and when a failure is tried
+// again (backoff, Retry-After, sleep); a failed attempt's typed error and retries load with the first failure.
 
 import { CODES } from "../../generated/facts.js";
 import type { Authorizer } from "../auth.js";
-import { KlingError, KlingTimeoutError } from "../errors.js";
-import { MAX_ANSWER_BYTES, ReadLimitError, readBoundedText } from "../read-limited.js";
+import { KlingApiError, KlingConnectionError, KlingError, KlingTimeoutError } from "../errors.js";
+import { MAX_ANSWER_BYTES, readBoundedText } from "../read-limited.js";
 import type { Log } from "../redact.js";
-import {
-  answerFailure,
-  anySignal,
-  type Failure,
-  type FailureContext,
-  networkFailure,
-  nextDelayMs,
-  type ParsedAnswer,
-  parseAnswer,
-  redirectFailure,
-  sleep,
-  tooLargeFailure,
-} from "./failure.js";
+import type { retryAfterFirst } from "./failure.js";
 
 /**
  * A fetch as openapi-fetch calls it: the Request, plus its `requestInitExt` (e.g. an undici dispatcher).
@@ -38,8 +27,13 @@ export interface TransportConfig {
   platformFetch?: boolean | undefined;
   /** Supplies the `Authorization` header per attempt, so a renewed JWT is used on retry. */
   authorizer: Authorizer;
-  /** The redacting log (see `createLog`). */
+  /** The redacting log (see `createLog`); its redaction is asked for with the first failed attempt. */
   log: Log;
+  /**
+   * Loads the failure path (request/failure.ts), given by whoever makes the transport so that this file, which a
+   * call that succeeds needs alone, never refers to it at run time. Called on the first failed attempt.
+   */
+  loadFailurePath: () => Promise<{ retryAfterFirst: typeof retryAfterFirst }>;
   /** Limit for one HTTP attempt, in ms, unless a call gives its own. The client passes its default, 30 000. */
   timeoutMs: number;
   /** Retries after the first attempt, unless a call gives its own. The client passes its default, 2. */
@@ -93,15 +87,15 @@ export interface CallOptions {
 }
 
 /** An attempt that succeeded: the answer for openapi-fetch, and what the log line reports. */
-interface Answered {
+export interface Answered {
   problem?: undefined;
   response: Response;
   code?: number | undefined;
   requestId?: string | undefined;
 }
 
-/** What one attempt came to: the answer on success, else what went wrong, still raw (retry-loop.ts types it). */
-type Outcome =
+/** What one attempt came to: the answer on success, else what went wrong, still raw (failure.ts types it). */
+export type Outcome =
   | Answered
   | { problem: "timeout"; budget: number; sent: boolean }
   | { problem: "network"; error: unknown }
@@ -111,8 +105,8 @@ type Outcome =
   /** A redirect that is not followed: to another origin (`target`), without a readable target, or one too many. */
   | { problem: "redirect"; response: Response; target: string | undefined };
 
-/** What the retry loop takes over from the transport after a failed first attempt. */
-interface TransportParts {
+/** What the retry loop (failure.ts) takes over from the transport after a failed first attempt. */
+export interface TransportParts {
   config: TransportConfig;
   /** One attempt, as the first one ran. */
   attempt(
@@ -129,13 +123,13 @@ interface TransportParts {
  * How long the next attempt of a call may take: the call's (or the transport's) `timeoutMs`, cut to what is left
  * before the call's deadline; 0 once the deadline has passed (the caller then throws instead of trying).
  */
-function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
+export function attemptBudget(config: TransportConfig, call: CallOptions, now: number): number {
   const budget = call.timeoutMs ?? config.timeoutMs;
   return call.deadline === undefined ? budget : Math.max(0, Math.min(budget, call.deadline - now));
 }
 
 /** The debug line of an answered attempt. */
-function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
+export function logAnswer(log: Log, request: Request, outcome: Answered, started: number, now: () => number): void {
   log.debug(
     `${describe(request)} answered ${outcome.response.status} code=${outcome.code ?? "-"} ` +
       `request_id=${outcome.requestId ?? "-"} in ${now() - started} ms`,
@@ -143,7 +137,7 @@ function logAnswer(log: Log, request: Request, outcome: Answered, started: numbe
 }
 
 /** `METHOD /path` for logs and messages: the path only, never the query, headers or key. */
-function describe(request: Request): string {
+export function describe(request: Request): string {
   try {
     return `${request.method} ${new URL(request.url).pathname}`;
   } catch {
@@ -179,7 +173,8 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       if (debug) logAnswer(log, request, outcome, started, now);
       return outcome.response;
     }
-    return retryAfterFirst(parts, { request, init, call, outer, outcome, started });
+    const [failurePath, redact] = await loadFailurePath(config, request);
+    return failurePath.retryAfterFirst(parts, { request, init, call, outer, outcome, started }, redact);
   }
 
   /** One attempt; throws only the caller's abort reason (or a local error such as a failed JWT signing). */
@@ -256,6 +251,21 @@ export function createTransport(config: TransportConfig): (call?: CallOptions) =
       return { response: answered(response, text, body, call.jsonOnly === true), code, requestId };
     }
     return { problem: "answer", response, text, parsed };
+  }
+}
+
+/**
+ * The failure path and the log's redaction, loaded with the first failed attempt. Where they cannot load (a page that
+ * went offline cannot fetch their chunks), the call fails with a connection error that says so.
+ */
+async function loadFailurePath(config: TransportConfig, request: Request) {
+  try {
+    return await Promise.all([config.loadFailurePath(), config.log.redaction()]);
+  } catch (error) {
+    throw new KlingConnectionError(
+      `${describe(request)} failed, and the code that reports and retries failures could not load ` +
+        `(${error instanceof Error ? error.message : String(error)}). Check the network connection.`,
+    );
   }
 }
 
@@ -366,122 +376,6 @@ export function isAmbiguousFailure(error: unknown): boolean {
   return error instanceof KlingError && error.ambiguous === true;
 }
 
-/** Where the call stands when its first attempt failed. */
-interface FirstFailure {
-  request: Request;
-  init: RequestInit | undefined;
-  call: CallOptions;
-  /** The caller's signals (see `callerSignals` in transport.ts). */
-  outer: readonly AbortSignal[];
-  outcome: Exclude<Outcome, Answered>;
-  /** When the first attempt started (for the debug log). */
-  started: number;
-}
-
-/**
- * Goes on from a failed first attempt: retries per the retry table (`maxRetries`, backoff or `Retry-After`, the
- * deadline), renews an expired JWT once, and throws the typed error when no retry is left or allowed.
- */
-async function retryAfterFirst(parts: TransportParts, first: FirstFailure): Promise<Response> {
-  const { config, now } = parts;
-  const { request, init, call, outer } = first;
-  const { authorizer, log } = config;
-  const random = config.random ?? Math.random;
-  const pause = config.sleep ?? sleep;
-  const maxRetries = call.maxRetries ?? config.maxRetries;
-  const { deadline, unsafe } = call;
-  const context: FailureContext = { redact: log.redact, now, describe };
-  const debug = log.enabled("debug");
-  const label = debug ? describe(request) : "";
-  let outcome: Outcome = first.outcome;
-  let started = first.started;
-  let retries = 0;
-  let renewed = false;
-  let last: KlingError | undefined;
-
-  for (let attempt = 1; ; attempt++) {
-    if (outcome.problem === undefined) {
-      if (debug) logAnswer(log, request, outcome, started, now);
-      return outcome.response;
-    }
-    const result = failureOf(context, request, outcome);
-    const { error } = result;
-    if (debug) {
-      const api = error as Partial<{ requestId: string }>;
-      log.debug(
-        `${label} failed in ${now() - started} ms: ${result.reason}` +
-          (api.requestId ? ` request_id=${api.requestId}` : ""),
-      );
-    }
-    if (result.ambiguous) Object.defineProperty(error, "ambiguous", { value: true, enumerable: false });
-
-    const fact = result.code === undefined ? undefined : CODES[result.code];
-    if (fact?.renewToken && authorizer.usesJwt && !renewed) {
-      // An expired or not-yet-valid token is fixed by signing a new one; this retry is extra to maxRetries.
-      renewed = true;
-      authorizer.renew();
-      if (debug) log.debug(`${label} retrying at once with a new token (code ${result.code})`);
-      last = error;
-    } else {
-      if (!result.retry || (call.passConcurrencyLimit && fact?.concurrencyLimit)) throw error;
-      if (unsafe && result.ambiguous) {
-        if (debug) log.debug(`${label} not retried: the request may have taken effect (${result.reason})`);
-        throw error;
-      }
-      const delay = nextDelayMs({ retryAfterMs: result.delayMs, code: result.code }, retries, random);
-      if (retries >= maxRetries || (deadline !== undefined && now() + delay >= deadline)) {
-        // The error itself reaches the caller; a warning as well would say the same thing twice.
-        if (debug) log.debug(`${label} gave up after ${attempt} attempt(s): ${error.message}`);
-        throw error;
-      }
-      retries++;
-      last = error;
-      if (debug) log.debug(`${label} retry ${retries}/${maxRetries} in ${delay} ms: ${result.reason}`);
-      await pauseFor(pause, delay, outer);
-    }
-
-    for (const signal of outer) if (signal.aborted) throw signal.reason;
-    const budget = attemptBudget(config, call, now());
-    if (budget <= 0) throw last;
-    if (debug) log.debug(`${label} attempt ${attempt + 1}/${maxRetries + 1 + (renewed ? 1 : 0)}`);
-    started = debug ? now() : 0;
-    outcome = await parts.attempt(request, budget, outer, init, call);
-  }
-}
-
-/** The typed failure of one attempt's outcome. */
-function failureOf(context: FailureContext, request: Request, outcome: Exclude<Outcome, Answered>): Failure {
-  switch (outcome.problem) {
-    case "timeout":
-      return {
-        error: new KlingTimeoutError({ kind: "attempt", timeoutMs: outcome.budget, request: describe(request) }),
-        retry: true,
-        ambiguous: outcome.sent,
-        reason: `no answer within ${outcome.budget} ms`,
-      };
-    case "network":
-      return networkFailure(context, request, outcome.error);
-    case "unread":
-      // A body over the limit is refused; one that broke off while being read is a connection failure.
-      return outcome.error instanceof ReadLimitError
-        ? tooLargeFailure(context, request, outcome.response, outcome.error)
-        : networkFailure(context, request, outcome.error);
-    case "answer":
-      return answerFailure(context, request, outcome.response, outcome.text, outcome.parsed);
-    case "redirect":
-      return redirectFailure(context, request, outcome.response, outcome.target);
-  }
-}
-
-/** The retry sleep, cut short by any of the caller's signals. */
-function pauseFor(
-  pause: (ms: number, signal?: AbortSignal) => Promise<void>,
-  ms: number,
-  outer: readonly AbortSignal[],
-): Promise<void> {
-  return pause(ms, outer.length <= 1 ? outer[0] : anySignal(outer));
-}
-
 /** Same-origin redirects followed per attempt, at most. */
 const MAX_REDIRECTS = 5;
 
@@ -507,4 +401,114 @@ async function redirected(original: Request, sent: Request, status: number, targ
   const method = toGet && original.method !== "HEAD" ? "GET" : original.method;
   const body = method === original.method && original.body ? await original.clone().arrayBuffer() : undefined;
   return new Request(target, { method, headers: sent.headers, body });
+}
+
+/** An answer's body, parsed once by the transport: the JSON with Kling's envelope fields, or why it is not JSON. */
+export type ParsedAnswer =
+  | { json: true; body: unknown; code: number | undefined; requestId: string | undefined }
+  | { json: false; syntax: unknown };
+
+/**
+ * Parses an answer's text: the JSON, its Kling `code` (a number, or a numeric string from gateways) and `request_id`.
+ */
+function parseAnswer(text: string): ParsedAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (syntax) {
+    return { json: false, syntax };
+  }
+  const envelope =
+    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const requestId = typeof envelope?.request_id === "string" ? envelope.request_id : undefined;
+  return { json: true, body, code: codeOf(envelope?.code), requestId };
+}
+
+/** A Kling code as a number; gateways sometimes send it as a numeric string. `undefined` when absent. */
+function codeOf(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isInteger(value)) return value;
+  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// When to try again: the rules the transport's retries, waits, batches and queue workers share
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Cap of the exponential backoff. */
+const MAX_BACKOFF_MS = 8_000;
+
+/**
+ * Whether a thrown error is worth another try later: an answer the retry table retries, a connection failure, or
+ * an attempt that timed out. The one predicate behind polls that ride out an outage and batch items that retry.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof KlingApiError) return error.retryable;
+  return error instanceof KlingConnectionError || (error instanceof KlingTimeoutError && error.kind === "attempt");
+}
+
+/**
+ * Delay before retry number `retry` (0 for the first retry): 500 ms doubling (1 s for code 1303, whose
+ * slots free up only as tasks finish), capped at 8 s, scaled down by up to 25% of jitter so clients that
+ * failed together do not retry together. The first 1303 delay is never below 1 s.
+ */
+export function backoffDelayMs(retry: number, code?: number, random: () => number = Math.random): number {
+  const slots = code !== undefined && CODES[code]?.concurrencyLimit === true;
+  const base = slots ? MIN_CONCURRENCY_DELAY_MS : 500;
+  const exponential = Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, retry));
+  const delay = Math.round(exponential * (1 - 0.25 * random()));
+  return slots ? Math.max(MIN_CONCURRENCY_DELAY_MS, delay) : delay;
+}
+
+/** The shortest wait after code 1303: the account's slots free up only as tasks finish. */
+export const MIN_CONCURRENCY_DELAY_MS = 1_000;
+
+/**
+ * The wait before trying again: the server's `Retry-After` when it gave one, else the backoff for retry number
+ * `streak`. The one rule behind the transport's retries, a batch's 1303 waits and a worker's queue back-off.
+ */
+export function nextDelayMs(
+  failure: { retryAfterMs?: number | undefined; code?: number | undefined },
+  streak: number,
+  random: () => number = Math.random,
+): number {
+  return failure.retryAfterMs ?? backoffDelayMs(streak, failure.code, random);
+}
+
+/**
+ * Waits `ms` milliseconds; an abort (even an earlier one) rejects at once with `signal.reason` and clears the timer.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * A signal that aborts with the reason of whichever of `signals` aborts first: the one way calls follow several
+ * signals (the caller's and a timer's, or two of the caller's). `AbortSignal.any` where the runtime has it.
+ */
+export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any(signals as AbortSignal[]);
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
 }

@@ -2,7 +2,7 @@
 import { KlingTaskFailedError, KlingTimeoutError } from "../errors.js";
 import type { Log } from "../redact.js";
 import type { Task } from "../types.js";
-import { isTransient, sleep } from "./failure.js";
+import { isTransient, sleep } from "./transport.js";
 
 /** The first poll comes after this long (or `pollIntervalMs` when that is shorter). */
 const FIRST_POLL_MS = 1_000;

@@ -1,7 +1,8 @@
-// The retry policy (src/request/retry.ts): the retry table code by code, backoff, Retry-After, and the cancellable
-// sleep.
+// The retry policy: the retry table code by code and Retry-After (src/request/failure.ts), backoff and the cancellable
+// sleep (src/request/transport.ts).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffDelayMs, isRetryable, retryAfterMs, sleep } from "../../src/request/failure.js";
+import { isRetryable, retryAfterMs } from "../../src/request/failure.js";
+import { backoffDelayMs, sleep } from "../../src/request/transport.js";
 
 describe("isRetryable", () => {
   // The documented table: HTTP status as Kling sends it, code, and whether api.md retries it.

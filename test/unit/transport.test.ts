@@ -23,6 +23,9 @@ import {
 } from "../../src/request/transport.js";
 import { ERROR_CODES } from "../support/error-codes.js";
 
+/** The failure path, as the client's methods load it. */
+const loadFailurePath = () => import("../../src/request/failure.js");
+
 const KEY = "sk-test-KEY-0123456789abcdef";
 const BASE = "https://api.example.test/kling";
 const GET_URL = `${BASE}/v1/audio/video-to-audio/866889456698785798?secret_query=1`;
@@ -85,6 +88,7 @@ function setup(steps: Step[], config: Partial<TransportConfig> = {}) {
     fetch,
     authorizer,
     log,
+    loadFailurePath,
     timeoutMs: 1000,
     maxRetries: 2,
     random: () => 0,
@@ -537,6 +541,7 @@ describe("unsafe creates", () => {
       fetch,
       authorizer,
       log: createLog(console, "off", []),
+      loadFailurePath,
       timeoutMs: 1000,
       maxRetries: 2,
       sleep: async () => {},
@@ -641,6 +646,7 @@ describe("logging", () => {
       fetch,
       authorizer: createAuthorizer({ apiKey: KEY }),
       log: createLog({ debug: push, info: push, warn: push, error: push }, "warn", [KEY]),
+      loadFailurePath,
       timeoutMs: 1000,
       maxRetries: 2,
       sleep: async () => {},
@@ -772,6 +778,7 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
           fetch: (request, init) => globalThis.fetch(request, init),
           authorizer,
           log: createLog(console, "off", authorizer.secrets),
+          loadFailurePath,
           timeoutMs: 1_000, // room for a loaded machine: the hung attempt alone must time out
           maxRetries: 2,
           sleep: async () => {},
@@ -822,6 +829,7 @@ describe("over real HTTP (node:http on port 0, global fetch)", () => {
           platformFetch: true,
           authorizer,
           log: createLog(console, "off", authorizer.secrets),
+          loadFailurePath,
           timeoutMs: 150,
           maxRetries: 2,
           sleep: async () => {},
