@@ -7,7 +7,7 @@
 //
 // The three steps run concurrently. Exported `build()` is used by test/setup/build.ts.
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -358,6 +358,37 @@ async function buildCode(): Promise<string[]> {
   return [...CODE_DIRS, "chunks"].map((d) => `dist/${d}`);
 }
 
+/** The code part as `checkout` built it (same sources, so the same output), swapped in folder by folder. */
+async function copyCode(checkout: string): Promise<string[]> {
+  const dirs = [...CODE_DIRS, "chunks"];
+  const tmp = `${root}.dist-copy-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    for (const dir of dirs) await cp(`${checkout}/dist/${dir}`, `${tmp}/${dir}`, { recursive: true });
+    await mkdir(`${root}dist`, { recursive: true });
+    for (const dir of dirs) {
+      await rm(`${root}dist/${dir}`, { recursive: true, force: true });
+      await rename(`${tmp}/${dir}`, `${root}dist/${dir}`);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  await cp(`${checkout}/${STAMPS.code}`, `${root}${STAMPS.code}`);
+  return dirs.map((d) => `dist/${d}`);
+}
+
+/** The spec part as `checkout` built it, each file swapped in whole. */
+async function copySpec(checkout: string): Promise<string[]> {
+  const files = [OUTPUTS.specJson, OUTPUTS.spec30];
+  for (const file of files) {
+    await cp(`${checkout}/${file}`, `${root}${file}.${process.pid}.tmp`);
+    await rename(`${root}${file}.${process.pid}.tmp`, `${root}${file}`);
+  }
+  await mkdir(`${root}dist`, { recursive: true });
+  await cp(`${checkout}/${STAMPS.spec}`, `${root}${STAMPS.spec}`);
+  return files;
+}
+
 async function buildSpec(log: (line: string) => void): Promise<string[]> {
   const startedAt = Date.now();
   const tmp = `${root}${OUTPUTS.specJson}.${process.pid}.tmp.json`;
@@ -420,6 +451,12 @@ export interface BuildOptions {
   /** Skip the code or spec step when its outputs are newer than all its inputs (for tests; `npm run build` always
    *  rebuilds). @default false */
   ifChanged?: boolean;
+  /**
+   * A checkout of the same sources that another process is building (the journeys' fresh copy, built by its
+   * prepack): when it resolves to that folder, its code and spec outputs are copied in instead of built a second time;
+   * when it resolves to `undefined` (that build failed), they are built here. For tests. @default undefined
+   */
+  reuse?: Promise<string | undefined>;
 }
 
 /** Builds the given parts concurrently; rejects with the first failure (after all have settled). */
@@ -443,8 +480,16 @@ export async function build(options: BuildOptions = {}): Promise<string[]> {
     if (fresh) log(`  ${part}: up to date`);
     return fresh;
   };
-  if (parts.includes("code")) steps.push(skip("code").then((fresh) => (fresh ? [] : buildCode())));
-  if (parts.includes("spec")) steps.push(skip("spec").then((fresh) => (fresh ? [] : buildSpec(log))));
+  const code = async () => {
+    const built = await options.reuse;
+    return built === undefined ? buildCode() : copyCode(built);
+  };
+  if (parts.includes("code")) steps.push(skip("code").then((fresh) => (fresh ? [] : code())));
+  const spec = async () => {
+    const built = await options.reuse;
+    return built === undefined ? buildSpec(log) : copySpec(built);
+  };
+  if (parts.includes("spec")) steps.push(skip("spec").then((fresh) => (fresh ? [] : spec())));
   if (parts.includes("docs")) steps.push(buildDocs());
   const results = await Promise.allSettled(steps);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");

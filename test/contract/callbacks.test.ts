@@ -4,11 +4,12 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { validateCallbackPayload } from "../../generated/callback-validator.js";
 import { CALLBACK_VALIDATOR_PATH, compileCallbackValidator } from "../../scripts/compile-validators.js";
 import { parseCallback, signCallback, verifyCallback } from "../../src/callbacks.js";
 import { KlingCallbackError, type KlingCallbackErrorReason, KlingError } from "../../src/errors.js";
+import { prismUrl as runPrismUrl } from "../support/setup-jobs.js";
 import { spec, validatorAt } from "../support/spec.js";
 
 // The official Standard Webhooks test vector (standard-webhooks/standard-webhooks, libraries' tests).
@@ -443,7 +444,7 @@ describe("generated/callback-validator.ts", () => {
 
 describe("contract: Prism's real callback", () => {
   it("posts a body that parseCallback accepts", async () => {
-    const prismUrl = inject("prismUrl");
+    const prismUrl = await runPrismUrl();
     const received: { promise?: Promise<{ body: Buffer; contentType: string | undefined }> } = {};
     const server = createServer();
     received.promise = new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // Every client method against the real Prism mock, steered with `Prefer` through an openapi-fetch middleware; options
 // and guards.
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   createClient,
   KlingApiError,
@@ -10,9 +10,10 @@ import {
 } from "../../src/index.js";
 import { isRetryable } from "../../src/request/failure.js";
 import { ERROR_CODES } from "../support/error-codes.js";
+import { prismUrl } from "../support/setup-jobs.js";
 import { operations, responseExamples, validatorAt } from "../support/spec.js";
 
-const baseUrl = inject("prismUrl");
+const baseUrl = await prismUrl();
 const input = { video_url: "https://example.com/clip.mp4", bgm_prompt: "slow ambient piano" };
 
 /** A client whose requests carry the `Prefer` values handed out by `next()` (one per request, the last repeating). */

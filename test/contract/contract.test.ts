@@ -1,10 +1,11 @@
 // Contract tests: the typed low-level client against a real Prism server; every named example comes back and matches
 // its schema.
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createRawClient } from "../../src/client.js";
+import { prismUrl } from "../support/setup-jobs.js";
 import { operations, responseExamples, responseSchemaPointer, spec, validatorAt } from "../support/spec.js";
 
-const baseUrl = inject("prismUrl");
+const baseUrl = await prismUrl();
 const raw = createRawClient({ baseUrl, apiKey: "test-key" });
 const CREATE = "/v1/audio/video-to-audio" as const;
 const GET = "/v1/audio/video-to-audio/{task_id}" as const;

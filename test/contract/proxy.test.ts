@@ -1,10 +1,11 @@
 // createProxy behind a real Node http server: browsers call the API with no key; the server's key goes upstream only.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createClient, KlingInvalidRequestError, KlingValidationError } from "../../src/index.js";
 import { createProxy, type ProxyOptions, toNodeHandler } from "../../src/proxy/index.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
+import { prismUrl } from "../support/setup-jobs.js";
 import { validatorAt } from "../support/spec.js";
 
 const SERVER_KEY = "sk-server-only-0123456789";
@@ -138,7 +139,7 @@ describe("createProxy", () => {
   it(
     "in front of the Prism mock: the caller's Prefer does not steer the upstream, validation stays " + "Kling-shaped",
     async () => {
-      const baseUrl = await serve({ apiKey: "mock", baseUrl: inject("prismUrl") });
+      const baseUrl = await serve({ apiKey: "mock", baseUrl: await prismUrl() });
       const client = createClient({ baseUrl, logLevel: "off" });
       const created = await client.createTask({
         video_url: "https://example.com/clip.mp4",

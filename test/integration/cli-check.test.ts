@@ -3,14 +3,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inOrder } from "../../src/cli/check.js";
 import { type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
 import { type PreflightMedia, preflightMedia } from "../support/preflight-media.js";
+import { buildError as builtError } from "../support/setup-jobs.js";
 import { HOSTILE, startVideoServer, type VideoServer } from "../support/video-server.js";
 
-const buildError = inject("buildError");
+const buildError = await builtError();
 const KEY = "sk-check-test-0123456789";
 
 const kling = (args: string[]): Promise<CliRun> => runBuiltCli(args, { timeoutMs: 60_000 });

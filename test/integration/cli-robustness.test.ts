@@ -6,11 +6,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILT_CLI, type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
+import { buildError as builtError } from "../support/setup-jobs.js";
 
-const buildError = inject("buildError");
+const buildError = await builtError();
 const KEY = "sk-robust-1234567890";
 
 type Run = CliRun;

@@ -5,13 +5,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningMock, startMock } from "../../mocks/lifecycle.js";
 import { type CliRun, runBuiltCli } from "../support/built-cli.js";
 import { type FakeKling, startFakeKling } from "../support/fake-kling.js";
+import { buildError as builtError } from "../support/setup-jobs.js";
 import { validatorAt } from "../support/spec.js";
 
-const buildError = inject("buildError");
+const buildError = await builtError();
 const SECRET = "sk-cli-secret-9876543210";
 
 type Run = CliRun;

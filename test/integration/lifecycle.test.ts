@@ -2,12 +2,15 @@
 // Prefer wins.
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRISM_MISSING, runMockCommand } from "../../mocks/command.js";
 import { type RunningMock, startMock } from "../../mocks/lifecycle.js";
 import { createClient } from "../../src/index.js";
 import { startReceiver, withMockMedia } from "../support/mock.js";
+import { buildError } from "../support/setup-jobs.js";
 import { spec, validatorAt } from "../support/spec.js";
+
+const buildFailure = await buildError();
 
 const PATH = "/v1/audio/video-to-audio";
 const EXAMPLE_ID = "866889456698785798";
@@ -453,7 +456,7 @@ describe("runMockCommand", () => {
 });
 
 describe("kling-video-to-audio/mock without Prism", () => {
-  it.skipIf(inject("buildError") !== null)(
+  it.skipIf(buildFailure !== null)(
     "imports fine, and startMock rejects with the install line (no stack to read)",
     async () => {
       // A resolve hook that makes every @stoplight/* package missing, as in an app that did not install the peers.

@@ -5,11 +5,12 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningMock } from "../../mocks/types.js";
 import { CREATE_PATH, EXAMPLE_ID, hasFfprobe, loadMock, manifest, probe, wavSeconds } from "../support/mock.js";
+import { buildError as builtError } from "../support/setup-jobs.js";
 
-const buildError = inject("buildError");
+const buildError = await builtError();
 const cli = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const ORIGIN = "http://localhost:5173";
 

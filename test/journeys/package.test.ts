@@ -9,8 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type InstalledPackage, installedPackage } from "../support/journey.js";
+import { buildError as builtError } from "../support/setup-jobs.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -39,7 +40,7 @@ let installed: InstalledPackage;
 let tarball = "";
 let files: string[] = [];
 
-const buildError = inject("buildError");
+const buildError = await builtError();
 it("builds (code and spec, once per run in test/setup/build.ts)", () => {
   expect(buildError, `the build failed, so the package cannot be checked:\n${buildError}`).toBeNull();
 });

@@ -15,12 +15,18 @@ declare module "vitest" {
   }
 }
 
-/** Resolves with the folder at once; `packing` (never rejects) ends when the package is made. */
+/**
+ * Resolves with the folder at once; `packing` (never rejects) ends when the package is made; `built` gives the fresh
+ * copy of the sources once its prepack has built it, or `undefined` when the pack failed.
+ */
 export const start = () =>
   once("package", async () => {
     // Outside the repo, so nothing installed there can resolve a package from the repo's node_modules.
     const journeyDir = await mkdtemp(join(tmpdir(), "kling-journeys-"));
-    return { journeyDir, packing: makePackage(journeyDir) };
+    let packed: (source: string | undefined) => void = () => {};
+    const built = new Promise<string | undefined>((resolve) => (packed = resolve));
+    const packing = makePackage(journeyDir, packed).finally(() => packed(undefined));
+    return { journeyDir, packing, built };
   });
 
 export default async function setup(project: TestProject) {

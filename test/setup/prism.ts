@@ -1,20 +1,14 @@
-// Global setup of the contract project: one real Prism server (errors on) for the run, its URL given to the tests as
-// inject("prismUrl").
+// Global setup of the contract project: one real Prism server (errors on) for the run, started in the background; the
+// tests wait for its URL (`prismUrl()` in test/support/setup-jobs.ts).
 import type { TestProject } from "vitest/node";
 import { startPrism } from "../../mocks/prism.js";
-import { once, startAll } from "./start.js";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    prismUrl: string;
-  }
-}
+import { inBackground, once, startAll } from "./start.js";
 
 export const start = () => once("prism", () => startPrism({ errors: true }));
 
 export default async function setup(project: TestProject) {
   await startAll(project);
-  const prism = await start();
-  project.provide("prismUrl", prism.url);
-  return () => prism.close();
+  const { dir, teardown } = await inBackground("prism", start(), (prism) => prism.url);
+  project.provide("setupJobsDir", dir);
+  return () => teardown((prism) => prism.close());
 }

@@ -1,11 +1,18 @@
-// Vitest's file order, with the journeys project (the installed package) last: its files wait for the pack that
-// test/setup/package.ts starts in the background, so the other projects' files run meanwhile.
+// Vitest's file order, by project, in the order their global setups' background jobs are ready: unit files need none
+// and run at once; contract files wait for Prism (about 3 s), integration files for the build, the journeys for the
+// pack and its installs (test/setup/package.ts), which run meanwhile.
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-export class JourneysLast extends BaseSequencer {
+const ORDER = ["unit", "contract", "integration", "perf", "journeys"];
+
+export class ByProject extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const isJourney = (file: TestSpecification) => file.project.name === "journeys";
-    return [...sorted.filter((f) => !isJourney(f)), ...sorted.filter(isJourney)];
+    const rank = (file: TestSpecification) => {
+      const at = ORDER.indexOf(file.project.name);
+      return at < 0 ? ORDER.length : at;
+    };
+    // Array.prototype.sort is stable: within a project, vitest's own order (slowest first, from its cache) stays.
+    return sorted.sort((a, b) => rank(a) - rank(b));
   }
 }

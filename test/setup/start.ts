@@ -1,6 +1,10 @@
 // Starts the work of every global setup this run needs at once (Prism, the build, the pack), from whichever setup
 // vitest calls first: vitest awaits the projects' setups one after another, so each would otherwise wait for the last.
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { type JobOutcome, outcomeFile } from "../support/setup-jobs.js";
 
 /** One job per run, by name, held on globalThis: each project loads its setup files in a module graph of its own. */
 export function once<T>(name: string, job: () => Promise<T>): Promise<T> {
@@ -9,6 +13,13 @@ export function once<T>(name: string, job: () => Promise<T>): Promise<T> {
   const jobs = shared.klingSetupJobs;
   if (!jobs.has(name)) jobs.set(name, job());
   return jobs.get(name) as Promise<T>;
+}
+
+/** The job `name` if this run has started it (see `startAll`), else `undefined`. */
+export function started<T>(name: string): Promise<T> | undefined {
+  return (globalThis as { klingSetupJobs?: Map<string, Promise<unknown>> }).klingSetupJobs?.get(name) as
+    | Promise<T>
+    | undefined;
 }
 
 /** A global setup file that can start its work before vitest calls it (its `start`, which must be a `once` job). */
@@ -31,3 +42,35 @@ export function startAll(project: TestProject): Promise<void> {
     }
   });
 }
+
+/**
+ * Runs `job` in the background and writes its outcome to this run's folder when it ends (read by
+ * test/support/setup-jobs.ts in the test files that need it), so the setup can return at once. Gives the folder (the
+ * setup provides it as `setupJobsDir`) and a teardown that waits for the job, then hands its value to `close`.
+ */
+export async function inBackground<T>(
+  name: string,
+  job: Promise<T>,
+  outcome: (value: T) => unknown = (value) => value,
+): Promise<{ dir: string; teardown: (close?: (value: T) => unknown) => Promise<void> }> {
+  const dir = await jobsDir();
+  const written = once(`${name} outcome`, async () => {
+    const result: JobOutcome<unknown> = await job.then(
+      (value) => ({ ok: true, value: outcome(value) }),
+      (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+    );
+    const path = outcomeFile(dir, name);
+    await writeFile(`${path}.tmp`, JSON.stringify(result));
+    await rename(`${path}.tmp`, path); // whole, or not there
+  });
+  const teardown = async (close?: (value: T) => unknown) => {
+    await written;
+    const value = await job.catch(() => undefined);
+    if (close && value !== undefined) await close(value);
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { dir, teardown };
+}
+
+/** This run's folder for the jobs' outcomes, outside the repo. */
+const jobsDir = () => once("setup jobs dir", () => mkdtemp(join(tmpdir(), "kling-setup-jobs-")));

@@ -203,7 +203,7 @@ async function prismPeers(): Promise<string> {
 /** Written last into the peers' folder: its presence means the install finished. */
 const COMPLETE = ".complete";
 
-async function make(dir: string): Promise<InstalledPackage> {
+async function make(dir: string, onPacked: (source: string) => void): Promise<InstalledPackage> {
   const started = performance.now();
   // A space and a non-ASCII letter in the path, as in many users' home folders: paths must survive URL round trips.
   const consumer = join(dir, "my app ü");
@@ -214,6 +214,7 @@ async function make(dir: string): Promise<InstalledPackage> {
   await copySources(source);
   const distBeforePack = existsSync(join(source, "dist"));
   const { tarball, files } = await pack(source, dir);
+  onPacked(source);
   const packMs = performance.now() - started;
   const bare = join(dir, "bare");
   const [{ folder, ms: peersMs }] = await Promise.all([
@@ -253,11 +254,15 @@ export const READY_FILE = "ready.json";
 
 export type Outcome = { ok: true; value: InstalledPackage } | { ok: false; error: string };
 
-/** Packs and installs into `dir`, then writes `dir/ready.json` with the outcome; never rejects. */
-export async function makePackage(dir: string): Promise<void> {
+/**
+ * Packs and installs into `dir`, then writes `dir/ready.json` with the outcome; never rejects. `onPacked` is told the
+ * fresh copy of the sources once its prepack has built it (test/setup/build.ts copies that build rather than make its
+ * own).
+ */
+export async function makePackage(dir: string, onPacked: (source: string) => void = () => {}): Promise<void> {
   let outcome: Outcome;
   try {
-    outcome = { ok: true, value: await make(dir) };
+    outcome = { ok: true, value: await make(dir, onPacked) };
   } catch (error) {
     outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
   }

@@ -1,8 +1,7 @@
 // The journeys' side of the package made once per run (test/support/journey-package.ts, started by
 // test/setup/package.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
-import { existsSync, watch } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { inject } from "vitest";
 import {
   binOf,
@@ -16,6 +15,7 @@ import {
   startBinMock,
   startProgram,
 } from "./journey-package.js";
+import { waitForFile } from "./setup-jobs.js";
 
 export {
   binOf,
@@ -29,39 +29,18 @@ export {
   run,
 } from "./journey-package.js";
 
-async function waitForFile(path: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!existsSync(path)) return;
-      cleanup();
-      readFile(path, "utf8").then(resolve, reject);
-    };
-    const watcher = watch(dirname(path), check);
-    const poll = setInterval(check, 1000);
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new Error(
-          `${path} did not appear within ${timeoutMs} ms: test/setup/package.ts did not finish packing and ` +
-            `installing the package`,
-        ),
-      );
-    }, timeoutMs);
-    const cleanup = () => {
-      watcher.close();
-      clearInterval(poll);
-      clearTimeout(timer);
-    };
-    check();
-  });
-}
-
 let mine: Promise<InstalledPackage> | undefined;
 
 /** The packed and installed package of this run, once test/setup/package.ts has made it. */
 export function installedPackage(): Promise<InstalledPackage> {
   mine ??= (async () => {
-    const outcome = JSON.parse(await waitForFile(join(inject("journeyDir"), READY_FILE), 300_000)) as Outcome;
+    const outcome = JSON.parse(
+      await waitForFile(
+        join(inject("journeyDir"), READY_FILE),
+        300_000,
+        "test/setup/package.ts (the pack and installs)",
+      ),
+    ) as Outcome;
     if (!outcome.ok) throw new Error(outcome.error);
     return outcome.value;
   })();
