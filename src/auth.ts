@@ -1,6 +1,6 @@
 // Credentials to an Authorization header: a static API key, or Kling's JWT (jwt.ts, loaded on first use).
 import { KlingError, KlingValidationError } from "./errors.js";
-import type { JwtSigner } from "./jwt.js";
+import { onFirstUse } from "./options.js";
 
 export interface Credentials {
   /**
@@ -58,16 +58,7 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
 
   // The signing code is loaded on first use: apps on API keys (and their browser bundles) never load it. The load is
   // shared, so concurrent first callers share one signer (and so one signing).
-  let signer: JwtSigner | undefined;
-  let loading: Promise<JwtSigner> | undefined;
-  const load = () =>
-    (loading ??= import("./jwt.js").then(
-      (jwt) => (signer = jwt.createJwtSigner(accessKey, secretKey, now)),
-      (error: unknown) => {
-        loading = undefined;
-        throw error;
-      },
-    ));
+  const signer = onFirstUse(() => import("./jwt.js").then((jwt) => jwt.createJwtSigner(accessKey, secretKey, now)));
   return {
     header: undefined,
     async authorization() {
@@ -77,10 +68,10 @@ export function createAuthorizer(credentials: Credentials, now: () => number = (
             "apiKey, or run in a secure context (HTTPS).",
         );
       }
-      return (signer ?? (await load())).authorization();
+      return (signer.loaded ?? (await signer.get())).authorization();
     },
     renew() {
-      signer?.renew();
+      signer.loaded?.renew();
     },
     usesJwt: true,
     secrets,

@@ -10,6 +10,7 @@ import {
   type ClientOptions,
   isBrowserPage,
   type LookupOptions,
+  onFirstUse,
   platformFetch,
   type RequestOptions,
   resolveOptions,
@@ -104,25 +105,19 @@ export function createClient(options: ClientOptions = {}): VideoToAudioClient {
     );
   }
 
-  let methods: ClientMethods | undefined;
-  let loading: Promise<ClientMethods> | undefined;
-  // A load that failed (a chunk the network dropped, the code or the log's redaction) is tried again by the next call
-  // rather than remembered.
-  const load = () =>
-    (loading ??= import("./request/methods.js")
-      .then((m) => m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw }))
-      .then(
-        (loaded) => (methods = loaded),
-        (error: unknown) => {
-          loading = undefined;
-          throw error;
-        },
-      ));
+  const methods = onFirstUse(() =>
+    import("./request/methods.js").then((m) =>
+      m.clientMethods({ resolved, authorizer, logger: options.logger, fetch: options.fetch, raw }),
+    ),
+  );
   /** Calls into the methods: directly once they are loaded (no extra await per call), after the first load before. */
-  const use = <T>(call: (m: ClientMethods) => Promise<T>): Promise<T> => (methods ? call(methods) : load().then(call));
+  const use = <T>(call: (m: ClientMethods) => Promise<T>): Promise<T> => {
+    const loaded = methods.loaded;
+    return loaded ? call(loaded) : methods.get().then(call);
+  };
   const iterate = <T>(open: (m: ClientMethods) => AsyncIterable<T>): AsyncIterable<T> => ({
     async *[Symbol.asyncIterator]() {
-      yield* open(methods ?? (await load()));
+      yield* open(methods.loaded ?? (await methods.get()));
     },
   });
   const raw = createRawClient({

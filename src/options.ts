@@ -1,4 +1,5 @@
-// The client's options: their types, every default, the environment, the base URLs and the log level.
+// The client's options: their types, every default, the environment, the base URLs and the log level; how the client
+// reaches the platform's fetch and loads its later code.
 
 import { LIMITS } from "../generated/limits.js";
 import { KlingValidationError } from "./errors.js";
@@ -103,6 +104,29 @@ export interface WaitOptions {
  */
 export const platformFetch = (request: Request, init?: RequestInit): Promise<Response> =>
   globalThis.fetch(request, init);
+
+/**
+ * Code a client loads on first use (an `import()` of a chunk it may never need) and what it makes of it: concurrent
+ * first users share one load, and a load that failed (a chunk the network dropped) is tried again by the next use
+ * rather than remembered. `loaded` is the value once there, so later uses need no await.
+ */
+export function onFirstUse<T>(load: () => Promise<T>): { get(): Promise<T>; readonly loaded: T | undefined } {
+  let loaded: T | undefined;
+  let loading: Promise<T> | undefined;
+  return {
+    get: () =>
+      (loading ??= load().then(
+        (value) => (loaded = value),
+        (error: unknown) => {
+          loading = undefined;
+          throw error;
+        },
+      )),
+    get loaded() {
+      return loaded;
+    },
+  };
+}
 
 /** Every default of the client, its batches, lookups and the proxy's scans: the one place they are written. */
 export const DEFAULTS = {

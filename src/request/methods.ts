@@ -8,6 +8,7 @@ import {
   DEFAULTS,
   type LogLevel,
   type LookupOptions,
+  onFirstUse,
   platformFetch,
   RANK,
   type RequestOptions,
@@ -246,36 +247,30 @@ export function deferredLog(
   secrets: readonly string[],
   load: () => Promise<typeof import("../redact.js")> = () => import("../redact.js"),
 ): Log {
-  let loaded: RedactingLog | undefined;
-  let loading: Promise<RedactingLog> | undefined;
   const pending: Array<(log: RedactingLog) => void> = [];
-  const ready = () =>
-    (loading ??= load().then(
-      ({ createLog }) => {
-        loaded = createLog(logger, level, secrets);
-        for (const write of pending.splice(0)) write(loaded);
-        return loaded;
-      },
-      (error: unknown) => {
-        loading = undefined;
-        throw error;
-      },
-    ));
+  const redacting = onFirstUse(() =>
+    load().then(({ createLog }) => {
+      const log = createLog(logger, level, secrets);
+      for (const write of pending.splice(0)) write(log);
+      return log;
+    }),
+  );
   const write =
     (at: Exclude<LogLevel, "off">) =>
     (message: string, ...rest: unknown[]): void => {
       if (RANK[at] < RANK[level]) return;
-      if (loaded) {
-        loaded[at](message, ...rest);
+      const log = redacting.loaded;
+      if (log) {
+        log[at](message, ...rest);
         return;
       }
-      pending.push((log) => log[at](message, ...rest));
-      ready().catch(() => {}); // the lines wait for a later load
+      pending.push((loaded) => loaded[at](message, ...rest));
+      redacting.get().catch(() => {}); // the lines wait for a later load
     };
   return {
     level,
     enabled: (at) => RANK[at] >= RANK[level],
-    redaction: () => ready().then((log) => log.redact),
+    redaction: () => redacting.get().then((log) => log.redact),
     debug: write("debug"),
     info: write("info"),
     warn: write("warn"),

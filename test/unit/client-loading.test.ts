@@ -152,7 +152,7 @@ describe("the failure path and the redaction load with the first failure, not wi
     expect(loads).toBe(0);
     log.info(`one ${KEY}`);
     log.warn("two");
-    await Promise.resolve();
+    await expect(log.redaction()).rejects.toThrow("offline");
     expect(lines).toEqual([]); // the load failed: the lines wait
     fail = false;
     log.error("three");
