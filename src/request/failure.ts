@@ -24,6 +24,7 @@ import {
   type CallOptions,
   describe,
   logAnswer,
+  markAmbiguous,
   nextDelayMs,
   type Outcome,
   type ParsedAnswer,
@@ -494,7 +495,7 @@ export async function retryAfterFirst(
           (api.requestId ? ` request_id=${api.requestId}` : ""),
       );
     }
-    if (result.ambiguous) Object.defineProperty(error, "ambiguous", { value: true, enumerable: false });
+    if (result.ambiguous) markAmbiguous(error);
 
     const fact = result.code === undefined ? undefined : CODES[result.code];
     if (fact?.renewToken && authorizer.usesJwt && !renewed) {

@@ -262,9 +262,12 @@ async function loadFailurePath(config: TransportConfig, request: Request) {
   try {
     return await Promise.all([config.loadFailurePath(), config.log.redaction()]);
   } catch (error) {
-    throw new KlingConnectionError(
-      `${describe(request)} failed, and the code that reports and retries failures could not load ` +
-        `(${error instanceof Error ? error.message : String(error)}). Check the network connection.`,
+    // Whether the server acted is not known without that code: a create is looked up before it is sent again.
+    throw markAmbiguous(
+      new KlingConnectionError(
+        `${describe(request)} failed, and the code that reports and retries failures could not load ` +
+          `(${error instanceof Error ? error.message : String(error)}). Check the network connection.`,
+      ),
     );
   }
 }
@@ -374,6 +377,11 @@ function timeUp(attempt: Attempt): void {
  */
 export function isAmbiguousFailure(error: unknown): boolean {
   return error instanceof KlingError && error.ambiguous === true;
+}
+
+/** Marks `error` as coming from such a failure (a field that JSON and the console leave out). */
+export function markAmbiguous<E extends KlingError>(error: E): E {
+  return Object.defineProperty(error, "ambiguous", { value: true, enumerable: false });
 }
 
 /** Same-origin redirects followed per attempt, at most. */
