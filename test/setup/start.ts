@@ -1,6 +1,6 @@
 // Starts the work of every global setup this run needs at once (Prism, the build, the pack), from whichever setup
 // vitest calls first: vitest awaits the projects' setups one after another, so each would otherwise wait for the last.
-import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -67,7 +67,9 @@ export async function inBackground<T>(
     await written;
     const value = await job.catch(() => undefined);
     if (close && value !== undefined) await close(value);
-    await rm(dir, { recursive: true, force: true });
+    // The folder is shared by the run's jobs: the last teardown removes it, once no job's file is left.
+    await rm(outcomeFile(dir, name), { force: true });
+    await rmdir(dir).catch(() => {});
   };
   return { dir, teardown };
 }

@@ -203,7 +203,15 @@ async function prismPeers(): Promise<string> {
 /** Written last into the peers' folder: its presence means the install finished. */
 const COMPLETE = ".complete";
 
-async function make(dir: string, onPacked: (source: string) => void): Promise<InstalledPackage> {
+/**
+ * Packs and installs into `dir` (test/setup/package.ts runs it in the background and writes its outcome for the
+ * journeys). `onPacked` is told the fresh copy of the sources once its prepack has built it (test/setup/build.ts
+ * copies that build rather than make its own).
+ */
+export async function makePackage(
+  dir: string,
+  onPacked: (source: string) => void = () => {},
+): Promise<InstalledPackage> {
   const started = performance.now();
   // A space and a non-ASCII letter in the path, as in many users' home folders: paths must survive URL round trips.
   const consumer = join(dir, "my app ü");
@@ -248,28 +256,6 @@ async function make(dir: string, onPacked: (source: string) => void): Promise<In
 const FAST_MOCK = ["--submitted-ms", "200", "--processing-ms", "400"];
 /** Tasks that stay `submitted` for 10 minutes: only a timeout or an abort can end a wait there. */
 const SLOW_MOCK = ["--submitted-ms", "600000"];
-
-/** Where `makePackage` leaves its outcome for the tests: written whole (renamed into place) when done. */
-export const READY_FILE = "ready.json";
-
-export type Outcome = { ok: true; value: InstalledPackage } | { ok: false; error: string };
-
-/**
- * Packs and installs into `dir`, then writes `dir/ready.json` with the outcome; never rejects. `onPacked` is told the
- * fresh copy of the sources once its prepack has built it (test/setup/build.ts copies that build rather than make its
- * own).
- */
-export async function makePackage(dir: string, onPacked: (source: string) => void = () => {}): Promise<void> {
-  let outcome: Outcome;
-  try {
-    outcome = { ok: true, value: await make(dir, onPacked) };
-  } catch (error) {
-    outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
-  const ready = join(dir, READY_FILE);
-  await writeFile(`${ready}.tmp`, JSON.stringify(outcome));
-  await rename(`${ready}.tmp`, ready); // whole, or not there: a waiter never reads half a file
-}
 
 export interface Program {
   /** The first capture group of `ready` in its stdout (a URL). */

@@ -2,20 +2,17 @@
 // test/setup/package.ts): waits for it, and runs its bin, small Node programs and long-running servers in the consumer.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { inject } from "vitest";
 import {
   binOf,
   type InstalledPackage,
-  type Outcome,
   type Program,
-  READY_FILE,
   type RunOptions,
   type RunResult,
   run,
   startBinMock,
   startProgram,
 } from "./journey-package.js";
-import { waitForFile } from "./setup-jobs.js";
+import { outcomeOf } from "./setup-jobs.js";
 
 export {
   binOf,
@@ -29,22 +26,11 @@ export {
   run,
 } from "./journey-package.js";
 
-let mine: Promise<InstalledPackage> | undefined;
-
 /** The packed and installed package of this run, once test/setup/package.ts has made it. */
-export function installedPackage(): Promise<InstalledPackage> {
-  mine ??= (async () => {
-    const outcome = JSON.parse(
-      await waitForFile(
-        join(inject("journeyDir"), READY_FILE),
-        300_000,
-        "test/setup/package.ts (the pack and installs)",
-      ),
-    ) as Outcome;
-    if (!outcome.ok) throw new Error(outcome.error);
-    return outcome.value;
-  })();
-  return mine;
+export async function installedPackage(): Promise<InstalledPackage> {
+  const outcome = await outcomeOf<InstalledPackage>("package", "test/setup/package.ts (the pack and installs)");
+  if (!outcome.ok) throw new Error(outcome.error);
+  return outcome.value;
 }
 
 /** The run's shared mocks; throws why they could not start (a broken bin, a missing Prism). */

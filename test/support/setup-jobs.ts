@@ -20,7 +20,7 @@ export type JobOutcome<T> = { ok: true; value: T } | { ok: false; error: string 
 export const outcomeFile = (dir: string, name: string) => join(dir, `${name}.json`);
 
 /** Resolves with the file's text once it exists (written whole, by rename), or rejects after `timeoutMs`. */
-export async function waitForFile(path: string, timeoutMs: number, what: string): Promise<string> {
+async function waitForFile(path: string, timeoutMs: number, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (!existsSync(path)) return;
@@ -44,8 +44,8 @@ export async function waitForFile(path: string, timeoutMs: number, what: string)
 
 const waiting = new Map<string, Promise<JobOutcome<unknown>>>();
 
-/** The outcome of the setup job `name`, once it has ended. */
-function outcomeOf<T>(name: string, what: string): Promise<JobOutcome<T>> {
+/** The outcome of the setup job `name`, once it has ended (read once per file's worker, then shared). */
+export function outcomeOf<T>(name: string, what: string): Promise<JobOutcome<T>> {
   let outcome = waiting.get(name);
   if (outcome === undefined) {
     outcome = waitForFile(outcomeFile(inject("setupJobsDir"), name), 300_000, what).then(
