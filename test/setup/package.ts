@@ -32,6 +32,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await killChildren(); // a pack or install still running when the run was cut short
     await teardown();
+    await killChildren(); // a mock the pack started after the first kill
     await rm(journeyDir, { recursive: true, force: true });
   };
 }
